@@ -1,0 +1,1 @@
+"""ivr: a telephony IVR and call-routing server for Twilio."""

@@ -1,0 +1,141 @@
+"""The checked call-flow folder as plain data: what the loader builds and the engine reads.
+
+Everything here has passed the checker, so the engine trusts types and names.
+Prompts stay as written (a string, or a mapping language -> string); the
+engine picks the language and renders the template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, time
+from typing import Any
+
+Prompt = str | dict[str, str]
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a value was written: 1-based line and column, as editors count."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass
+class Step:
+    name: str
+    action: str  # one of ACTIONS
+    value: Any  # the action key's value: prompt, queue name, number, ...
+    settings: dict[str, Any]  # every other key of the step, as written
+    location: Location
+
+
+@dataclass
+class OnError:
+    say: Prompt = "Sorry, we are having trouble right now. Please call again later."
+    dial: str | None = None
+
+
+@dataclass
+class Flow:
+    name: str
+    file: str
+    start: str
+    steps: dict[str, Step]
+    numbers: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=lambda: ["voice"])
+    language: str = "en-US"
+    voice: str | None = None
+    timezone: str = "UTC"
+    vars: dict[str, Any] = field(default_factory=dict)
+    help: Prompt | None = None
+    on_error: OnError = field(default_factory=OnError)
+    http_hosts: list[str] = field(default_factory=list)
+
+    @property
+    def is_default(self) -> bool:
+        return "*" in self.numbers
+
+
+@dataclass
+class Schedule:
+    name: str
+    timezone: str
+    open: dict[int, list[tuple[time, time]]]  # weekday (0 = Monday) -> ranges
+    holidays: str | None = None  # "US" or "US-NY"
+    closed: list[date] = field(default_factory=list)
+
+
+@dataclass
+class Announce:
+    position: bool = True
+    wait_time: bool = True
+    every: int = 60
+
+
+@dataclass
+class Escalation:
+    after: int
+    skills: list[str] | None = None  # None: keep the queue's skills
+    min_level: int = 1
+
+
+@dataclass
+class QueueConfig:
+    name: str
+    skills: list[str] = field(default_factory=list)
+    strategy: str = "longest-idle"
+    ring_timeout: int = 20
+    max_wait: int = 600
+    wrap_up: int = 30
+    max_missed: int = 2
+    hold_music: str | None = None
+    announce: Announce = field(default_factory=Announce)
+    callback: bool = False
+    service_level: int = 20
+    escalate: list[Escalation] = field(default_factory=list)
+    timezone: str = "UTC"  # "since midnight" for the daily statistics
+
+
+@dataclass
+class AgentConfig:
+    id: str
+    name: str
+    phone: str
+    skills: dict[str, int] = field(default_factory=dict)
+    pin: str | None = None
+
+
+@dataclass
+class Callflows:
+    """One consistent version of the whole folder."""
+
+    flows: dict[str, Flow]
+    queues: dict[str, QueueConfig] = field(default_factory=dict)
+    agents: dict[str, AgentConfig] = field(default_factory=dict)
+    hours: dict[str, Schedule] = field(default_factory=dict)
+    version: str = ""  # content hash; calls remember the version they started on
+
+    def flow_for(self, to: str, channel: str = "voice") -> Flow | None:
+        """The flow answering a dialed number on a channel, else the default flow."""
+        default = None
+        for flow in self.flows.values():
+            if channel not in flow.channels:
+                continue
+            if to in flow.numbers:
+                return flow
+            if flow.is_default and default is None:
+                default = flow
+        return default
+
+
+ACTIONS = (
+    "say", "play", "pause", "menu", "gather", "set", "branch", "hours", "queue",
+    "dial", "record", "message", "http", "language", "goto", "hangup",
+)
+SMS_FORBIDDEN = ("play", "pause", "dial", "record")

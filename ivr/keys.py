@@ -1,0 +1,71 @@
+"""Every Redis key the server uses, named in one place (as rq does).
+
+Keys are grouped by the module that owns them. Routing keys share the hash
+tag `{acd}` so that the Lua scripts, which touch agents and queues together,
+stay valid on Redis Cluster (all of them land in one slot).
+"""
+
+from __future__ import annotations
+
+PREFIX = "ivr:"
+
+# --- webhooks (ivr/webhooks) -------------------------------------------------
+
+
+def replay(digest: str) -> str:
+    """Cached TwiML answer of one webhook delivery, so a retry gets the same answer."""
+    return f"{PREFIX}replay:{digest}"
+
+
+# --- voice and sms engine (ivr/flows/engine.py) --------------------------------
+
+
+def call(call_sid: str) -> str:
+    """Hash: state of one call in a flow (flow, version, step, vars, attempts, language)."""
+    return f"{PREFIX}call:{call_sid}"
+
+
+def calls_active() -> str:
+    """Sorted set: CallSids in progress, scored by start time (for the API)."""
+    return f"{PREFIX}calls:active"
+
+
+def conversation(from_: str, to: str) -> str:
+    """Hash: one text conversation, per (From, To) pair."""
+    return f"{PREFIX}sms:conv:{from_}:{to}"
+
+
+def optout(number: str) -> str:
+    return f"{PREFIX}sms:optout:{number}"
+
+
+def sms_rate(number: str) -> str:
+    return f"{PREFIX}sms:rate:{number}"
+
+
+def voicemail(box: str) -> str:
+    """Sorted set of voicemail ids in one box, newest last."""
+    return f"{PREFIX}vm:box:{box}"
+
+
+def voicemail_item(vm_id: str) -> str:
+    return f"{PREFIX}vm:item:{vm_id}"
+
+
+def voicemail_boxes() -> str:
+    return f"{PREFIX}vm:boxes"
+
+
+def step_stats(flow: str) -> str:
+    """Hash: `<step>:reached` and `<step>:dropped` counters for one flow."""
+    return f"{PREFIX}flowstats:{flow}"
+
+
+# --- routing (ivr/routing) ---------------------------------------------------
+# Every routing key carries the `{acd}` hash tag.
+
+ACD = "{acd}"
+
+
+def acd(*parts: str) -> str:
+    return f"{PREFIX}{ACD}:" + ":".join(parts)

