@@ -1,0 +1,74 @@
+"""The application factory (Flask's tutorial pattern).
+
+`create_app` connects Redis (the embedded server when `REDIS_URL` is unset),
+loads the call-flow folder, builds the engine and the router, and registers
+the blueprints. Everything long-lived goes into `app.extensions`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from ivr.config import Config
+from ivr.store import EmbeddedRedis, connect
+from ivr.twilio_client import make_twilio_client
+
+MAX_WEBHOOK_BYTES = 64 * 1024  # Twilio's largest webhook (an SMS of 1,600 chars + media) is far below
+
+
+def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
+    if isinstance(config, Config):
+        cfg = config
+    else:
+        cfg = Config.from_env().with_overrides(config)
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_WEBHOOK_BYTES
+    app.extensions["ivr.config"] = cfg
+    _configure_logging(app)
+
+    redis_url = cfg.redis_url or EmbeddedRedis(cfg.data_dir).start(daemonize=True)
+    store = connect(redis_url)
+    app.extensions["ivr.redis"] = store
+    twilio = make_twilio_client(cfg)
+    app.extensions["ivr.twilio"] = twilio
+
+    from ivr.flows.registry import FlowRegistry
+
+    flows = FlowRegistry(cfg.callflows, interval=cfg.reload_interval)
+    app.extensions["ivr.flows"] = flows
+    if flows.problems:
+        for problem in flows.problems:
+            app.logger.error("callflows refused: %s", problem)
+
+    from ivr.routing.router import Router
+
+    router = Router(store, lambda: flows.current, twilio, public_url=cfg.public_url)
+    app.extensions["ivr.router"] = router
+
+    from ivr.flows.engine import VoiceEngine
+
+    app.extensions["ivr.engine"] = VoiceEngine(store, flows, twilio, router, cfg)
+
+    from ivr.webhooks import health, queue, sms, voice
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(voice.bp)
+    app.register_blueprint(sms.bp)
+    app.register_blueprint(queue.bp)
+
+    if cfg.background:
+        flows.start()
+        router.start()
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )

@@ -1,0 +1,259 @@
+"""What every Twilio endpoint shares: signature check, strict form parsing,
+replay protection, metrics, and the never-5xx error policy (product.md §2).
+
+A handler decorated with `twilio_webhook` receives the request's parameters
+(form body and query string, as Twilio signs them) and returns TwiML; the
+decorator turns everything else (a forged signature, a malformed body, an
+exception, Redis going away) into a defined answer.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import ipaddress
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+import redis
+from flask import Response, g, request
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.datastructures import MultiDict
+
+from ivr import keys, metrics
+from ivr.context import get_config, get_flows, get_redis
+from ivr.flows.model import Flow, OnError
+
+log = logging.getLogger("ivr.webhooks")
+
+Kind = Literal["voice", "sms", "callback"]
+TwiML = VoiceResponse | MessagingResponse | str
+Handler = Callable[[MultiDict[str, str]], TwiML | None]
+
+REPLAY_TTL = 600  # seconds a delivery's answer is remembered (Twilio retries within minutes)
+REPLAY_WAIT = 5.0  # how long a concurrent duplicate waits for the first delivery's answer
+PENDING = "\x00pending"
+
+GENERIC_APOLOGY = "Sorry, we are having trouble right now. Please call again later."
+
+
+class BadRequest(Exception):
+    """A webhook Twilio would never send: answered 400 with TwiML, nothing changed."""
+
+
+def xml_response(twiml: TwiML | None, status: int = 200) -> Response:
+    body = str(twiml) if twiml is not None else str(VoiceResponse())
+    return Response(body, status=status, mimetype="text/xml")
+
+
+def external_url(path: str) -> str:
+    """Absolute URL of one of our endpoints, as Twilio must reach it.
+
+    With IVR_PUBLIC_URL set this is authoritative (behind a TLS proxy the
+    request's own URL says http://internal-host); otherwise the request's host.
+    """
+    base = get_config().public_url or request.host_url.rstrip("/")
+    return base + path
+
+
+def signed_url() -> str:
+    """The URL Twilio computed its signature over: public base + path + query."""
+    public = get_config().public_url
+    if not public:
+        return request.url
+    query = request.query_string.decode("latin-1")
+    return public + request.path + (f"?{query}" if query else "")
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_params() -> MultiDict[str, str]:
+    """Form body plus query string, decoded strictly.
+
+    Werkzeug's own form parser replaces undecodable bytes silently; we want
+    invalid UTF-8 and non-form bodies refused, so we parse with
+    `urllib.parse.parse_qsl(errors="strict")` ourselves.
+    """
+    ctype = request.mimetype
+    raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    pairs: list[tuple[str, str]] = []
+    if raw:
+        if ctype != "application/x-www-form-urlencoded":
+            raise BadRequest(f"expected a form body, got {ctype or 'no content type'}")
+        try:
+            text = raw.decode("ascii")
+            pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+        except UnicodeDecodeError as exc:
+            raise BadRequest("body is not valid UTF-8 form data") from exc
+    try:
+        query = request.query_string.decode("ascii")
+        pairs += parse_qsl(query, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("query string is not valid UTF-8") from exc
+    return MultiDict(pairs)
+
+
+def signature_ok(params: MultiDict[str, str]) -> bool:
+    config = get_config()
+    if config.dev_mode:
+        return _is_loopback(request.remote_addr)
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    validator = RequestValidator(config.twilio_auth_token)
+    # Twilio signs the form parameters only; query parameters are part of the URL.
+    form = MultiDict(
+        parse_qsl(request.get_data(cache=True).decode("ascii"), keep_blank_values=True)
+    )
+    return bool(validator.validate(signed_url(), form, signature))
+
+
+def flow_for_request(params: MultiDict[str, str], channel: str) -> Flow | None:
+    """The flow a request belongs to, from memory only (works with Redis down)."""
+    try:
+        to = params.get("To", "").removeprefix("whatsapp:")
+        return get_flows().current.flow_for(to, channel)
+    except Exception:  # the fallback itself must never fail
+        log.exception("no flow for fallback")
+        return None
+
+
+def on_error_twiml(flow: Flow | None, kind: Kind) -> TwiML:
+    """The flow's `on_error`: a text and an optional transfer, built without Redis."""
+    on_error = flow.on_error if flow else OnError()
+    language = flow.language if flow else "en-US"
+    text = on_error.say
+    if isinstance(text, dict):
+        text = text.get(language) or next(iter(text.values()), GENERIC_APOLOGY)
+    if kind == "sms":
+        sms = MessagingResponse()
+        sms.message(text)
+        return sms
+    voice = VoiceResponse()
+    if kind == "callback":
+        return voice
+    say_args: dict[str, Any] = {"language": language}
+    if flow and flow.voice:
+        say_args["voice"] = flow.voice
+    voice.say(text, **say_args)
+    if on_error.dial:
+        voice.dial(on_error.dial)
+    else:
+        voice.hangup()
+    return voice
+
+
+def _replay_key(params: MultiDict[str, str]) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.path.encode())
+    for key in sorted(params.keys()):
+        for value in params.getlist(key):
+            digest.update(b"\x00" + key.encode() + b"=" + value.encode())
+    return keys.replay(digest.hexdigest())
+
+
+def _replayed_answer(store: redis.Redis, key: str) -> str | None:
+    """None when this delivery is the first; the first one's answer otherwise."""
+    if store.set(key, PENDING, nx=True, ex=REPLAY_TTL):
+        return None
+    deadline = time.monotonic() + REPLAY_WAIT
+    while True:
+        cached = store.get(key)
+        if cached is None:  # the first delivery failed and let go: we take over
+            if store.set(key, PENDING, nx=True, ex=REPLAY_TTL):
+                return None
+        elif cached != PENDING:
+            return str(cached)
+        if time.monotonic() > deadline:
+            raise TimeoutError("the first delivery of this webhook is still running")
+        time.sleep(0.05)
+
+
+def twilio_webhook(
+    kind: Kind,
+    required: tuple[str, ...] = (),
+    *,
+    replay: bool = True,
+) -> Callable[[Handler], Callable[..., Response]]:
+    """Wrap a Twilio endpoint with the policy of product.md §2.
+
+    kind: "voice" answers VoiceResponse, "sms" MessagingResponse, "callback"
+    (status callbacks) an empty VoiceResponse. `required` lists parameters
+    whose absence makes the request malformed. `replay=False` for endpoints
+    that are idempotent by nature and where caching would be wrong.
+    """
+
+    def decorate(handler: Handler) -> Callable[..., Response]:
+        endpoint = handler.__name__
+
+        @functools.wraps(handler)
+        def wrapper(*args: Any, **kwargs: Any) -> Response:
+            started = time.perf_counter()
+            status = 200
+            try:
+                response = _handle(handler, kind, required, replay, endpoint)
+                status = response.status_code
+                return response
+            finally:
+                metrics.REQUESTS.labels(endpoint, request.method, str(status)).inc()
+                metrics.LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+
+        return wrapper
+
+    return decorate
+
+
+def _handle(
+    handler: Handler, kind: Kind, required: tuple[str, ...], replay: bool, endpoint: str
+) -> Response:
+    channel = "sms" if kind == "sms" else "voice"
+    try:
+        params = parse_params()
+    except BadRequest as exc:
+        metrics.WEBHOOK_REJECTED.labels(endpoint, "malformed").inc()
+        log.warning("%s: malformed webhook: %s", endpoint, exc)
+        return xml_response(on_error_twiml(None, kind), 400)
+    if not signature_ok(params):
+        metrics.WEBHOOK_REJECTED.labels(endpoint, "signature").inc()
+        log.warning("%s: rejected webhook from %s: bad or missing signature",
+                    endpoint, request.remote_addr)
+        return Response("Forbidden: invalid Twilio signature\n", status=403, mimetype="text/plain")
+    missing = [name for name in required if not params.get(name)]
+    if missing:
+        metrics.WEBHOOK_REJECTED.labels(endpoint, "malformed").inc()
+        log.warning("%s: webhook without %s", endpoint, ", ".join(missing))
+        return xml_response(on_error_twiml(flow_for_request(params, channel), kind), 400)
+    g.twilio_params = params
+    sid = params.get("CallSid") or params.get("MessageSid") or "-"
+    key = None
+    try:
+        if replay:
+            key = _replay_key(params)
+            cached = _replayed_answer(get_redis(), key)
+            if cached is not None:
+                log.info("%s: replayed delivery for %s answered from cache", endpoint, sid)
+                return Response(cached, mimetype="text/xml")
+        result = handler(params)
+        body = str(result) if result is not None else str(VoiceResponse())
+        if key is not None:
+            get_redis().set(key, body, ex=REPLAY_TTL)
+        return Response(body, mimetype="text/xml")
+    except Exception:
+        metrics.WEBHOOK_FAULTS.labels(endpoint).inc()
+        log.exception("%s: fault while handling %s; answering on_error", endpoint, sid)
+        if key is not None:
+            try:
+                get_redis().delete(key)
+            except redis.RedisError:
+                pass
+        return xml_response(on_error_twiml(flow_for_request(params, channel), kind))

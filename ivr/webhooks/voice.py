@@ -1,0 +1,52 @@
+"""The voice endpoints of product.md §2, handed to the flow engine."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from werkzeug.datastructures import MultiDict
+
+from ivr.context import get_extension
+from ivr.webhooks.common import TwiML, flow_for_request, on_error_twiml, twilio_webhook
+
+bp = Blueprint("voice", __name__)
+
+
+@bp.post("/twilio/voice")
+@twilio_webhook("voice", required=("CallSid", "From", "To"))
+def incoming(params: MultiDict[str, str]) -> TwiML:
+    """A call comes in: an agent calling from their own phone, or a customer."""
+    router = get_extension("ivr.router")
+    agent_line = router.agent_line(params)
+    if agent_line is not None:
+        return agent_line
+    return get_extension("ivr.engine").incoming(params)  # type: ignore[no-any-return]
+
+
+@bp.post("/twilio/voice/step")
+@twilio_webhook("voice", required=("CallSid",))
+def step(params: MultiDict[str, str]) -> TwiML:
+    """Every way back into a flow: Gather, Record, Dial and Enqueue actions, Redirects."""
+    return get_extension("ivr.engine").resume(params)  # type: ignore[no-any-return]
+
+
+@bp.post("/twilio/voice/fallback")
+@twilio_webhook("voice", replay=False)
+def fallback(params: MultiDict[str, str]) -> TwiML:
+    """Twilio calls this when our primary handler failed: answer from memory, no Redis."""
+    return on_error_twiml(flow_for_request(params, "voice"), "voice")
+
+
+@bp.post("/twilio/voice/status")
+@twilio_webhook("callback", required=("CallSid",))
+def status(params: MultiDict[str, str]) -> TwiML | None:
+    """Call progress: a hang-up ends the call's flow state and any queue wait or offer."""
+    get_extension("ivr.engine").status(params)
+    get_extension("ivr.router").call_ended(params)
+    return None
+
+
+@bp.post("/twilio/voice/transcription")
+@twilio_webhook("callback", required=("RecordingSid",))
+def transcription(params: MultiDict[str, str]) -> TwiML | None:
+    get_extension("ivr.engine").transcription(params)
+    return None
