@@ -34,12 +34,12 @@ def test_run_gunicorn_starts_workers_and_leaves_no_orphan(tmp_path: Path) -> Non
         log_path=tmp_path / "gunicorn.log",
     )
     try:
-        pids = set()
+        pids: set[int] = set()
         for _ in range(20):
             text = requests.get(proc.url + "/", timeout=5).text
-            pid, tag = text.split()
+            pid_text, tag = text.split()
             assert tag == "tagged"
-            pids.add(int(pid))
+            pids.add(int(pid_text))
         assert proc.process.pid not in pids  # workers answer, not the master
     finally:
         proc.stop()
