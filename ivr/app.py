@@ -17,14 +17,12 @@ from ivr.config import Config
 from ivr.store import EmbeddedRedis, connect
 from ivr.twilio_client import make_twilio_client
 
-MAX_WEBHOOK_BYTES = 64 * 1024  # Twilio's largest webhook (an SMS of 1,600 chars + media) is far below
+# Twilio's largest webhook (an SMS of 1,600 characters with media) is far below this.
+MAX_WEBHOOK_BYTES = 64 * 1024
 
 
 def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
-    if isinstance(config, Config):
-        cfg = config
-    else:
-        cfg = Config.from_env().with_overrides(config)
+    cfg = config if isinstance(config, Config) else Config.from_env().with_overrides(config)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_WEBHOOK_BYTES

@@ -9,13 +9,14 @@ exception, Redis going away) into a defined answer.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import ipaddress
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 from urllib.parse import parse_qsl
 
 import redis
@@ -24,6 +25,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ivr import keys, metrics
 from ivr.context import get_config, get_flows, get_redis
@@ -31,9 +33,9 @@ from ivr.flows.model import Flow, OnError
 
 log = logging.getLogger("ivr.webhooks")
 
-Kind = Literal["voice", "sms", "callback"]
-TwiML = VoiceResponse | MessagingResponse | str
-Handler = Callable[[MultiDict[str, str]], TwiML | None]
+Kind: TypeAlias = Literal["voice", "sms", "callback"]
+TwiML: TypeAlias = VoiceResponse | MessagingResponse | str
+Handler: TypeAlias = Callable[[MultiDict[str, str]], TwiML | None]
 
 REPLAY_TTL = 600  # seconds a delivery's answer is remembered (Twilio retries within minutes)
 REPLAY_WAIT = 5.0  # how long a concurrent duplicate waits for the first delivery's answer
@@ -219,6 +221,10 @@ def _handle(
     channel = "sms" if kind == "sms" else "voice"
     try:
         params = parse_params()
+    except RequestEntityTooLarge:
+        metrics.WEBHOOK_REJECTED.labels(endpoint, "too-large").inc()
+        log.warning("%s: webhook body over %s bytes refused", endpoint, request.max_content_length)
+        return xml_response(on_error_twiml(None, kind), 413)
     except BadRequest as exc:
         metrics.WEBHOOK_REJECTED.labels(endpoint, "malformed").inc()
         log.warning("%s: malformed webhook: %s", endpoint, exc)
@@ -252,8 +258,6 @@ def _handle(
         metrics.WEBHOOK_FAULTS.labels(endpoint).inc()
         log.exception("%s: fault while handling %s; answering on_error", endpoint, sid)
         if key is not None:
-            try:
+            with contextlib.suppress(redis.RedisError):
                 get_redis().delete(key)
-            except redis.RedisError:
-                pass
         return xml_response(on_error_twiml(flow_for_request(params, channel), kind))
