@@ -48,7 +48,8 @@ class Serve:
                 self.proc.kill()
                 raise AssertionError(f"ivr serve did not come up:\n{out}")
             time.sleep(0.2)
-        self.family = [self.proc.pid] + [c.pid for c in psutil.Process(self.proc.pid).children(recursive=True)]
+        children = psutil.Process(self.proc.pid).children(recursive=True)
+        self.family = [self.proc.pid] + [c.pid for c in children]
 
     def interrupt(self) -> str:
         """Ctrl-C, as a terminal delivers it to the foreground process."""
