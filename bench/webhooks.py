@@ -1,0 +1,246 @@
+"""Webhook throughput and latency of `ivr` against a bare Flask app, same gunicorn settings.
+
+    python bench/webhooks.py [--duration 10] [--connections 32] [--write docs/benchmarks.md]
+
+Needs `wrk` (Debian package `wrk`). For each worker count (2 and 4) it starts
+gunicorn (gthread, 8 threads) twice: once with `bench/bare_app.py` (constant
+TwiML, the ceiling) and once with `ivr` on `bench/callflows/` with signature
+checks on, and measures two webhooks:
+
+- first: `POST /twilio/voice` for a new call (flow lookup, call state written
+  to Redis, TwiML of the welcome and the menu);
+- gather: the menu's Gather action for a call waiting at the menu (state read,
+  step advanced, state written).
+
+Every request is a distinct, correctly signed delivery (precomputed and
+cycled through by a wrk Lua script), so the replay cache never answers for
+the app. The load generator shares the machine's cores with the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode
+
+import requests
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ivr.store import EmbeddedRedis  # noqa: E402
+
+TOKEN = "bench-auth-token"
+ACCOUNT = "AC" + "b" * 32
+TO = "+15005550006"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def call_params(sid: str) -> dict[str, str]:
+    return {"CallSid": sid, "AccountSid": ACCOUNT, "From": "+15005550100", "To": TO,
+            "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
+
+
+def new_sid() -> str:
+    return "CA" + uuid.uuid4().hex
+
+
+def lua_table(requests_: list[tuple[str, str, str]]) -> str:
+    """A wrk script that sends each precomputed (path, body, signature) once, in turn."""
+    def q(s: str) -> str:
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    rows = ",\n".join(f"{{{q(p)}, {q(b)}, {q(s)}}}" for p, b, s in requests_)
+    return f"""
+local reqs = {{
+{rows}
+}}
+local n = #reqs
+local i = 0
+local wrapped = 0
+function setup(thread)
+  thread:set("offset", math.random(n))
+end
+function init(args)
+  i = tonumber(offset) or 0
+end
+function request()
+  i = i + 1
+  local r = reqs[(i % n) + 1]
+  return wrk.format("POST", r[1], {{
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["X-Twilio-Signature"] = r[3]}}, r[2])
+end
+"""
+
+
+class Gunicorn:
+    def __init__(self, spec: str, workers: int, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        full_env = {**os.environ, **env, "IVR_PUBLIC_URL": self.url,
+                    "PYTHONPATH": str(ROOT)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", spec, "-b", f"127.0.0.1:{self.port}",
+             "-w", str(workers), "-k", "gthread", "--threads", "8", "--log-level", "warning"],
+            cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.post(self.url + "/ping", timeout=1)
+                break
+            except requests.RequestException:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn {spec} did not start") from None
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def signed(url_base: str, path: str, params: dict[str, str]) -> tuple[str, str, str]:
+    signature = RequestValidator(TOKEN).compute_signature(url_base + path, params)
+    return path, urlencode(params), signature
+
+
+def run_wrk(url: str, script: str, duration: int, connections: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+        path = f.name
+    try:
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", path, url],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    finally:
+        os.unlink(path)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+
+    def pct(label: str) -> float:
+        m = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out)
+        assert m, out
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    return {"rps": rps, "p50": pct("50"), "p99": pct("99"), "requests": total,
+            "errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+def precreate_calls(url: str, count: int) -> list[tuple[str, str]]:
+    """Calls waiting at the menu: (CallSid, the Gather action path with its query)."""
+    def one(_: int) -> tuple[str, str]:
+        sid = new_sid()
+        params = call_params(sid)
+        path, body, sig = signed(url, "/twilio/voice", params)
+        resp = requests.post(url + path, data=params, headers={"X-Twilio-Signature": sig},
+                             timeout=10)
+        m = re.search(r'<Gather[^>]*action="([^"]+)"', resp.text)
+        if not m:
+            raise RuntimeError(f"no Gather in first answer: {resp.text[:300]}")
+        action = m.group(1).replace("&amp;", "&")
+        return sid, action.removeprefix(url)
+
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, nargs="+", default=[2, 4])
+    parser.add_argument("--write", type=Path, help="append the results table to this file")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("bench/webhooks.py needs wrk: apt-get install wrk")
+
+    embedded = None
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        embedded = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="ivr-bench-")))
+        redis_url = embedded.start()
+    env = {"REDIS_URL": redis_url, "IVR_CALLFLOWS": str(ROOT / "bench" / "callflows"),
+           "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT,
+           "TWILIO_API_URL": "http://127.0.0.1:9"}
+    rows = []
+    try:
+        for workers in args.workers:
+            for name, spec in (("bare Flask", "bench.bare_app:app"),
+                               ("ivr", "ivr.app:create_app()")):
+                server = Gunicorn(spec, workers, env)
+                try:
+                    first = [signed(server.url, "/twilio/voice", call_params(new_sid()))
+                             for _ in range(40_000)]
+                    result_first = run_wrk(server.url, lua_table(first), args.duration,
+                                           args.connections)
+                    if name == "ivr":
+                        needed = int(result_first["rps"] * args.duration * 1.5) + 1000
+                        calls = precreate_calls(server.url, needed)
+                    else:
+                        calls = [(new_sid(), "/twilio/voice/step?seq=1") for _ in range(20_000)]
+                    gathers = []
+                    for sid, action in calls:
+                        params = {**call_params(sid), "Digits": "2", "CallStatus": "in-progress"}
+                        gathers.append(signed(server.url, action, params))
+                    result_gather = run_wrk(server.url, lua_table(gathers), args.duration,
+                                            args.connections)
+                    if name == "ivr" and result_gather["requests"] > len(calls):
+                        print("warning: gather requests wrapped around the precreated calls")
+                finally:
+                    server.stop()
+                for scenario, result in (("first webhook", result_first),
+                                         ("Gather action", result_gather)):
+                    rows.append((workers, scenario, name, result))
+                    print(f"{workers} workers  {scenario:14} {name:10} "
+                          f"{result['rps']:8.0f} req/s  p50 {result['p50']:6.2f} ms  "
+                          f"p99 {result['p99']:6.2f} ms  non-2xx {result['errors']}", flush=True)
+    finally:
+        if embedded:
+            embedded.stop()
+
+    table = ["| workers | webhook | server | req/s | p50 ms | p99 ms | share of bare |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    bare = {(w, s): res["rps"] for w, s, n, res in rows if n == "bare Flask"}
+    for workers, scenario, name, res in rows:
+        share = res["rps"] / bare[(workers, scenario)] * 100
+        table.append(f"| {workers} | {scenario} | {name} | {res['rps']:.0f} | {res['p50']:.2f} "
+                     f"| {res['p99']:.2f} | {share:.0f}% |")
+    text = "\n".join(table)
+    print("\n" + text)
+    if args.write:
+        machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        redis_kind = "embedded valkey-server (unix socket)" if embedded else redis_url
+        with open(args.write, "a") as f:
+            f.write(f"\n### Webhooks — {time.strftime('%Y-%m-%d')}\n\n"
+                    f"Command: `python bench/webhooks.py --duration {args.duration} "
+                    f"--connections {args.connections}`  \nMachine: {machine}; Redis: {redis_kind}; "
+                    f"load from wrk (2 threads, {args.connections} connections) on the same cores.\n\n"
+                    f"{text}\n")
+
+
+if __name__ == "__main__":
+    main()
