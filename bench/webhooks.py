@@ -232,13 +232,15 @@ def main() -> None:
     text = "\n".join(table)
     print("\n" + text)
     if args.write:
-        machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        machine = (f"{platform.machine()}, {os.cpu_count()} cores, "
+                   f"Python {platform.python_version()}")
         redis_kind = "embedded valkey-server (unix socket)" if embedded else redis_url
         with open(args.write, "a") as f:
             f.write(f"\n### Webhooks — {time.strftime('%Y-%m-%d')}\n\n"
                     f"Command: `python bench/webhooks.py --duration {args.duration} "
-                    f"--connections {args.connections}`  \nMachine: {machine}; Redis: {redis_kind}; "
-                    f"load from wrk (2 threads, {args.connections} connections) on the same cores.\n\n"
+                    f"--connections {args.connections}`  \n"
+                    f"Machine: {machine}; Redis: {redis_kind}; load from wrk "
+                    f"(2 threads, {args.connections} connections) on the same cores.\n\n"
                     f"{text}\n")
 
 
