@@ -1,0 +1,121 @@
+"""Jinja2 templates of the call-flow language, rendered in a sandbox.
+
+One `SandboxedEnvironment` for the whole server:
+- autoescape is off: we produce speech text and SMS bodies, not HTML; TwiML
+  escaping is done by twilio-python's XML builder when the text is put into a verb.
+- undefined names are *lenient* (`ChainableUndefined`): `{{ caller.name }}` when
+  Twilio sent no name renders as an empty string instead of failing the call.
+  Typos in top-level names (`{{ var.company }}`) are caught by the checker instead
+  (see `undeclared_names`).
+- the sandbox blocks attribute escapes (`{{ ''.__class__ }}` renders nothing;
+  calling through one raises `jinja2.exceptions.SecurityError`).
+Compiled templates are cached by their text, so a busy flow compiles each prompt once.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from ivr.flows.model import Prompt
+
+log = logging.getLogger("ivr.flows")
+
+CONTEXT_NAMES = ("vars", "caller", "call", "input", "now")
+"""The top-level names a template may use (product.md §4, Templates)."""
+
+ENV = SandboxedEnvironment(
+    autoescape=False,
+    undefined=jinja2.ChainableUndefined,
+    keep_trailing_newline=False,
+)
+
+
+@lru_cache(maxsize=4096)
+def _template(text: str) -> jinja2.Template:
+    return ENV.from_string(text)
+
+
+@lru_cache(maxsize=1024)
+def _expression(expr: str) -> Any:
+    return ENV.compile_expression(expr, undefined_to_none=False)
+
+
+def render(text: str, context: dict[str, Any]) -> str:
+    """Render one prompt. Raises `jinja2.TemplateError` (SecurityError included) on failure."""
+    if "{" not in text:  # plain text: skip the template machinery
+        return text
+    return _template(text).render(context)
+
+
+def evaluate(expr: str, context: dict[str, Any]) -> bool:
+    """Truth of a `branch` condition.
+
+    A condition that cannot be evaluated (an undefined variable compared with a
+    number, a string compared with an int, ...) counts as false and is logged,
+    so one bad condition never drops a call: the next condition or `else` decides.
+    A sandbox violation is not swallowed: it raises `jinja2.exceptions.SecurityError`.
+    """
+    try:
+        return bool(_expression(expr)(**context))
+    except jinja2.exceptions.SecurityError:
+        raise
+    except (jinja2.UndefinedError, TypeError, ValueError, ArithmeticError,
+            LookupError) as exc:
+        log.warning("condition %r could not be evaluated (%s); counted as false", expr, exc)
+        return False
+
+
+def check_template(text: str) -> str | None:
+    """The syntax error of a template as a message, or None when it compiles."""
+    try:
+        ENV.parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        return f"template syntax error: {exc.message} (line {exc.lineno} of the text)"
+    return None
+
+
+def check_expression(expr: str) -> str | None:
+    """The syntax error of a condition as a message, or None when it compiles."""
+    try:
+        ENV.compile_expression(expr)
+    except jinja2.TemplateSyntaxError as exc:
+        return f"condition syntax error: {exc.message}"
+    return None
+
+
+def undeclared_names(text: str, *, expression: bool = False) -> set[str]:
+    """Top-level names a template (or a condition) reads from its context."""
+    source = "{{ (" + text + ") }}" if expression else text
+    try:
+        return set(meta.find_undeclared_variables(ENV.parse(source)))
+    except jinja2.TemplateSyntaxError:
+        return set()
+
+
+def _primary(code: str) -> str:
+    return code.split("-", 1)[0].lower()
+
+
+def pick_prompt(prompt: Prompt, language: str, default_language: str) -> str:
+    """The text of a prompt in the conversation's language.
+
+    Order: exact language; same primary language (es-MX asked, es-ES written);
+    the flow's default language; then its primary; then the first text written.
+    """
+    if isinstance(prompt, str):
+        return prompt
+    if not prompt:
+        return ""
+    for wanted in (language, default_language):
+        if wanted in prompt:
+            return prompt[wanted]
+        for code, text in prompt.items():
+            if _primary(code) == _primary(wanted):
+                return text
+    return next(iter(prompt.values()))

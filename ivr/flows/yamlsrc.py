@@ -1,0 +1,130 @@
+"""Reading YAML with the line and column of every key and value.
+
+ruamel.yaml's round-trip loader is a safe loader (it builds only plain maps,
+lists and scalars, never Python objects) and keeps 0-based positions on each
+mapping and list (`.lc`); we report them 1-based, as editors count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from ivr.flows.model import Location
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of the checker. `str()` is `FILE:LINE:COL: message`, as compilers print."""
+
+    location: Location
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.allow_duplicate_keys = False  # a key written twice is an error, not a silent overwrite
+    return y
+
+
+def at(file: str, line0: int | None, col0: int | None) -> Location:
+    """A Location from ruamel's 0-based positions (missing ones become 1:1)."""
+    return Location(file, (line0 or 0) + 1, (col0 or 0) + 1)
+
+
+def node_loc(file: str, node: Any) -> Location:
+    """Where a mapping or list starts (its first key or item)."""
+    lc = getattr(node, "lc", None)
+    if lc is None:
+        return Location(file, 1, 1)
+    return at(file, lc.line, lc.col)
+
+
+def key_loc(file: str, mapping: Any, key: Any) -> Location:
+    """Where a key of a mapping is written."""
+    if isinstance(mapping, CommentedMap):
+        try:
+            line, col = mapping.lc.key(key)
+            return at(file, line, col)
+        except (KeyError, TypeError):
+            pass
+    return node_loc(file, mapping)
+
+
+def value_loc(file: str, mapping: Any, key: Any) -> Location:
+    """Where the value of a key is written."""
+    if isinstance(mapping, CommentedMap):
+        try:
+            line, col = mapping.lc.value(key)
+            return at(file, line, col)
+        except (KeyError, TypeError):
+            pass
+    return key_loc(file, mapping, key)
+
+
+def item_loc(file: str, seq: Any, index: int) -> Location:
+    """Where the index-th item of a list is written."""
+    if isinstance(seq, CommentedSeq):
+        try:
+            line, col = seq.lc.item(index)
+            return at(file, line, col)
+        except (KeyError, IndexError, TypeError):
+            pass
+    return node_loc(file, seq)
+
+
+def load_text(text: str, file: str) -> tuple[Any, list[Problem]]:
+    """Parse one YAML document; a syntax error becomes a Problem at the parser's mark."""
+    try:
+        data = _yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line if mark is not None else 0
+        col = mark.column if mark is not None else 0
+        what = exc.problem or exc.context or "invalid YAML"
+        if "duplicate key" in str(what) or type(exc).__name__ == "DuplicateKeyError":
+            what = _duplicate_message(exc)
+        return None, [Problem(at(file, line, col), f"YAML: {what}")]
+    except YAMLError as exc:  # errors without a mark (rare: bad encoding, ...)
+        return None, [Problem(Location(file, 1, 1), f"YAML: {exc}")]
+    except (ValueError, TypeError, AttributeError) as exc:
+        # ruamel raises these for a few hostile inputs (e.g. bad timestamps, odd anchors)
+        return None, [Problem(Location(file, 1, 1), f"YAML: {exc}")]
+    return data, []
+
+
+def _duplicate_message(exc: MarkedYAMLError) -> str:
+    problem = str(exc.problem or "")
+    # ruamel says: found duplicate key "x" with value "..." (original value: "...")
+    if problem.startswith("found duplicate key"):
+        key = problem.split('"')[1] if '"' in problem else "?"
+        first = exc.context_mark
+        where = f" (first written on line {first.line + 1})" if first is not None else ""
+        return f"duplicate key '{key}'{where}"
+    return problem or "duplicate key"
+
+
+def load_file(path: Path, file: str) -> tuple[Any, list[Problem]]:
+    """Read and parse a file; `file` is the name used in problem locations."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(Location(file, 1, 1), f"not UTF-8 text: {exc.reason}")]
+    except OSError as exc:
+        return None, [Problem(Location(file, 1, 1), f"cannot read: {exc.strerror}")]
+    return load_text(text, file)
