@@ -1,0 +1,399 @@
+"""The voice engine: Twilio's voice webhooks in, the flow's steps out as TwiML.
+
+Each webhook is one turn: read the call's state (one HGETALL), let the
+`Runner` walk the flow, render its outputs with twilio-python's
+`VoiceResponse`, and write the state back with the step counters (one
+pipeline). The runner knows nothing of TwiML; this module knows nothing of
+the language's semantics beyond turning outputs into verbs.
+
+Continuation URLs all point at `/twilio/voice/step` with a query that says
+what the request answers (`kind`: menu, gather, record, dial, queue), where
+the call waits (`at`) and the turn counter (`seq`). The counter does two
+jobs: it keeps a legitimately repeated request (the same key pressed twice
+in a loop) apart from a duplicate delivery in the webhook replay cache, and
+it lets the engine recognise a stale request (one whose turn has passed),
+which just hears the current step again instead of moving the call twice.
+
+Calls in progress finish on the version of the folder they started with
+(`flows.version(v)`); when that version is gone, they move to the current
+version if their step still exists there, and hear `on_error` if not.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote, urlencode
+
+import redis
+from flask import has_request_context
+from twilio.base.exceptions import TwilioException
+from twilio.rest import Client
+from twilio.twiml.voice_response import Gather, VoiceResponse
+from werkzeug.datastructures import MultiDict
+
+from ivr import keys
+from ivr.config import Config
+from ivr.flows import state as state_mod
+from ivr.flows import voicemail
+from ivr.flows.actions_http import call_http
+from ivr.flows.analytics import StepStats
+from ivr.flows.model import Callflows, Flow
+from ivr.flows.runner import (
+    Ask,
+    Dial,
+    Failed,
+    Hangup,
+    HttpCaller,
+    Output,
+    Pause,
+    Play,
+    Queue,
+    Record,
+    Runner,
+    SendText,
+    Speak,
+    Stop,
+    Turn,
+)
+from ivr.flows.state import FlowState
+
+if TYPE_CHECKING:
+    from ivr.flows.registry import FlowRegistry
+
+log = logging.getLogger("ivr.flows.engine")
+
+STEP_PATH = "/twilio/voice/step"
+TRANSCRIPTION_PATH = "/twilio/voice/transcription"
+NOT_IN_SERVICE = "Sorry, this number is not in service. Goodbye."
+FINAL_STATUSES = ("completed", "busy", "failed", "no-answer", "canceled")
+MAX_OVERFLOW_HOPS = 5  # a queue overflowing into a queue overflowing into ...
+
+
+class QueueRouter(Protocol):
+    """The part of `ivr.routing.router.Router` the engine calls (docs: iface, queue step)."""
+
+    def enqueue(self, call_sid: str, *, queue: str, priority: int, skills: list[str],
+                max_wait: int | None, caller: str, called: str, flow: str, step: str,
+                action_url: str) -> VoiceResponse | None: ...
+
+    def queue_result(self, call_sid: str, queue_result: str) -> str: ...
+
+
+def caller_from(params: MultiDict[str, str]) -> dict[str, str]:
+    """The template's `caller`, from what Twilio sends about the calling number."""
+    fields = {
+        "number": "From", "country": "FromCountry", "city": "FromCity",
+        "state": "FromState", "zip": "FromZip", "name": "CallerName",
+    }
+    return {name: params[p] for name, p in fields.items() if params.get(p)}
+
+
+class VoiceEngine:
+    """Answers the voice webhooks of one app (see `ivr/webhooks/voice.py`)."""
+
+    def __init__(
+        self,
+        store: redis.Redis,
+        flows: FlowRegistry,
+        twilio: Client,
+        router: QueueRouter,
+        config: Config,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        http: HttpCaller = call_http,
+    ) -> None:
+        self.store = store
+        self.flows = flows
+        self.twilio = twilio
+        self.router = router
+        self.config = config
+        self.clock = clock
+        self.http = http
+        self.stats = StepStats(store)
+
+    # --- webhooks -----------------------------------------------------------
+
+    def incoming(self, params: MultiDict[str, str]) -> VoiceResponse:
+        """A new call: start the flow of the dialed number."""
+        sid, to, from_ = params["CallSid"], params.get("To", ""), params.get("From", "")
+        callflows = self.flows.current
+        flow = callflows.flow_for(to, "voice")
+        if flow is None:
+            log.warning("call %s to %s: no flow answers this number", sid, to)
+            response = VoiceResponse()
+            response.say(NOT_IN_SERVICE)
+            response.hangup()
+            return response
+        runner = self._runner(callflows)
+        state = runner.new_state(flow, sid=sid, from_=from_, to=to, caller=caller_from(params))
+        turn = runner.start(state)
+        return self._finish(runner, state, turn, new=True)
+
+    def resume(self, params: MultiDict[str, str]) -> VoiceResponse:
+        """Every way back into a flow: Gather, Record, Dial and Enqueue actions, Redirects."""
+        sid = params["CallSid"]
+        state = state_mod.load(self.store, keys.call(sid))
+        if state is None:
+            log.warning("call %s: continuation without call state (expired?)", sid)
+            return self._on_error(self.flows.current.flow_for(params.get("To", ""), "voice"))
+        callflows = self._version_for(state)
+        if callflows is None:
+            log.warning("call %s: flow %s step %s exists in no loaded version", sid,
+                        state.flow, state.step)
+            return self._on_error(self.flows.current.flows.get(state.flow))
+        runner = self._runner(callflows)
+        kind = params.get("kind", "")
+        if params.get("seq") != str(state.seq) or state.ended:
+            # A turn that has passed (or a call the flow has finished): say where we are.
+            if state.ended:
+                response = VoiceResponse()
+                response.hangup()
+                return response
+            turn = runner.run(state, state.step)
+        elif kind in ("menu", "gather"):
+            turn = runner.answer(state, digits=params.get("Digits", ""),
+                                 speech=params.get("SpeechResult", ""))
+        elif kind == "record":
+            self._keep_voicemail(callflows, state, params)
+            turn = runner.after(state, "recorded")
+        elif kind == "dial":
+            turn = runner.after(state, params.get("DialCallStatus", "failed"))
+        elif kind == "queue":
+            result = self.router.queue_result(sid, params.get("QueueResult", ""))
+            turn = runner.after(state, result)
+        else:
+            turn = runner.run(state, state.step)
+        return self._finish(runner, state, turn)
+
+    def status(self, params: MultiDict[str, str]) -> None:
+        """The call ended: count a drop-off where the caller was, and let the state expire."""
+        if params.get("CallStatus") not in FINAL_STATUSES:
+            return
+        sid = params["CallSid"]
+        key = keys.call(sid)
+        state = state_mod.load(self.store, key)
+        if state is None:
+            return
+        if not state.ended:
+            self.stats.count_dropped(key, state.flow, state.step)
+        pipe = self.store.pipeline(transaction=False)
+        pipe.hset(key, "ended", state.ended or "caller-hangup")
+        pipe.expire(key, state_mod.ENDED_TTL)
+        pipe.zrem(keys.calls_active(), sid)
+        pipe.execute()
+
+    def transcription(self, params: MultiDict[str, str]) -> None:
+        """A voicemail's transcription arrives (we put the message id in the callback URL)."""
+        vm_id = params.get("vm")
+        if not vm_id:
+            log.warning("transcription %s without a voicemail id", params.get("RecordingSid"))
+            return
+        voicemail.set_transcription(
+            self.store, vm_id, params.get("TranscriptionText", ""),
+            params.get("TranscriptionStatus", "completed"),
+        )
+
+    # --- internals ------------------------------------------------------------
+
+    def _runner(self, callflows: Callflows) -> Runner:
+        return Runner(callflows, channel="voice", clock=self.clock, http=self.http)
+
+    def _version_for(self, state: FlowState) -> Callflows | None:
+        callflows = self.flows.version(state.version) if state.version else None
+        if callflows is not None:
+            return callflows
+        current = self.flows.current
+        flow = current.flows.get(state.flow)
+        if flow is None or state.step not in flow.steps:
+            return None
+        log.info("call in %s.%s moves from version %s to %s", state.flow, state.step,
+                 state.version, current.version)
+        state.version = current.version
+        return current
+
+    def _url(self, path: str) -> str:
+        if has_request_context():
+            from ivr.webhooks.common import external_url
+
+            return external_url(path)
+        return (self.config.public_url or "") + path
+
+    def _step_url(self, state: FlowState, kind: str, **extra: str) -> str:
+        query = {"kind": kind, "at": state.step, "seq": str(state.seq), **extra}
+        return self._url(f"{STEP_PATH}?{urlencode(query)}")
+
+    def _on_error(self, flow: Flow | None) -> VoiceResponse:
+        from ivr.webhooks.common import on_error_twiml
+
+        twiml = on_error_twiml(flow, "voice")
+        assert isinstance(twiml, VoiceResponse)
+        return twiml
+
+    def _finish(self, runner: Runner, state: FlowState, turn: Turn, *,
+                new: bool = False) -> VoiceResponse:
+        """Render the turn as TwiML, then save the state and counters in one pipeline."""
+        state.seq += 1
+        response = VoiceResponse()
+        reached = list(turn.reached)
+        for _ in range(MAX_OVERFLOW_HOPS):
+            self._render_outputs(response, turn.outputs, state)
+            end = turn.end
+            if isinstance(end, Queue):
+                held = self.router.enqueue(
+                    state.call.get("sid", ""),
+                    queue=end.queue, priority=end.priority, skills=end.skills,
+                    max_wait=end.max_wait, caller=state.call.get("from", ""),
+                    called=state.call.get("to", ""), flow=state.flow, step=end.step,
+                    action_url=self._step_url(state, "queue"),
+                )
+                if held is None:  # nobody can take it now: the step's overflow
+                    turn = runner.after(state, "overflow")
+                    reached += turn.reached
+                    continue
+                for verb in getattr(held, "verbs", []):
+                    response.append(verb)
+            elif isinstance(end, Failed):
+                response = self._on_error(runner.callflows.flows.get(state.flow))
+            else:
+                self._render_end(response, end, state)
+            break
+        else:
+            log.error("call %s: queue overflow chain too long at %s", state.call.get("sid"),
+                      state.step)
+            state.ended = "error"
+            response = self._on_error(runner.callflows.flows.get(state.flow))
+        self._save(state, reached, new=new)
+        return response
+
+    def _save(self, state: FlowState, reached: list[tuple[str, str]], *, new: bool) -> None:
+        sid = state.call.get("sid", "")
+        key = keys.call(sid)
+        pipe = self.store.pipeline(transaction=False)
+        state_mod.save(pipe, key, state,
+                       state_mod.ENDED_TTL if state.ended else state_mod.CALL_TTL)
+        StepStats.count_reached(pipe, reached)
+        if state.ended:
+            pipe.zrem(keys.calls_active(), sid)
+        elif new:
+            pipe.zadd(keys.calls_active(), {sid: state.started})
+        pipe.execute()
+
+    def _render_outputs(self, parent: VoiceResponse | Gather, outputs: list[Output],
+                        state: FlowState) -> None:
+        for out in outputs:
+            if isinstance(out, Speak):
+                args: dict[str, Any] = {}
+                if out.voice:
+                    args["voice"] = out.voice
+                if out.language:
+                    args["language"] = out.language
+                if out.loop != 1:
+                    args["loop"] = out.loop
+                parent.say(out.text, **args)
+            elif isinstance(out, Play):
+                url = out.source if out.is_url else self._url("/recordings/" + quote(out.source))
+                parent.play(url, **({"loop": out.loop} if out.loop != 1 else {}))
+            elif isinstance(out, Pause):
+                parent.pause(length=out.seconds)
+            elif isinstance(out, SendText):
+                self._send_text(out, state)
+
+    def _send_text(self, out: SendText, state: FlowState) -> None:
+        to = out.to or state.call.get("from", "")
+        if not to or not to.startswith(("+", "whatsapp:")):
+            log.warning("call %s: no number to text (%r)", state.call.get("sid"), to)
+            return
+        try:
+            self.twilio.messages.create(to=to, from_=state.call.get("to", ""), body=out.body)
+        except (TwilioException, OSError) as exc:
+            log.warning("call %s: text to %s failed: %s", state.call.get("sid"), to, exc)
+
+    def _render_end(self, response: VoiceResponse, end: object, state: FlowState) -> None:
+        if isinstance(end, Ask):
+            gather_args: dict[str, Any] = {
+                "input": {"dtmf": "dtmf", "speech": "speech"}.get(end.input, "dtmf speech"),
+                "action": self._step_url(state, end.kind),
+                "method": "POST",
+                "timeout": end.timeout,
+                "language": end.language,
+            }
+            if end.num_digits:
+                gather_args["num_digits"] = end.num_digits
+            if end.finish_on:
+                gather_args["finish_on_key"] = end.finish_on
+            if end.input != "dtmf":
+                gather_args["speech_timeout"] = "auto"
+            if end.hints:
+                gather_args["hints"] = ", ".join(end.hints)
+            gather = response.gather(**gather_args)
+            self._render_outputs(gather, end.prompt, state)
+            # Silence: Twilio goes on to the next verb; it brings the caller back to us.
+            response.redirect(self._step_url(state, end.kind, silence="1"), method="POST")
+        elif isinstance(end, Record):
+            vm_id = uuid.uuid4().hex
+            record_args: dict[str, Any] = {
+                "action": self._step_url(state, "record", vm=vm_id),
+                "method": "POST",
+                "max_length": end.max_length,
+                "play_beep": True,
+                "finish_on_key": "#",
+            }
+            if end.transcribe:
+                record_args["transcribe"] = True
+                record_args["transcribe_callback"] = self._url(
+                    f"{TRANSCRIPTION_PATH}?{urlencode({'vm': vm_id})}")
+            response.record(**record_args)
+            # Nothing recorded: Twilio skips the action and goes on; move on too.
+            response.redirect(self._step_url(state, "record", empty="1"), method="POST")
+        elif isinstance(end, Dial):
+            dial_args: dict[str, Any] = {
+                "action": self._step_url(state, "dial"),
+                "method": "POST",
+                "timeout": end.timeout,
+            }
+            if end.caller_id:
+                dial_args["caller_id"] = end.caller_id
+            if end.record:
+                dial_args["record"] = "record-from-answer"
+            dial = response.dial(**dial_args)
+            for target in end.targets:
+                if target.startswith("sip:"):
+                    dial.sip(target)
+                else:
+                    dial.number(target)
+        elif isinstance(end, Hangup):
+            response.hangup()
+        elif isinstance(end, Stop) or end is None:
+            pass
+
+    def _keep_voicemail(self, callflows: Callflows, state: FlowState,
+                        params: MultiDict[str, str]) -> None:
+        recording_url = params.get("RecordingUrl", "")
+        vm_id = params.get("vm", "")
+        if not recording_url or not vm_id:
+            return  # nothing recorded (the empty-recording redirect)
+        flow = callflows.flows.get(state.flow)
+        step = flow.steps.get(state.step) if flow else None
+        if flow is None or step is None or step.action != "record":
+            return
+        box = str(step.settings.get("box") or flow.name)
+        try:
+            duration = int(params.get("RecordingDuration") or 0)
+        except ValueError:
+            duration = 0
+        caller = state.call.get("from", "")
+        voicemail.save(
+            self.store, vm_id, box=box, caller=caller, called=state.call.get("to", ""),
+            call_sid=state.call.get("sid", ""), flow=flow.name, recording_url=recording_url,
+            duration=duration,
+        )
+        owner = voicemail.box_owner(callflows, box)
+        if owner:
+            voicemail.notify_owner(
+                self.store, self.twilio, vm_id, owner=owner, from_=state.call.get("to", ""),
+                box=box, caller=caller, duration=duration, recording_url=recording_url,
+            )

@@ -1,0 +1,100 @@
+"""Where a caller (or a texter) is in a flow, kept in one Redis hash.
+
+Why one hash read with HGETALL and one pipelined write per webhook: every
+webhook of a call is answered by whichever worker Twilio reaches, so all
+state must live in Redis, and round trips are the cost that matters. The
+hash is small (flow, version, step, JSON-encoded vars, attempts, language,
+turn counter) and gets a TTL, so an abandoned call leaves nothing behind.
+
+The same `FlowState` serves the SMS channel: only the key and the TTL differ
+(`keys.call(sid)` for a call, `keys.conversation(from, to)` for texts).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+CALL_TTL = 4 * 3600  # seconds: longer than any call (Twilio's maximum is 4 h)
+ENDED_TTL = 600  # seconds a finished call's state stays, for late callbacks (transcriptions)
+
+_JSON_FIELDS = ("vars", "caller", "call", "seen")
+_INT_FIELDS = ("attempts", "seq")
+
+
+@dataclass
+class FlowState:
+    """One conversation's position in the flows. Mutated by the runner, saved by the engine."""
+
+    flow: str
+    version: str
+    step: str
+    language: str
+    voice: str | None = None
+    vars: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0  # failed tries at the current menu/gather (invalid or silent)
+    seq: int = 0  # turn counter: every continuation URL carries it
+    input: str = ""  # the last digits or speech
+    caller: dict[str, str] = field(default_factory=dict)  # number, country, city, state, name
+    call: dict[str, str] = field(default_factory=dict)  # sid, from, to, channel
+    seen: list[str] = field(default_factory=list)  # "flow.step" reached (counted once per call)
+    started: float = field(default_factory=time.time)
+    ended: str = ""  # why the flow itself finished the call ("" while it runs)
+
+    def to_fields(self) -> dict[str, str]:
+        out: dict[str, str] = {
+            "flow": self.flow,
+            "version": self.version,
+            "step": self.step,
+            "language": self.language,
+            "voice": self.voice or "",
+            "input": self.input,
+            "started": repr(self.started),
+            "ended": self.ended,
+        }
+        for name in _INT_FIELDS:
+            out[name] = str(getattr(self, name))
+        for name in _JSON_FIELDS:
+            out[name] = json.dumps(getattr(self, name), ensure_ascii=False, default=str)
+        return out
+
+    @classmethod
+    def from_fields(cls, raw: dict[str, str]) -> FlowState | None:
+        """None for an empty or damaged hash (treated as "no state")."""
+        if not raw or "flow" not in raw or "step" not in raw:
+            return None
+        try:
+            state = cls(
+                flow=raw["flow"],
+                version=raw.get("version", ""),
+                step=raw["step"],
+                language=raw.get("language", "en-US"),
+                voice=raw.get("voice") or None,
+                input=raw.get("input", ""),
+                started=float(raw.get("started") or time.time()),
+                ended=raw.get("ended", ""),
+            )
+            for name in _INT_FIELDS:
+                setattr(state, name, int(raw.get(name) or 0))
+            for name in _JSON_FIELDS:
+                if raw.get(name):
+                    setattr(state, name, json.loads(raw[name]))
+        except (ValueError, TypeError):
+            return None
+        return state
+
+
+def load(store: redis.Redis, key: str) -> FlowState | None:
+    """One round trip."""
+    raw: dict[str, str] = store.hgetall(key)  # type: ignore[assignment]
+    return FlowState.from_fields(raw)
+
+
+def save(pipe: redis.client.Pipeline, key: str, state: FlowState, ttl: int = CALL_TTL) -> None:
+    """Queue the write on a pipeline (the caller executes it with its other writes)."""
+    pipe.hset(key, mapping=state.to_fields())  # type: ignore[arg-type]
+    pipe.expire(key, ttl)
