@@ -81,6 +81,8 @@ SETTINGS: dict[str, tuple[str, ...]] = {
     "goto": (),
     "hangup": SPEAKING,
 }
+BROKEN = "?"  # the action of a step the checker could not make sense of (already reported)
+ALL_TARGET_SETTINGS = frozenset(t for ts in TARGET_SETTINGS.values() for t in ts) | {"goto"}
 # Steps that wait for the caller or another party: a loop through one is not a trap.
 WAITING = ("menu", "gather", "record", "queue", "dial")
 QUEUE_KEYS = ("skills", "strategy", "ring_timeout", "max_wait", "wrap_up", "max_missed",
@@ -591,7 +593,8 @@ class _Checker:
             info.start = raw["start"]
             info.start_loc = value_loc(file, raw, "start")
         if "steps" not in raw:
-            self.error(node_loc(file, raw), f"flow '{info.name}' has no 'steps'")
+            if not any(did_you_mean(str(k), ("steps",)) for k in raw if k not in FLOW_KEYS):
+                self.error(node_loc(file, raw), f"flow '{info.name}' has no 'steps'")
             return
         steps = raw["steps"]
         if not self.expect(file, raw, "steps", isinstance(steps, dict), "a mapping of step names"):
@@ -633,12 +636,14 @@ class _Checker:
                            f"step '{name}' has no action: unknown key '{k}'{hint}")
             else:
                 self.error(loc, f"step '{name}' has no action (one of {', '.join(ACTIONS)})")
+            self.broken_step(info, name, body, loc)
             return
         if len(present) > 1:
             second = present[1]
             self.error(key_loc(file, body, second),
                        f"step '{name}' has two actions, '{present[0]}' and '{second}': "
                        f"give each its own step")
+            self.broken_step(info, name, body, loc)
             return
         action = present[0]
         step = Step(name=name, action=action, value=body[action],
@@ -666,6 +671,15 @@ class _Checker:
         for setting in TARGET_SETTINGS[action]:
             if setting in body:
                 self.target(info, step, body, setting, setting)
+
+    def broken_step(self, info: _FlowInfo, name: str, body: Any, loc: Location) -> None:
+        """Keep a step whose action is unclear, so its name and ways out still count:
+        one mistake gives one message, not a cascade of 'unknown step' and 'never reached'."""
+        step = Step(name=name, action=BROKEN, value=None, settings=dict(body), location=loc)
+        info.steps[name] = step
+        for key in body:
+            if key in ALL_TARGET_SETTINGS and isinstance(body[key], str):
+                self.target(info, step, body, key, str(key))
 
     def target(self, info: _FlowInfo, step: Step, m: Any, key: Any, label: str) -> None:
         v = m[key]
@@ -1000,7 +1014,10 @@ class _Checker:
         for info in self.flows.values():
             for step in info.steps.values():
                 out = []
-                for _, target in exits(step):
+                ways = exits(step) if step.action != BROKEN else [
+                    (k, v) for k, v in step.settings.items()
+                    if k in ALL_TARGET_SETTINGS and isinstance(v, str)]
+                for _, target in ways:
                     f, s = split_target(target, info.name)
                     if f in self.flows and s in self.flows[f].steps:
                         out.append((f, s))
@@ -1049,7 +1066,7 @@ class _Checker:
                        edges: dict[tuple[str, str], list[tuple[str, str]]]) -> bool:
         for flow, name in members:
             step = self.flows[flow].steps[name]
-            if step.action in WAITING or ends_call_when_unset(step):
+            if step.action in (*WAITING, BROKEN) or ends_call_when_unset(step):
                 return True
             if any(t not in members for t in edges[(flow, name)]):
                 return True

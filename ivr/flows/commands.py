@@ -1,0 +1,81 @@
+"""`ivr check` and `ivr graph` (wired into ivr/cli.py by name)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from ivr.flows.checker import check_folder
+from ivr.flows.graph import GraphvizMissing, mermaid, svg
+
+
+def default_folder() -> Path:
+    return Path(os.environ.get("IVR_CALLFLOWS") or "callflows")
+
+
+def _recordings() -> Path | None:
+    path = Path(os.environ.get("IVR_RECORDINGS") or "recordings")
+    return path if path.is_dir() else None
+
+
+@click.command("check")
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
+def check_command(folder: Path | None) -> None:
+    """Validate every YAML file of the call-flow folder (default: $IVR_CALLFLOWS or ./callflows).
+
+    Prints each problem as FILE:LINE:COL: message and exits 1 when there is any error.
+    """
+    folder = folder or default_folder()
+    callflows, problems = check_folder(folder, recordings=_recordings())
+    for p in problems:
+        if p.is_error:
+            click.echo(str(p))
+        else:
+            click.echo(f"{p.location}: warning: {p.message}")
+    if callflows is None:
+        errors = sum(1 for p in problems if p.is_error)
+        click.echo(f"{folder}: {errors} error{'s' if errors != 1 else ''}", err=True)
+        raise SystemExit(1)
+    steps = sum(len(f.steps) for f in callflows.flows.values())
+    warnings = len(problems)
+
+    def n(count: int, word: str) -> str:
+        return f"{count} {word}{'' if count == 1 else 's'}"
+
+    tail = f", {n(warnings, 'warning')}" if warnings else ""
+    click.echo(f"{folder}: {n(len(callflows.flows), 'flow')}, {n(steps, 'step')}, "
+               f"{n(len(callflows.queues), 'queue')}, {n(len(callflows.agents), 'agent')}, "
+               f"{n(len(callflows.hours), 'schedule')} — OK{tail}")
+
+
+@click.command("graph")
+@click.argument("flow")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "svg"]), default="mermaid",
+              show_default=True, help="Mermaid text, or SVG drawn by Graphviz's dot.")
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=None,
+              help="Call-flow folder (default: $IVR_CALLFLOWS or ./callflows).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write to this file instead of standard output.")
+def graph_command(flow: str, fmt: str, folder: Path | None, output: Path | None) -> None:
+    """Draw FLOW as a diagram: every step a node, every way out a labelled edge."""
+    folder = folder or default_folder()
+    callflows, problems = check_folder(folder)
+    if callflows is None:
+        for p in problems:
+            if p.is_error:
+                click.echo(str(p), err=True)
+        raise click.ClickException(f"{folder} has errors; run `ivr check {folder}`")
+    if flow not in callflows.flows:
+        names = ", ".join(sorted(callflows.flows))
+        raise click.ClickException(f"no flow '{flow}' in {folder} (flows: {names})")
+    try:
+        text = mermaid(callflows.flows[flow]) if fmt == "mermaid" else svg(callflows.flows[flow])
+    except GraphvizMissing as exc:
+        raise click.ClickException(str(exc)) from exc
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
