@@ -1037,8 +1037,13 @@ class _Checker:
                     reached.add(nxt)
                     todo.append(nxt)
         entered_from_outside = {t[0] for (f, _), outs in edges.items() for t in outs if t[0] != f}
+        # "never reached" only for a flow without other errors: a broken way out or start
+        # would otherwise add one such message per step behind it
+        files_with_errors = {p.location.file for p in self.problems if p.is_error}
         for info in self.flows.values():
             for step in info.steps.values():
+                if info.file in files_with_errors:
+                    break
                 if (info.name, step.name) not in reached:
                     self.error(step.location,
                                f"step '{step.name}' is never reached (no way out of another "

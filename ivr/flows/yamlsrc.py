@@ -101,7 +101,8 @@ def load_text(text: str, file: str) -> tuple[Any, list[Problem]]:
             what = _duplicate_message(exc)
         return None, [Problem(at(file, line, col), f"YAML: {what}")]
     except YAMLError as exc:  # errors without a mark (rare: bad encoding, ...)
-        return None, [Problem(Location(file, 1, 1), f"YAML: {exc}")]
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid YAML"
+        return None, [Problem(Location(file, 1, 1), f"YAML: {first_line}")]
     except (ValueError, TypeError, AttributeError) as exc:
         # ruamel raises these for a few hostile inputs (e.g. bad timestamps, odd anchors)
         return None, [Problem(Location(file, 1, 1), f"YAML: {exc}")]
@@ -111,11 +112,8 @@ def load_text(text: str, file: str) -> tuple[Any, list[Problem]]:
 def _duplicate_message(exc: MarkedYAMLError) -> str:
     problem = str(exc.problem or "")
     # ruamel says: found duplicate key "x" with value "..." (original value: "...")
-    if problem.startswith("found duplicate key"):
-        key = problem.split('"')[1] if '"' in problem else "?"
-        first = exc.context_mark
-        where = f" (first written on line {first.line + 1})" if first is not None else ""
-        return f"duplicate key '{key}'{where}"
+    if problem.startswith("found duplicate key") and '"' in problem:
+        return f"duplicate key '{problem.split(chr(34))[1]}'"
     return problem or "duplicate key"
 
 
