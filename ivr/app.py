@@ -37,11 +37,9 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
 
     from ivr.flows.registry import FlowRegistry
 
-    flows = FlowRegistry(cfg.callflows, interval=cfg.reload_interval)
+    # Loads (and checks) the folder now; problems are logged with FILE:LINE:COL.
+    flows = FlowRegistry(cfg.callflows, interval=cfg.reload_interval, recordings=cfg.recordings)
     app.extensions["ivr.flows"] = flows
-    if flows.problems:
-        for problem in flows.problems:
-            app.logger.error("callflows refused: %s", problem)
 
     from ivr.routing.router import Router
 
