@@ -1,0 +1,44 @@
+-- accept.lua: an agent pressed 1 in the whisper. The first acceptance wins atomically;
+-- ring-all offers to other agents are withdrawn in the same step.
+-- KEYS: the common layout of lib.lua.
+-- ARGV[3] JSON: {agent = id, token = offer token}
+-- Returns {"ok", caller id, kind, {withdrawn agent id, leg sid, ...}} | {"gone"} | {"stale"}.
+local a = agent_get(ARGS.agent)
+if not a or a.state ~= 'offered' or not a.offer or a.offer.token ~= ARGS.token then
+  return {'stale'}
+end
+untimer('ring|' .. a.id .. '|' .. ARGS.token)
+local c = caller_get(a.offer.call)
+if not c or c.st ~= 'offered' or c.offers[a.id] ~= ARGS.token then
+  release(a)
+  agent_put(a)
+  return {'gone'}
+end
+local withdrawn = {}
+for id, tok in pairs(c.offers) do
+  if id ~= a.id then
+    untimer('ring|' .. id .. '|' .. tok)
+    local o = agent_get(id)
+    if o and o.state == 'offered' and o.offer and o.offer.token == tok then
+      withdrawn[#withdrawn + 1] = id
+      withdrawn[#withdrawn + 1] = o.leg or ''
+      release(o)
+      agent_put(o)
+    end
+  end
+end
+c.offers = {}
+c.st = 'connected'
+c.agent = a.id
+c.conn = NOW
+if c.kind ~= 'callback' then outcome(c, 'connected') end
+untimer('maxwait|' .. c.id)
+caller_put(c)
+a.state = 'on-call'
+a.state_since = NOW
+a.calls = (a.calls or 0) + 1
+a.missed = 0
+agent_put(a)
+event('connect', {queue = c.q, call = c.id, agent = a.id, kind = c.kind,
+                  wait = math.floor((NOW - c.t0) / 1000)})
+return {'ok', c.id, c.kind, withdrawn}

@@ -1,0 +1,34 @@
+-- agent_done.lua: the agent's leg of a connected call ended: talk time counted, then
+-- wrap-up (a timer) or, with wrap_up 0, free and matched at once.
+-- KEYS: the common layout of lib.lua.
+-- ARGV[3] JSON: {agent, token, wrap_ms}
+-- Returns {"stale"} | {"wrap-up"} | {"free", {offers}}.
+local a = agent_get(ARGS.agent)
+if not a or a.state ~= 'on-call' or not a.offer or a.offer.token ~= ARGS.token then
+  return {'stale'}
+end
+local c = caller_get(a.offer.call)
+local talk = 0
+if c then
+  talk = math.floor((NOW - (c.conn or NOW)) / 1000)
+  if c.st == 'connected' then c.st = 'done' end
+  caller_put(c)
+  stat(c.q, 'talk_total', talk)
+  stat(c.q, 'completed')
+  local handle = talk + math.floor(ARGS.wrap_ms / 1000)
+  local old = tonumber(redis.call('HGET', AHT, c.q) or '')
+  local new = old and (0.7 * old + 0.3 * handle) or handle
+  redis.call('HSET', AHT, c.q, string.format('%.1f', new))
+  event('complete', {queue = c.q, call = c.id, agent = a.id, talk = talk})
+end
+a.talk = (a.talk or 0) + talk
+if ARGS.wrap_ms > 0 then
+  a.state = 'wrap-up'
+  a.state_since = NOW
+  agent_put(a)
+  timer(NOW + ARGS.wrap_ms, 'wrap|' .. a.id .. '|' .. ARGS.token)
+  return {'wrap-up'}
+end
+release(a)
+agent_put(a)
+return {'free', match_agent(agent_get(a.id))}

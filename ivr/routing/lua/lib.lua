@@ -1,0 +1,299 @@
+-- lib.lua: helpers shared by every routing script; ivr/routing/scripts.py prepends
+-- this file to each script before registering it, so each decision stays ONE script.
+--
+-- Key layout common to every script (all keys carry the {acd} hash tag):
+--   KEYS[1] agents   hash   agent id -> agent JSON (status, state, offer, counters)
+--   KEYS[2] callers  hash   caller id (CallSid, or cb-... for texted callbacks) -> caller JSON
+--   KEYS[3] timers   zset   "kind|arg|arg" scored by due time (ms)
+--   KEYS[4] events   stream capped event log (XADD MAXLEN ~)
+--   KEYS[5] stats    hash   "queue|date|counter" -> integer, since midnight in the queue's zone
+--   KEYS[6] aht      hash   queue -> recent average handle time (seconds, moving average)
+--   KEYS[7..] named by their last part: ...:free:<skill> (zset of free agents by idle time,
+--            "*" = all), ...:on:<skill> (set of logged-in agents), ...:wait:<queue> (zset of
+--            waiting callers, score = (100 - priority) * 1e13 + enqueue ms).
+-- ARGV[1] now (ms), ARGV[2] context JSON {dates = {queue = "YYYY-MM-DD"}, day, maxlen, scan,
+--         ringall, rand, grace}, ARGV[3] the script's own arguments as JSON.
+--
+-- Per-skill free sets are cleaned lazily: an agent chosen through one skill's set is
+-- removed from the sets this script declared; a stale entry elsewhere is dropped when a
+-- later scan finds the agent not free. Every ZADD into them is done with the agent's own
+-- skill keys declared by the caller of the script.
+
+local AGENTS, CALLERS, TIMERS, EVENTS, STATS, AHT = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local NOW = tonumber(ARGV[1])
+local CTX = cjson.decode(ARGV[2])
+local ARGS = cjson.decode(ARGV[3])
+local FREE, ON, WAIT = {}, {}, {}
+for i = 7, #KEYS do
+  local kind, name = string.match(KEYS[i], '{acd}:(%a+):(.*)$')
+  if kind == 'free' then FREE[name] = KEYS[i]
+  elseif kind == 'on' then ON[name] = KEYS[i]
+  elseif kind == 'wait' then WAIT[name] = KEYS[i] end
+end
+
+local function num(x) return string.format('%.0f', x) end
+
+local function agent_get(id)
+  local raw = redis.call('HGET', AGENTS, id)
+  if not raw then return nil end
+  local a = cjson.decode(raw)
+  if a.day ~= CTX.day then a.day = CTX.day; a.calls = 0; a.talk = 0 end
+  return a
+end
+local function agent_put(a) redis.call('HSET', AGENTS, a.id, cjson.encode(a)) end
+local function caller_get(id)
+  local raw = redis.call('HGET', CALLERS, id)
+  if not raw then return nil end
+  return cjson.decode(raw)
+end
+local function caller_put(c) redis.call('HSET', CALLERS, c.id, cjson.encode(c)) end
+
+local function event(kind, fields)
+  local args = {'XADD', EVENTS, 'MAXLEN', '~', tostring(CTX.maxlen), '*', 'type', kind}
+  for k, v in pairs(fields) do
+    args[#args + 1] = k
+    args[#args + 1] = type(v) == 'number' and num(v) or tostring(v)
+  end
+  redis.call(unpack(args))
+end
+
+local function stat(queue, field, by)
+  local date = CTX.dates[queue] or CTX.day
+  redis.call('HINCRBY', STATS, queue .. '|' .. date .. '|' .. field, by or 1)
+end
+
+local function timer(due, member) redis.call('ZADD', TIMERS, num(due), member) end
+local function untimer(member) redis.call('ZREM', TIMERS, member) end
+
+local function score(c) return (100 - c.p) * 1e13 + c.t0 end
+
+local function is_free(a)
+  return a.status == 'available' and a.state == 'idle'
+end
+
+local function eligible(a, c)
+  if c.mb == a.id and NOW < (c.mu or 0) then return false end
+  for _, s in ipairs(c.skills) do
+    if (a.skills[s] or 0) < c.lvl then return false end
+  end
+  return true
+end
+
+local function free_add(a)
+  local idle = num(a.idle)
+  redis.call('ZADD', FREE['*'], idle, a.id)
+  for s, _ in pairs(a.skills) do
+    if FREE[s] then redis.call('ZADD', FREE[s], idle, a.id) end
+  end
+end
+
+local function free_del(a)
+  for name, key in pairs(FREE) do
+    if name == '*' or a.skills[name] then redis.call('ZREM', key, a.id) end
+  end
+end
+
+local function on_set(a, on)
+  local verb = on and 'SADD' or 'SREM'
+  redis.call(verb, ON['*'], a.id)
+  for s, _ in pairs(a.skills) do
+    if ON[s] then redis.call(verb, ON[s], a.id) end
+  end
+end
+
+-- The agent is idle again (after a call, a miss, a cancelled offer).
+local function release(a)
+  a.state = 'idle'
+  a.state_since = NOW
+  a.idle = NOW
+  a.offer = nil
+  a.leg = nil
+  if a.status == 'available' then free_add(a) end
+end
+
+-- Is anyone logged in (available or on break) who could ever take this caller?
+local function anyone_logged_in(c)
+  local key = ON['*']
+  local best = nil
+  for _, s in ipairs(c.skills) do
+    local k = ON[s]
+    if not k then return 1 end  -- undeclared: cannot tell, do not overflow
+    if not best or redis.call('SCARD', k) < redis.call('SCARD', best) then best = k end
+  end
+  key = best or key
+  local cursor = '0'
+  for _ = 1, 20 do
+    local page = redis.call('SSCAN', key, cursor, 'COUNT', 100)
+    cursor = page[1]
+    for _, id in ipairs(page[2]) do
+      local a = agent_get(id)
+      if a and a.status ~= 'offline' and eligible(a, {skills = c.skills, lvl = c.lvl}) then return 1 end
+    end
+    if cursor == '0' then return 0 end
+  end
+  return 1  -- searched long enough: assume someone, let max_wait decide
+end
+
+-- Free agents eligible for caller c, in longest-idle order, at most `want` of them.
+local function candidates(c, want)
+  local key = FREE['*']
+  local best_card = nil
+  for _, s in ipairs(c.skills) do
+    local k = FREE[s]
+    if k then
+      local card = redis.call('ZCARD', k)
+      if not best_card or card < best_card then key = k; best_card = card end
+    end
+  end
+  local found = {}
+  local start, batch, scanned = 0, 64, 0
+  while #found < want and scanned < CTX.scanmax do
+    local ids = redis.call('ZRANGE', key, start, start + batch - 1)
+    if #ids == 0 then break end
+    local stale = 0
+    for _, id in ipairs(ids) do
+      scanned = scanned + 1
+      local a = agent_get(id)
+      if not a or not is_free(a) then
+        redis.call('ZREM', key, id)
+        stale = stale + 1
+      elseif eligible(a, c) then
+        found[#found + 1] = a
+        if #found >= want then break end
+      end
+    end
+    start = start + batch - stale
+  end
+  return found
+end
+
+local function level_sum(a, c)
+  local total = 0
+  if #c.skills == 0 then
+    for _, l in pairs(a.skills) do if l > total then total = l end end
+    return total
+  end
+  for _, s in ipairs(c.skills) do total = total + (a.skills[s] or 0) end
+  return total
+end
+
+-- Pick agents for caller c by the queue's strategy (candidates are in idle order, so
+-- "first best" ties go to the longest idle).
+local function choose(c)
+  local strategy = c.strat
+  if strategy == 'longest-idle' then return candidates(c, 1) end
+  if strategy == 'ring-all' then return candidates(c, CTX.ringall) end
+  local cands = candidates(c, CTX.scan)
+  if #cands == 0 then return cands end
+  if strategy == 'random' then
+    return {cands[1 + math.floor(CTX.rand * #cands) % #cands]}
+  end
+  local best, best_value = nil, nil
+  for _, a in ipairs(cands) do
+    local v
+    if strategy == 'round-robin' then v = a.last_offer or 0
+    elseif strategy == 'fewest-calls' then v = a.calls or 0
+    elseif strategy == 'least-talk-time' then v = a.talk or 0
+    elseif strategy == 'most-skilled' then v = -level_sum(a, c)
+    else v = 0 end
+    if best_value == nil or v < best_value then best, best_value = a, v end
+  end
+  return {best}
+end
+
+-- Mark agent a offered caller c (the caller's own state is the caller's business).
+local function offer(c, a)
+  c.n = (c.n or 0) + 1
+  local token = c.id .. '.' .. c.n .. '.' .. a.id
+  a.state = 'offered'
+  a.state_since = NOW
+  a.last_offer = NOW
+  a.offer = {call = c.id, token = token, queue = c.q}
+  a.leg = nil
+  free_del(a)
+  agent_put(a)
+  c.offers[a.id] = token
+  timer(NOW + (c.ring + CTX.grace) * 1000, 'ring|' .. a.id .. '|' .. token)
+  event('offer', {queue = c.q, call = c.id, agent = a.id, wait = math.floor((NOW - c.t0) / 1000)})
+  return {c.id, a.id, token, a.phone, c.kind, c.to or '', c.q}
+end
+
+local function take(c, offers)
+  if #offers > 0 then
+    c.st = 'offered'
+    redis.call('ZREM', WAIT[c.q], c.id)
+  end
+  caller_put(c)
+end
+
+-- Caller-side match: a caller waits, find agents.
+local function match_caller(c)
+  if not c or c.st ~= 'waiting' then return {} end
+  local offers = {}
+  for _, a in ipairs(choose(c)) do offers[#offers + 1] = offer(c, a) end
+  take(c, offers)
+  return offers
+end
+
+-- Agent-side match: an agent is free, find the best caller it may take: highest
+-- priority, then longest waiting, over every queue.
+local function match_agent(a)
+  if not a or not is_free(a) then return {} end
+  local best, best_score = nil, nil
+  for _, key in pairs(WAIT) do
+    local start, batch, scanned = 0, 32, 0
+    local done = false
+    while not done and scanned < CTX.scanmax do
+      local page = redis.call('ZRANGE', key, start, start + batch - 1, 'WITHSCORES')
+      if #page == 0 then break end
+      local stale = 0
+      for i = 1, #page, 2 do
+        local sc = tonumber(page[i + 1])
+        if best_score and sc >= best_score then done = true; break end
+        scanned = scanned + 1
+        local c = caller_get(page[i])
+        if not c or c.st ~= 'waiting' then
+          redis.call('ZREM', key, page[i])
+          stale = stale + 1
+        elseif eligible(a, c) then
+          best, best_score = c, sc
+          done = true
+          break
+        end
+      end
+      start = start + batch - stale
+    end
+  end
+  if not best then return {} end
+  local offers = {offer(best, a)}
+  take(best, offers)
+  return offers
+end
+
+-- Put a caller back in line with their original place.
+local function requeue(c)
+  c.st = 'waiting'
+  redis.call('ZADD', WAIT[c.q], num(score(c)), c.id)
+end
+
+-- The caller's single final outcome: connected, abandoned, overflowed or callback.
+local function outcome(c, what)
+  if c.out then return false end
+  c.out = what
+  local wait = math.floor((NOW - c.t0) / 1000)
+  if what == 'connected' then
+    stat(c.q, 'answered')
+    stat(c.q, 'wait_total', wait)
+    if wait <= c.sl then stat(c.q, 'answered_in_sl') end
+  else
+    stat(c.q, what)
+  end
+  return true
+end
+
+-- Flatten a list of offers for the reply.
+local function flat(list)
+  local out = {}
+  for _, o in ipairs(list) do for _, v in ipairs(o) do out[#out + 1] = v end end
+  return out
+end

@@ -1,0 +1,10 @@
+-- wrap_end.lua: the wrap-up timer of one call came due: the agent is free and matched.
+-- KEYS: the common layout of lib.lua.
+-- ARGV[3] JSON: {agent, token}
+-- Returns {offers}.
+local a = agent_get(ARGS.agent)
+if not a or a.state ~= 'wrap-up' or not a.offer or a.offer.token ~= ARGS.token then return {} end
+untimer('wrap|' .. a.id .. '|' .. ARGS.token)
+release(a)
+agent_put(a)
+return match_agent(agent_get(a.id))
