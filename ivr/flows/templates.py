@@ -1,6 +1,8 @@
 """Jinja2 templates of the call-flow language, rendered in a sandbox.
 
-One `SandboxedEnvironment` for the whole server:
+One sandboxed environment for the whole server (`ImmutableSandboxedEnvironment`,
+the sandbox that also forbids changing lists and dicts, so a prompt can never
+alter the call's variables):
 - autoescape is off: we produce speech text and SMS bodies, not HTML; TwiML
   escaping is done by twilio-python's XML builder when the text is put into a verb.
 - undefined names are *lenient* (`ChainableUndefined`): `{{ caller.name }}` when
@@ -20,7 +22,7 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ivr.flows.model import Prompt
 
@@ -29,7 +31,7 @@ log = logging.getLogger("ivr.flows")
 CONTEXT_NAMES = ("vars", "caller", "call", "input", "now")
 """The top-level names a template may use (product.md §4, Templates)."""
 
-ENV = SandboxedEnvironment(
+ENV = ImmutableSandboxedEnvironment(
     autoescape=False,
     undefined=jinja2.ChainableUndefined,
     keep_trailing_newline=False,

@@ -25,7 +25,8 @@ CASES: dict[str, list[str]] = {
     "anchor_loop": ["callflows/main.yaml:1:1: YAML anchors make this file contain itself "
                     "(or nest or repeat too much)"],
     "unknown_flow_key": [
-        "callflows/main.yaml:2:1: unknown key 'langauge' in flow 'main' (did you mean 'language'?)"],
+        "callflows/main.yaml:2:1: unknown key 'langauge' in flow 'main' "
+        "(did you mean 'language'?)"],
     "unknown_step_key": [
         "callflows/main.yaml:8:5: unknown key 'nxet' in say step 'welcome' (did you mean 'next'?)"],
     "no_action": [
