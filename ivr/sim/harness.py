@@ -59,8 +59,10 @@ def serve_wsgi(app: Any, host: str = "127.0.0.1", port: int = 0) -> RunningServe
     # Plenty of concurrent webhooks arrive at once in load tests; the default backlog is 5.
     server.socket.listen(128)
     actual_port = server.server_port
+    # A short poll interval: stop() waits for the loop to notice, and tests stop many servers.
     thread = threading.Thread(
-        target=server.serve_forever, name=f"wsgi-{actual_port}", daemon=True
+        target=server.serve_forever, kwargs={"poll_interval": 0.05},
+        name=f"wsgi-{actual_port}", daemon=True,
     )
     thread.start()
     return RunningServer(server=server, thread=thread, host=host, port=actual_port)
