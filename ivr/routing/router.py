@@ -387,6 +387,7 @@ class Router:
             record["out"] = out
         result = self.run("enter", {
             "caller": record, "timers": timers, "overflow_if_nobody": kind == "call",
+            "reach": steps[-1] if steps else {"skills": required, "lvl": level},
         })
         status = str(result[0])
         if status == "queued":

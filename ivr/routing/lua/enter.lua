@@ -3,7 +3,8 @@
 --       on:*, wait:<queue> ...).
 -- ARGV[3] JSON: {caller = {id, q, p, t0, skills, lvl, strat, ring, sl, kind, from, to, flow,
 --                step, action, esc, out?}, timers = {{due_ms, member}, ...},
---                overflow_if_nobody = bool}
+--                overflow_if_nobody = bool, reach = {skills, lvl}: the loosest requirements
+--                the caller will reach by escalation (who counts as "logged in" for them)}
 -- Returns {"queued", {offers}} | {"dup", state} | {"overflow"}; an offer is
 -- {caller id, agent id, token, agent phone, kind, service number, queue}.
 local existing = caller_get(ARGS.caller.id)
@@ -17,7 +18,7 @@ if c.out == 'callback' then
   c.out = nil
   outcome(c, 'callback')
   event('callback', {queue = c.q, call = c.id, number = c.from, via = 'sms'})
-elseif ARGS.overflow_if_nobody and anyone_logged_in(c) == 0 then
+elseif ARGS.overflow_if_nobody and anyone_logged_in(ARGS.reach) == 0 then
   c.st = 'overflowed'
   outcome(c, 'overflowed')
   caller_put(c)
