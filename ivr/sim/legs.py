@@ -281,11 +281,14 @@ class Leg:
 
     def base_params(self) -> dict[str, str]:
         """Twilio's standard voice request parameters."""
+        status = self.status
+        if self.gone is not None and status == "in-progress":
+            status = "completed"  # requests made after the hangup (actions) say so
         p = {
             "AccountSid": self.sim.account_sid,
             "ApiVersion": "2010-04-01",
             "CallSid": self.sid,
-            "CallStatus": self.status,
+            "CallStatus": status,
             "Called": self.to,
             "Caller": self.from_,
             "Direction": self.direction,

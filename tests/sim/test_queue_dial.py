@@ -1,0 +1,310 @@
+"""Enqueue/Leave/Dial/Queue/Number/Conference as Twilio documents them."""
+
+from __future__ import annotations
+
+from ivr.sim.legs import HungUp
+from ivr.sim.people import Caller, Hangup, Phone
+from ivr.sim.twilio import TwilioSim
+
+from .canned import resp
+from .conftest import Canned
+
+CUSTOMER, NUMBER, AGENT = "+15551230001", "+15005550006", "+15005550101"
+
+
+def test_enqueue_wait_url_loop_params_and_leave(canned: Canned, sim: TwilioSim) -> None:
+    rounds: list[dict[str, str]] = []
+
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp('<Enqueue waitUrl="/wait" action="/after">sales</Enqueue>',
+                    "<Say>not reached with an action</Say>")
+
+    @canned.twiml("/wait")
+    def wait(p: dict[str, str]) -> str:
+        rounds.append(p)
+        if len(rounds) >= 3:
+            return resp("<Say>Leaving</Say><Leave/>")
+        return resp(f"<Say>You are number {p['QueuePosition']}</Say><Play>/hold.mp3</Play>")
+
+    @canned.twiml("/after")
+    def after(p: dict[str, str]) -> str:
+        return resp(f"<Say>result {p['QueueResult']}</Say>")
+
+    call = sim.place_call(CUSTOMER, NUMBER).wait(10)
+    assert call.said() == ["You are number 1", "You are number 1", "Leaving", "result leave"]
+    for p in rounds:
+        assert p["QueuePosition"] == "1" and p["CurrentQueueSize"] == "1"
+        assert p["QueueSid"].startswith("QU") and p["CallSid"] == call.sid
+        assert {"QueueTime", "AvgQueueTime", "MaxQueueSize"} <= set(p)
+    after_hit = canned.hits_to("/after")[0]
+    assert after_hit.params["QueueSid"] == rounds[0]["QueueSid"]
+    assert sim.switch.size("sales") == 0
+    entry = call.record.queue_entries[0]
+    assert entry[0] == "sales" and entry[3] == "leave"
+
+
+def test_leave_without_action_continues_after_enqueue(canned: Canned, sim: TwilioSim) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp('<Enqueue waitUrl="/wait">support</Enqueue><Say>Line closed</Say>')
+
+    @canned.twiml("/wait")
+    def wait(p: dict[str, str]) -> str:
+        return resp("<Leave/>")
+
+    assert sim.place_call(CUSTOMER, NUMBER).wait(10).said() == ["Line closed"]
+
+
+def test_caller_hangup_in_queue_posts_action_hangup(canned: Canned, sim: TwilioSim) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp('<Enqueue waitUrl="/wait" action="/after">sales</Enqueue>')
+
+    @canned.twiml("/wait")
+    def wait(p: dict[str, str]) -> str:
+        return resp('<Play loop="0">/hold.mp3</Play>')
+
+    @canned.twiml("/after")
+    def after(p: dict[str, str]) -> str:
+        return resp("<Say>ignored, the caller is gone</Say>")
+
+    call = sim.place_call(CUSTOMER, NUMBER, Caller(hangup_after=30)).wait(10)
+    assert call.status == "completed"
+    hits = canned.hits_to("/after")
+    assert len(hits) == 1 and hits[0].params["QueueResult"] == "hangup"
+    assert hits[0].params["CallStatus"] == "completed"
+    assert call.said() == []
+    assert sim.switch.size("sales") == 0
+
+
+def test_dial_queue_bridges_front_caller_and_both_actions_fire(
+    canned: Canned, sim: TwilioSim
+) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        if p["From"] == AGENT:
+            return resp('<Dial action="/agent-done"><Queue url="/announce">sales</Queue></Dial>')
+        return resp('<Enqueue waitUrl="/wait" action="/after">sales</Enqueue>')
+
+    @canned.twiml("/wait")
+    def wait(p: dict[str, str]) -> str:
+        return resp('<Play>/hold.mp3</Play>')
+
+    @canned.twiml("/announce")
+    def announce(p: dict[str, str]) -> str:
+        return resp(f"<Say>Connecting you, waited {p['QueueTime']}</Say>")
+
+    @canned.twiml("/after")
+    def after(p: dict[str, str]) -> str:
+        return resp(f"<Say>thanks {p['QueueResult']}</Say>")
+
+    @canned.twiml("/agent-done")
+    def agent_done(p: dict[str, str]) -> str:
+        return resp(f"<Say>call was {p['DialCallStatus']}</Say>")
+
+    first = sim.place_call(CUSTOMER, NUMBER)
+    second = sim.place_call("+15551230002", NUMBER)
+    assert sim.wait_for(lambda: sim.switch.size("sales") == 2, 5)
+    # the agent calls in and takes the first caller; hangs up after 20 s of talk
+    agent = sim.place_call(AGENT, NUMBER, Caller(talk_for=20)).wait(10)
+    first.wait(10)
+    assert agent.said() == []  # the agent hung up: the Dial action's answer is not played
+    assert first.said()[0].startswith("Connecting you, waited")
+    assert first.said()[-1] == "thanks bridged"
+    done = canned.hits_to("/agent-done")[0].params
+    assert done["DialCallSid"] == first.sid and done["DialBridged"] == "true"
+    assert done["DialCallStatus"] == "completed" and done["CallStatus"] == "completed"
+    announce_hit = canned.hits_to("/announce")[0].params
+    assert announce_hit["DequeingCallSid"] == agent.sid and announce_hit["CallSid"] == first.sid
+    assert first.record.bridged_to == [agent.sid]
+    assert sim.switch.size("sales") == 1  # the second caller is still waiting
+    assert not second.leg.done.is_set()
+    second.leg.interrupt(HungUp("test"))
+    second.wait(5)
+
+
+def test_dial_number_whisper_accept_and_action_params(canned: Canned, sim: TwilioSim) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp(f'<Dial action="/dialed" timeout="20"><Number url="/whisper">{AGENT}'
+                    "</Number></Dial>")
+
+    @canned.twiml("/whisper")
+    def whisper(p: dict[str, str]) -> str:
+        if p.get("Digits") == "1":
+            return resp("<Say>Connecting</Say>")
+        return resp('<Gather numDigits="1" action="/whisper"><Say>Press 1 to accept</Say>'
+                    "</Gather><Hangup/>")
+
+    @canned.twiml("/dialed")
+    def dialed(p: dict[str, str]) -> str:
+        return resp(f"<Say>{p['DialCallStatus']}</Say>")
+
+    sim.phones[AGENT] = Phone(inputs=["1"], ring_delay=2, hangup_after=15)
+    call = sim.place_call(CUSTOMER, NUMBER).wait(10)
+    assert call.said() == ["completed"]
+    p = canned.hits_to("/dialed")[0].params
+    child = sim.call(p["DialCallSid"])
+    assert child.leg.direction == "outbound-dial" and child.leg.parent is call.leg
+    assert child.said() == ["Press 1 to accept", "Connecting"]
+    w = canned.hits_to("/whisper")[0].params
+    assert w["Direction"] == "outbound-dial" and w["ParentCallSid"] == call.sid
+    assert w["From"] == CUSTOMER and w["To"] == AGENT
+    assert child.record.bridged_to == [call.sid]
+    assert int(p["DialCallDuration"]) >= 0 and p["DialBridged"] == "true"
+
+
+def test_dial_number_outcomes(canned: Canned, sim: TwilioSim) -> None:
+    results: list[str] = []
+
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp(f'<Dial action="/dialed" timeout="5"><Number url="/whisper">{p["Caller"]}'
+                    "</Number></Dial>")
+
+    @canned.twiml("/whisper")
+    def whisper(p: dict[str, str]) -> str:
+        return resp('<Gather numDigits="1" action="/accept"><Say>Press 1</Say></Gather>'
+                    "<Hangup/>")
+
+    @canned.twiml("/accept")
+    def accept(p: dict[str, str]) -> str:
+        return resp() if p.get("Digits") == "1" else resp("<Hangup/>")
+
+    @canned.twiml("/dialed")
+    def dialed(p: dict[str, str]) -> str:
+        results.append(p["DialCallStatus"])
+        return resp()
+
+    # The test reuses the caller's number as the dialed number (the canned app dials `Caller`).
+    cases = {
+        "+15550000001": (Phone(behaviour="busy"), "busy"),
+        "+15550000002": (Phone(behaviour="failed"), "failed"),
+        "+15550000003": (Phone(behaviour="no-answer"), "no-answer"),
+        "+15550000004": (None, "no-answer"),  # nobody there: rings out
+        "+15550000005": (Phone(behaviour="decline"), "no-answer"),  # hangs up at the whisper
+        "+15550000006": (Phone(inputs=["2"]), "no-answer"),  # presses the wrong key
+        "+15550000007": (Phone(inputs=["1"], hangup_after=3), "completed"),
+        "+15550000008": (Phone(inputs=["1"], ring_delay=9), "no-answer"),  # slower than timeout
+    }
+    for number, (phone, _expected) in cases.items():
+        if phone is not None:
+            sim.phones[number] = phone
+    for number, (_phone, expected) in cases.items():
+        results.clear()
+        sim.place_call(number, NUMBER).wait(10)
+        assert results == [expected], number
+
+
+def test_dial_plain_number_without_action_continues(canned: Canned, sim: TwilioSim) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp(f"<Dial>{AGENT}</Dial><Say>after the call</Say>")
+
+    sim.phones[AGENT] = Phone(hangup_after=5)
+    call = sim.place_call(CUSTOMER, NUMBER).wait(10)
+    assert call.said() == ["after the call"]
+    agent_leg = sim.calls_to(AGENT)[0]
+    assert agent_leg.status == "completed" and agent_leg.record.bridged_to == [call.sid]
+
+
+def test_caller_hangup_while_dialing_cancels_the_ringing_phone(
+    canned: Canned, sim: TwilioSim
+) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp(f'<Dial action="/dialed" timeout="60">{AGENT}</Dial>')
+
+    @canned.twiml("/dialed")
+    def dialed(p: dict[str, str]) -> str:
+        return resp("<Say>ignored</Say>")
+
+    sim.phones[AGENT] = Phone(behaviour="no-answer")
+    call = sim.place_call(CUSTOMER, NUMBER, Caller(hangup_after=10)).wait(10)
+    sim.wait_idle(5)
+    agent_leg = sim.calls_to(AGENT)[0]
+    assert agent_leg.status == "canceled"
+    assert canned.hits_to("/dialed")[0].params["DialCallStatus"] == "canceled"
+    assert call.said() == []
+
+
+def test_conference_bridges_everyone_in_the_room(canned: Canned, sim: TwilioSim) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        end = "true" if p["From"] == AGENT else "false"
+        return resp(f'<Dial action="/left"><Conference endConferenceOnExit="{end}">room-1'
+                    "</Conference></Dial>")
+
+    @canned.twiml("/left")
+    def left(p: dict[str, str]) -> str:
+        return resp(f"<Say>left {p['DialCallStatus']}</Say>")
+
+    customer = sim.place_call(CUSTOMER, NUMBER)
+    other = sim.place_call("+15551230002", NUMBER)
+    assert sim.wait_for(
+        lambda: "room-1" in sim.switch.rooms
+        and len(sim.switch.rooms["room-1"].participants) == 2, 5)
+    agent = sim.place_call(AGENT, NUMBER, Caller(talk_for=10))
+    for c in (customer, other, agent):
+        c.wait(10)
+    assert customer.said() == ["left answered"] and other.said() == ["left answered"]
+    bridges = [b for b in sim.record.bridges if b.kind == "conference"]
+    assert len(bridges) == 1
+    assert set(bridges[0].legs) == {customer.sid, other.sid, agent.sid}
+    assert bridges[0].ended_by == agent.sid
+
+
+def test_bridge_ends_when_caller_hangs_up_and_agent_leg_continues(
+    canned: Canned, sim: TwilioSim
+) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        if p["From"] == AGENT:
+            return resp('<Dial action="/agent-done"><Queue>sales</Queue></Dial>')
+        return resp('<Enqueue action="/after">sales</Enqueue>')
+
+    @canned.twiml("/agent-done")
+    def agent_done(p: dict[str, str]) -> str:
+        return resp("<Say>wrap up</Say>")
+
+    @canned.twiml("/after")
+    def after(p: dict[str, str]) -> str:
+        return resp("<Say>never heard</Say>")
+
+    customer = sim.place_call(CUSTOMER, NUMBER, Caller(talk_for=5))
+    assert sim.wait_for(lambda: sim.switch.size("sales") == 1, 5)
+    agent = sim.place_call(AGENT, NUMBER).wait(10)
+    customer.wait(10)
+    assert agent.said() == ["wrap up"]
+    assert customer.said() == []
+    after = canned.hits_to("/after")[0].params
+    assert after["QueueResult"] == "bridged" and after["CallStatus"] == "completed"
+    bridge = sim.record.bridges[0]
+    assert bridge.ended_by == customer.sid
+
+
+def test_dial_queue_empty_times_out(canned: Canned, sim: TwilioSim) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp('<Dial timeout="5" action="/r"><Queue>empty</Queue></Dial>')
+
+    @canned.twiml("/r")
+    def r(p: dict[str, str]) -> str:
+        return resp(f"<Say>{p['DialCallStatus']}</Say>")
+
+    assert sim.place_call(AGENT, NUMBER).wait(10).said() == ["no-answer"]
+
+
+def test_unused_inputs_do_not_leak_between_calls(canned: Canned, sim: TwilioSim) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp('<Gather action="/g"><Say>x</Say></Gather>')
+
+    @canned.twiml("/g")
+    def g(p: dict[str, str]) -> str:
+        return resp(f"<Say>{p['Digits']}</Say>")
+
+    assert sim.place_call(CUSTOMER, NUMBER, Caller(["5", "6", Hangup()])).wait(10).said() == [
+        "x", "5"]
+    assert sim.place_call(CUSTOMER, NUMBER, Caller(["7"])).wait(10).said() == ["x", "7"]
