@@ -278,8 +278,8 @@ def test_bridge_ends_when_caller_hangs_up_and_agent_leg_continues(
     customer.wait(10)
     assert agent.said() == ["wrap up"]
     assert customer.said() == []
-    after = canned.hits_to("/after")[0].params
-    assert after["QueueResult"] == "bridged" and after["CallStatus"] == "completed"
+    after_params = canned.hits_to("/after")[0].params
+    assert after_params["QueueResult"] == "bridged" and after_params["CallStatus"] == "completed"
     bridge = sim.record.bridges[0]
     assert bridge.ended_by == customer.sid
 
