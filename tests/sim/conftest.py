@@ -86,6 +86,8 @@ def canned() -> Iterator[Canned]:
     holder["c"] = c
     yield c
     server.stop()
+    bad = [h for h in c.hits if not h.signature_ok]
+    assert not bad, f"requests whose X-Twilio-Signature did not verify: {bad}"
 
 
 @pytest.fixture()
