@@ -267,3 +267,21 @@ def test_demo_after_hours_in_spanish_and_english(live_factory: Callable[..., Liv
     lv.app.extensions["ivr.engine"].clock = lambda: CLOSED
     c = call(lv, [Hangup()])
     assert c.said()[1].startswith("We are closed. Our hours are Monday to Friday")
+
+
+def test_queue_connected_then_next_after_the_agent_hangs_up(live: Callable[..., Live]) -> None:
+    flows = dict(FILES)
+    flows["main.yaml"] = MAIN.replace("    overflow: voicemail\n  support:",
+                                      "    overflow: voicemail\n    next: goodbye\n  support:")
+    lv = live(flows)
+    lv.app.extensions["ivr.router"].set_agent_status("alice", "available", source="api")
+    lv.sim.phones["+15005550101"] = Phone(inputs=["1"], ring_delay=1, hangup_after=5)
+    c = call(lv, ["1"])
+    kinds = [e[0] for e in c.transcript]
+    assert "connected" in kinds
+    assert c.said()[-1] == "Thank you for calling. Goodbye."
+    assert kinds.index("connected") < len(kinds) - 2
+    stats = analytics.step_stats(lv.redis, "main")
+    assert stats["sales"] == {"reached": 1, "dropped": 0}
+    assert stats["goodbye"] == {"reached": 1, "dropped": 0}
+    lv.sim.assert_no_errors()
