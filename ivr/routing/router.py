@@ -54,6 +54,7 @@ RING_ALL_MAX = 25  # ring-all rings at most this many agents at once
 EVENTS_MAXLEN = 100_000
 TIMER_LEASE = 30.0  # seconds a claimed timer is ours before another worker may fire it
 TIMER_POLL = 0.1  # seconds between timer sweeps (timers only; free agents match at once)
+MUSIC_GUARD = 120.0  # seconds before max wait when hold music gives way to short pauses
 DEFAULT_HANDLE = 120.0  # seconds assumed per call before any call was handled
 
 
@@ -383,6 +384,8 @@ class Router:
             "from": caller, "to": called, "flow": flow, "step": step, "action": action_url,
             "esc": steps, "st": "new",
         }
+        if kind == "call" and wait_limit:
+            record["dl"] = now + wait_limit * 1000
         if out:
             record["out"] = out
         result = self.run("enter", {
@@ -657,21 +660,14 @@ class Router:
             log.warning("unknown timer %s", member)
 
     def _max_wait(self, call_sid: str) -> None:
+        """Max wait passed: count the overflow now; the caller's next waitUrl fetch (due by
+        then, see wait_twiml) answers <Leave/>, and the <Enqueue> action takes them on to
+        the step's overflow. Why not a REST redirect: Twilio also posts the Enqueue action
+        (QueueResult=redirected) for a redirected call, so the engine would see two
+        continuations of one turn."""
         result = self.run("overflow", {"call": call_sid})
         if result[0] == "busy":  # an agent's phone rings for them: look again shortly
             self.store.zadd(keys.acd("timers"), {f"maxwait|{call_sid}": self.now_ms() + 5000})
-            return
-        if result[0] != "overflow" or not result[1]:
-            return
-        # Take the caller out of the Twilio queue to the engine's action URL; QueueResult in
-        # the query tells the engine (and queue_result) why, as an <Enqueue> action would.
-        action = str(result[1])
-        target = action + ("&" if "?" in action else "?") + "QueueResult=leave"
-        try:
-            self.twilio.calls(call_sid).update(url=target, method="POST")
-        except (TwilioException, OSError) as exc:
-            # The next waitUrl fetch answers <Leave/> instead.
-            log.info("overflow redirect of %s failed (%s); leaving on the next wait", call_sid, exc)
 
     # --- waiting callers: what they hear ---------------------------------------------
 
@@ -692,6 +688,10 @@ class Router:
         """The hold loop (Enqueue waitUrl): music, position and wait, the callback offer."""
         response = VoiceResponse()
         caller = self._caller(call_sid)
+        if caller is not None and caller.get("st") == "waiting" and caller.get("dl") and \
+                self.now_ms() >= caller["dl"] and caller.get("kind") == "call":
+            self._max_wait(call_sid)  # the timer may not have fired yet
+            caller = self._caller(call_sid)
         if caller is None or caller.get("st") in ("overflowed", "abandoned") or \
                 caller.get("kind") == "callback":
             response.leave()
@@ -699,6 +699,7 @@ class Router:
         config = self.queue_config(caller["q"])
         marker = keys.acd("inq", call_sid)
         now = self.clock()
+        remaining = (caller["dl"] / 1000.0 - now) if caller.get("dl") else float("inf")
         last = self.store.get(marker)
         due = last is None or now - float(last) >= config.announce.every
         if due:
@@ -721,13 +722,15 @@ class Router:
                 target.say(" ".join(parts))
         if config.callback and due:
             target.say("To hang up and be called back, keeping your place in line, press 1.")
-        if config.hold_music:
+        if config.hold_music and remaining > MUSIC_GUARD:
             music = config.hold_music
             if "://" not in music:
                 music = self.url("/recordings/" + music.lstrip("/"))
             target.play(music)
         else:
-            target.pause(length=max(1, min(config.announce.every, 20)))
+            # Short pauses, never past the max wait: the next fetch is when they leave.
+            chunk = min(config.announce.every, 20, math.ceil(remaining))
+            target.pause(length=max(1, int(chunk)))
         response.redirect(self.url("/twilio/queue/wait", call=call_sid, n=n + 1), method="POST")
         return response
 

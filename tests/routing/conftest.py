@@ -17,7 +17,7 @@ import pytest
 import redis
 from twilio.base.exceptions import TwilioRestException
 
-from ivr.flows.model import AgentConfig, Callflows, Escalation, QueueConfig
+from ivr.flows.model import AgentConfig, Announce, Callflows, Escalation, QueueConfig
 from ivr.routing.router import Router
 
 
@@ -101,6 +101,8 @@ def make_callflows(
     for name, settings in queues.items():
         settings = dict(settings)
         esc = [Escalation(**e) for e in settings.pop("escalate", [])]
+        if isinstance(settings.get("announce"), dict):
+            settings["announce"] = Announce(**settings["announce"])
         qs[name] = QueueConfig(name=name, escalate=esc, **settings)
     ags = {aid: AgentConfig(id=aid, **a) for aid, a in agents.items()}
     return Callflows(flows={}, queues=qs, agents=ags, version=version)

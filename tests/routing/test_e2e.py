@@ -88,3 +88,160 @@ def test_caller_connected_to_agent_who_presses_1(app_live):
     router = live.app.extensions["ivr.router"]
     wait_until(lambda: router.queue_stats("sales")["answered"] == 1)
     assert any("Sales call, waited" in s for s in live.sim.call(agent_calls[0].sid).said())
+
+
+def agent_state(live: Any, agent_id: str) -> dict[str, Any]:
+    router = live.app.extensions["ivr.router"]
+    return next(a for a in router.agents() if a["id"] == agent_id)  # type: ignore[no-any-return]
+
+
+def stats(live: Any) -> dict[str, Any]:
+    return live.app.extensions["ivr.router"].queue_stats("sales")  # type: ignore[no-any-return]
+
+
+def test_nobody_logged_in_goes_to_overflow(app_live):
+    live = app_live()
+    call = live.sim.place_call("+15551230001", SERVICE, Caller()).wait(20)
+    assert any("nobody can take your call" in s for s in call.said())
+    assert stats(live)["overflowed"] == 1
+    live.sim.assert_no_errors()
+
+
+def test_decline_moves_caller_to_next_agent_and_break_after_max_missed(app_live):
+    live = app_live(max_missed=1)
+    live.sim.phones[ALICE] = Phone(behaviour="decline")
+    live.sim.phones[BOB] = Phone(inputs=["1"], hangup_after=2)
+    login(live, ALICE)
+    time.sleep(0.01)
+    login(live, BOB)  # Alice has been idle longest: she is offered first
+    call = live.sim.place_call("+15551230001", SERVICE, Caller(talk_for=2)).wait(20)
+    rec = live.sim.record
+    assert len(rec.calls_to(ALICE)) == 1 and len(rec.calls_to(BOB)) == 1
+    assert rec.calls_to(BOB)[0].sid in call.record.bridged_to
+    assert rec.calls_to(ALICE)[0].sid not in call.record.bridged_to
+    wait_until(lambda: agent_state(live, "alice")["status"] == "break")
+    assert any("break" in m.body for m in live.sim.inbox(ALICE))
+    s = stats(live)
+    assert s["missed_offers"] == 1 and s["answered"] == 1
+    live.sim.assert_no_errors()
+
+
+def test_unanswered_phone_rings_out_and_next_agent_gets_the_caller(app_live):
+    live = app_live(ring_timeout=5, max_missed=3)
+    live.sim.phones[ALICE] = Phone(behaviour="no-answer")
+    live.sim.phones[BOB] = Phone(inputs=["1"], hangup_after=2)
+    login(live, ALICE)
+    time.sleep(0.01)
+    login(live, BOB)
+    call = live.sim.place_call("+15551230001", SERVICE, Caller(talk_for=2)).wait(20)
+    rec = live.sim.record
+    assert rec.calls_to(ALICE)[0].status == "no-answer"
+    assert rec.calls_to(BOB)[0].sid in call.record.bridged_to
+    wait_until(lambda: agent_state(live, "alice")["missed_in_a_row"] == 1)
+    assert agent_state(live, "alice")["status"] == "available"
+
+
+def test_caller_hanging_up_while_agent_rings_cancels_that_call(app_live):
+    live = app_live(ring_timeout=60)
+    live.sim.phones[ALICE] = Phone(ring_delay=1000)  # rings, nobody picks up for a long time
+    login(live, ALICE)
+    live.sim.place_call("+15551230001", SERVICE, Caller(hangup_after=2)).wait(20)
+    wait_until(lambda: live.sim.record.calls_to(ALICE)
+               and live.sim.record.calls_to(ALICE)[0].status == "canceled")
+    wait_until(lambda: agent_state(live, "alice")["state"] == "idle")
+    assert stats(live)["abandoned"] == 1
+    live.sim.assert_no_errors()
+
+
+def test_max_wait_leaves_for_overflow(app_live):
+    live = app_live(max_wait=1)
+    router = live.app.extensions["ivr.router"]
+    router.start()
+    live.sim.phones[ALICE] = Phone()
+    live.sim.send_sms(ALICE, SERVICE, "BREAK")  # logged in, not taking calls
+    call = live.sim.place_call("+15551230001", SERVICE, Caller()).wait(20)
+    assert any("nobody can take your call" in s for s in call.said()), "\n".join(map(str, call.transcript[-12:]))
+    assert stats(live)["overflowed"] == 1 and stats(live)["abandoned"] == 0
+    assert live.sim.record.calls_to(ALICE) == []
+
+
+def test_waiting_caller_hears_position_and_expected_wait(app_live):
+    live = app_live()
+    live.sim.send_sms(ALICE, SERVICE, "BREAK")
+    call = live.sim.place_call("+15551230001", SERVICE, Caller(hangup_after=30))
+    wait_until(lambda: any("in line" in s for s in call.said()))
+    call.wait(20)
+    said = " ".join(call.said())
+    assert "You are number 1 in line." in said
+    assert "Your expected wait is about 2 minutes." in said  # 1 caller, 1 agent, 120 s default
+    assert stats(live)["abandoned"] == 1
+
+
+def test_ring_all_first_to_accept_wins(app_live):
+    live = app_live(strategy="ring-all", ring_timeout=30)
+    live.sim.phones[ALICE] = Phone(inputs=["1"], ring_delay=1, hangup_after=2)
+    live.sim.phones[BOB] = Phone(inputs=["1"], ring_delay=500)
+    login(live, ALICE)
+    login(live, BOB)
+    call = live.sim.place_call("+15551230001", SERVICE, Caller(talk_for=2)).wait(20)
+    rec = live.sim.record
+    assert rec.calls_to(ALICE)[0].sid in call.record.bridged_to
+    wait_until(lambda: rec.calls_to(BOB)[0].status == "canceled")
+    assert stats(live)["answered"] == 1
+
+
+def test_callers_served_by_priority_then_arrival(app_live, callflows_dir):
+    live = app_live(wrap_up=0)
+    live.sim.phones[ALICE] = Phone(inputs=["1"] * 10, hangup_after=1)
+    live.sim.send_sms(ALICE, SERVICE, "BREAK")
+    calls = []
+    for i in range(4):
+        calls.append(live.sim.place_call(f"+1555123000{i}", SERVICE, Caller(talk_for=1)))
+        router = live.app.extensions["ivr.router"]
+        wait_until(lambda n=i + 1: stats(live)["waiting"] == n)
+    login(live, ALICE)
+    for c in calls:
+        c.wait(30)
+    bridged = sorted((c.record.bridges[0].started, c.leg.from_) for c in calls)
+    assert [f for _, f in bridged] == [f"+1555123000{i}" for i in range(4)]
+    assert router.queue_stats("sales")["answered"] == 4
+
+
+def test_agent_phone_line_pin_then_menu(app_live):
+    live = app_live()
+    call = live.sim.place_call(ALICE, SERVICE, Caller(["0000", "4321", "1"])).wait(20)
+    said = " ".join(call.said())
+    assert "PIN is not right" in said and "available for calls" in said
+    assert agent_state(live, "alice")["status"] == "available"
+    # customers never hear the agent menu; agents never enter the customer flow
+    assert stats(live)["offered"] == 0
+
+
+def test_agent_texts(app_live):
+    live = app_live()
+    assert "logged out" in live.sim.send_sms(BOB, SERVICE, "STATUS")[0]
+    assert "on break" in live.sim.send_sms(BOB, SERVICE, "break")[0]
+    assert "available" in live.sim.send_sms(BOB, SERVICE, " On ")[0]
+    assert "logged out" in live.sim.send_sms(BOB, SERVICE, "OFF")[0]
+    assert "Text ON" in live.sim.send_sms(BOB, SERVICE, "hello")[0]
+
+
+def test_press_1_for_callback_keeps_place_and_agent_calls_back(app_live):
+    live = app_live(callback=True)
+    customer = "+15551230009"
+    live.sim.phones[ALICE] = Phone(inputs=["1"], hangup_after=5)
+    live.sim.phones[customer] = Phone(hangup_after=2)
+    live.sim.send_sms(ALICE, SERVICE, "BREAK")
+    call = live.sim.place_call(customer, SERVICE, Caller(["1"])).wait(20)
+    assert stats(live)["called_back"] == 1 and stats(live)["waiting"] == 1
+    login(live, ALICE)
+    wait_until(lambda: live.sim.record.calls_to(customer)
+               and live.sim.record.calls_to(customer)[0].status == "completed", 20)
+    agent_leg = live.sim.record.calls_to(ALICE)[0]
+    assert any("callback for" in s for s in live.sim.call(agent_leg.sid).said())
+    back = live.sim.record.calls_to(customer)[0]
+    assert back.from_ == SERVICE and agent_leg.sid in back.bridged_to
+    wait_until(lambda: stats(live)["callbacks_reached"] == 1)
+    assert stats(live)["abandoned"] == 0
+    _ = call
+    _ = Hangup

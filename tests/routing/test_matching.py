@@ -181,22 +181,35 @@ def test_wrap_up_then_next_caller(make_router, twilio, clock):
     assert agent(router, "a00")["calls_today"] == 1
 
 
-def test_max_wait_overflows_and_redirects_the_caller(make_router, twilio, clock):
-    router = make_router({"sales": {"max_wait": 60}}, agents_of(1))
+def test_max_wait_overflows_and_the_next_wait_fetch_leaves(make_router, twilio, clock):
+    router = make_router({"sales": {"max_wait": 15, "announce": {"every": 60}}}, agents_of(1))
     router.set_agent_status("a00", "break", source="test")
     enqueue(router, "CA1")
-    clock.advance(61)
+    hold = str(router.wait_twiml("CA1", 0))
+    assert '<Pause length="15"' in hold  # the hold loop never runs past the max wait
+    clock.advance(10)
+    assert '<Pause length="5"' in str(router.wait_twiml("CA1", 1))
+    clock.advance(6)
     router.run_timers()
     assert caller(router, "CA1")["st"] == "overflowed"
-    sid, update = twilio.updates[-1]
-    assert sid == "CA1" and update["url"].endswith("seq=3&QueueResult=leave")
+    assert "<Leave" in str(router.wait_twiml("CA1", 2))
     assert router.queue_result("CA1", "leave") == "overflow"
-    assert "<Leave" in str(router.wait_twiml("CA1", 5))
     stats = router.queue_stats("sales")
     assert stats["overflowed"] == 1 and stats["waiting"] == 0
     # the caller hanging up afterwards is not an abandon too
     router.call_ended(MultiDict({"CallSid": "CA1", "CallStatus": "completed"}))
     assert router.queue_stats("sales")["abandoned"] == 0
+
+
+def test_wait_fetch_after_max_wait_overflows_even_before_the_timer(make_router, clock):
+    router = make_router({"sales": {"max_wait": 15}}, agents_of(1))
+    router.set_agent_status("a00", "break", source="test")
+    enqueue(router, "CA1")
+    clock.advance(16)
+    assert "<Leave" in str(router.wait_twiml("CA1", 3))
+    assert router.queue_stats("sales")["overflowed"] == 1
+    router.run_timers()  # the timer finds nothing left to do
+    assert router.queue_stats("sales")["overflowed"] == 1
 
 
 def test_escalation_relaxes_skills(make_router, twilio, clock):
@@ -273,7 +286,8 @@ def test_timers_fire_once_across_workers(make_router, twilio, clock, r):
     for t in threads:
         t.join()
     assert sum(fired) == 20
-    assert len([u for u in twilio.updates if "url" in u[1]]) == 20
+    overflows = [e for e in routers[0].events(count=1000) if e["type"] == "overflow"]
+    assert len(overflows) == 20 and len({e["call"] for e in overflows}) == 20
     assert routers[0].queue_stats("sales")["overflowed"] == 20
     assert r.zcard(keys.acd("timers")) == 0
 
