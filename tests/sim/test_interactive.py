@@ -1,0 +1,128 @@
+"""`ivr simulate`'s console loop, scripted: against a canned app, then the real command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+from click.testing import CliRunner
+
+from ivr.sim.interactive import ScriptedConsole, Simulation
+from ivr.sim.twilio import TwilioSim
+
+from .canned import resp
+from .conftest import Canned
+
+AGENT = "+15005550101"
+
+
+def menu_app(canned: Canned) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp('<Say>Thanks for calling.</Say><Gather input="dtmf speech" action="/menu">'
+                    "<Say>For sales press 1 or say sales.</Say></Gather><Say>Bye.</Say>")
+
+    @canned.twiml("/menu")
+    def menu(p: dict[str, str]) -> str:
+        if p.get("Digits") == "1" or p.get("SpeechResult") == "sales":
+            return resp(f'<Dial action="/done" timeout="20"><Number url="/whisper">{AGENT}'
+                        "</Number></Dial>")
+        return resp(f"<Say>You said {escape(p.get('SpeechResult', p.get('Digits', '')))}</Say>")
+
+    @canned.twiml("/whisper")
+    def whisper(p: dict[str, str]) -> str:
+        if p.get("Digits") == "1":
+            return resp()
+        return resp('<Gather numDigits="1" action="/whisper">'
+                    "<Say>Sales call. Press 1 to accept.</Say></Gather><Hangup/>")
+
+    @canned.twiml("/done")
+    def done(p: dict[str, str]) -> str:
+        return resp(f"<Say>Call {p['DialCallStatus']}. Goodbye.</Say>")
+
+
+def test_console_call_rings_the_agent_who_accepts(canned: Canned, sim: TwilioSim) -> None:
+    menu_app(canned)
+    console = ScriptedConsole(["1", "a", ""])  # press 1; accept the ring; default key at whisper
+    session = Simulation(sim, console, {AGENT: "alice"}, agent_talk_seconds=5)
+    assert session.call("+15551230000", "+15005550006", timeout=20) == "completed"
+    out = "\n".join(console.output)
+    assert "🔊 Thanks for calling." in out
+    assert "🔊 For sales press 1 or say sales." in out
+    assert f"📞 {AGENT} (alice) rings" in console.prompts[1]
+    assert f"📞 {AGENT} (alice) hears: Sales call. Press 1 to accept." in out
+    assert console.prompts[2].endswith("keys [1]:")
+    assert "🔗 connected to" in out
+    assert "🔊 Call completed. Goodbye." in out
+    assert sim.errors == []
+
+
+def test_console_decline_and_speech_and_silence(canned: Canned, sim: TwilioSim) -> None:
+    menu_app(canned)
+    console = ScriptedConsole(["sales", "d"])
+    session = Simulation(sim, console, {AGENT: "alice"})
+    session.call("+15551230000", "+15005550006", timeout=20)
+    assert "🔊 Call no-answer. Goodbye." in console.output
+    console = ScriptedConsole(["", "/hangup"])
+    Simulation(sim, console, {AGENT: "alice"}).call("+15551230000", "+15005550006", timeout=20)
+    assert "🔊 Bye." in console.output  # silence fell through the Gather
+    console = ScriptedConsole(["rent a bike"])
+    Simulation(sim, console).call("+15551230000", "+15005550006", timeout=20)
+    assert "🔊 You said rent a bike" in console.output
+
+
+def test_console_text_mode(canned: Canned, sim: TwilioSim) -> None:
+    @canned.twiml("/twilio/sms")
+    def sms(p: dict[str, str]) -> str:
+        return resp(f"<Message>Echo {escape(p['Body'])}</Message>")
+
+    console = ScriptedConsole(["hello", "menu please", ""])
+    Simulation(sim, console).text("+15551230000", "+15005550006")
+    assert [line for line in console.output if line.startswith("💬 Echo")] == [
+        "💬 Echo hello", "💬 Echo menu please"]
+
+
+FLOW = """\
+numbers: ["*", "+15005550006"]
+start: welcome
+steps:
+  welcome:
+    say: "Welcome to the simulator test."
+    next: main_menu
+  main_menu:
+    menu: "For opening hours press 1."
+    options: {1: hours_info}
+    attempts: 2
+    fallback: goodbye
+  hours_info:
+    say: "We are open every day."
+    next: goodbye
+  goodbye:
+    hangup: "Goodbye."
+"""
+
+
+def test_ivr_simulate_command_end_to_end(redis_url: str, r: object, tmp_path: Path) -> None:
+    try:
+        from ivr.cli import main
+    except ImportError as exc:  # the lead owns ivr/cli.py
+        pytest.skip(f"ivr.cli not importable yet: {exc}")
+    flows = tmp_path / "callflows"
+    flows.mkdir()
+    (flows / "main.yaml").write_text(FLOW)
+    runner = CliRunner()
+    result = runner.invoke(
+        main, ["simulate", "--to", "+15005550006", "--time-scale", "0.01"],
+        input="1\n",
+        env={"REDIS_URL": redis_url, "IVR_CALLFLOWS": str(flows),
+             "IVR_RECORDINGS": str(tmp_path / "recordings")},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "🔊 Welcome to the simulator test." in out
+    assert "🔊 For opening hours press 1." in out
+    assert "🔊 We are open every day." in out
+    assert "🔊 Goodbye." in out
+    assert "📴 call ended (completed)" in out
