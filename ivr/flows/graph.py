@@ -22,7 +22,8 @@ def _describe(step: Step) -> str:
     if isinstance(value, dict):
         value = next(iter(value.values()), "")
     if isinstance(value, list):
-        value = f"{len(value)} items" if step.action != "dial" else ", ".join(map(str, value))
+        value = ", ".join(map(str, value)) if step.action == "dial" else \
+            f"{len(value)} condition{'' if len(value) == 1 else 's'}"
     text = "" if value is None or value is True else str(value)
     text = " ".join(text.split())
     if len(text) > 40:
