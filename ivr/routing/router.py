@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -42,6 +42,7 @@ log = logging.getLogger("ivr.routing")
 
 STATUSES = ("offline", "available", "break")
 FINAL_CALL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
+FINISHED = ("abandoned", "overflowed", "done", "failed")
 QueueOutcome = Literal["connected", "overflow", "callback", "abandoned", "error"]
 
 RING_GRACE = 15  # seconds past ring_timeout before the safety-net timer ends an offer
@@ -56,6 +57,7 @@ TIMER_LEASE = 30.0  # seconds a claimed timer is ours before another worker may 
 TIMER_POLL = 0.1  # seconds between timer sweeps (timers only; free agents match at once)
 MUSIC_GUARD = 120.0  # seconds before max wait when hold music gives way to short pauses
 DEFAULT_HANDLE = 120.0  # seconds assumed per call before any call was handled
+KEEP_FINISHED = 3600  # seconds a finished caller's record stays (late webhooks, the API)
 
 
 class UnknownAgent(KeyError):
@@ -100,6 +102,9 @@ class Router:
         callback_spacing: float = CALLBACK_SPACING,
     ) -> None:
         self.store = store
+        # redis-py types replies as bytes | str unions; with decode_responses=True they are
+        # str, so reads go through this Any-typed alias rather than a cast at every call.
+        self.db: Any = store
         self.callflows = callflows
         self.twilio = twilio
         self.public_url = public_url.rstrip("/") if public_url else None
@@ -128,7 +133,7 @@ class Router:
             if has_request_context():
                 base = request.host_url.rstrip("/")
                 if base != self._learnt_base():
-                    self.store.set(keys.acd("base_url"), base)
+                    self.db.set(keys.acd("base_url"), base)
                     self._learnt = base
                 return base
         except ImportError:  # pragma: no cover - flask is a dependency
@@ -139,7 +144,7 @@ class Router:
 
     def _learnt_base(self) -> str | None:
         if self._learnt is None:
-            value = self.store.get(keys.acd("base_url"))
+            value = self.db.get(keys.acd("base_url"))
             self._learnt = str(value) if value else None
         return self._learnt
 
@@ -159,7 +164,7 @@ class Router:
         stamp, skills, queues = self._universe
         if time.monotonic() - stamp < 1.0:
             return skills, queues
-        pipe = self.store.pipeline(transaction=False)
+        pipe = self.db.pipeline(transaction=False)
         pipe.smembers(keys.acd("skills"))
         pipe.smembers(keys.acd("queues"))
         got_skills, got_queues = pipe.execute()
@@ -194,13 +199,14 @@ class Router:
         _, queues = self._skills_and_queues()
         return json.dumps({
             "dates": {q: self.today(q) for q in queues},
-            "day": datetime.fromtimestamp(now, timezone.utc).date().isoformat(),
+            "day": datetime.fromtimestamp(now, UTC).date().isoformat(),
             "maxlen": EVENTS_MAXLEN,
             "scan": SCAN,
             "scanmax": SCAN_MAX,
             "ringall": RING_ALL_MAX,
             "rand": random.random(),
             "grace": RING_GRACE,
+            "keep": KEEP_FINISHED,
         })
 
     def run(self, name: str, args: dict[str, Any], *, phones: bool = False) -> Any:
@@ -211,11 +217,11 @@ class Router:
         )
 
     def _caller(self, caller_id: str) -> dict[str, Any] | None:
-        raw = self.store.hget(keys.acd("callers"), caller_id)
+        raw = self.db.hget(keys.acd("callers"), caller_id)
         return json.loads(raw) if raw else None
 
     def _agent(self, agent_id: str) -> dict[str, Any] | None:
-        raw = self.store.hget(keys.acd("agents"), agent_id)
+        raw = self.db.hget(keys.acd("agents"), agent_id)
         return json.loads(raw) if raw else None
 
     # --- the roster -----------------------------------------------------------
@@ -238,7 +244,7 @@ class Router:
 
     def _upsert(self, agent: AgentConfig, *, source: str, keep_api: bool) -> str:
         if agent.skills:
-            self.store.sadd(keys.acd("skills"), *agent.skills)
+            self.db.sadd(keys.acd("skills"), *agent.skills)
             if not set(agent.skills) <= set(self._skills_and_queues()[0]):
                 self._forget_universe()
         record = {
@@ -269,7 +275,7 @@ class Router:
         if not phone:
             return None
         self.sync_roster()
-        found = self.store.hget(keys.acd("phones", "all"), phone.removeprefix("whatsapp:"))
+        found = self.db.hget(keys.acd("phones", "all"), phone.removeprefix("whatsapp:"))
         return str(found) if found else None
 
     def set_agent_status(self, agent_id: str, status: str, *, source: str) -> dict[str, Any]:
@@ -284,10 +290,10 @@ class Router:
         return self._public_agent(json.loads(result[1]))
 
     def _all_agents(self) -> list[dict[str, Any]]:
-        return [json.loads(v) for v in self.store.hgetall(keys.acd("agents")).values()]
+        return [json.loads(v) for v in self.db.hgetall(keys.acd("agents")).values()]
 
     def _public_agent(self, row: dict[str, Any]) -> dict[str, Any]:
-        today = datetime.fromtimestamp(self.clock(), timezone.utc).date().isoformat()
+        today = datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
         fresh = row.get("day") == today
         since = max(row.get("since", 0), row.get("state_since", 0))
         return {
@@ -360,7 +366,7 @@ class Router:
         config = self.queue_config(queue)
         now = self.now_ms()
         if queue not in self._skills_and_queues()[1]:
-            self.store.sadd(keys.acd("queues"), queue)
+            self.db.sadd(keys.acd("queues"), queue)
             self._forget_universe()
         required = list(dict.fromkeys([*config.skills, *skills]))
         level = 1
@@ -412,10 +418,10 @@ class Router:
         if state == "abandoned" or queue_result == "hangup":
             self._caller_gone(call_sid)
             return "abandoned"
-        if queue_result in ("queue-full", "error", "system-error", "leave", "redirected"):
-            # Twilio could not keep them in the queue: take them out as an overflow.
-            if self.run("overflow", {"call": call_sid})[0] == "overflow":
-                return "overflow"
+        # Twilio could not keep them in the queue: take them out as an overflow.
+        if queue_result in ("queue-full", "error", "system-error", "leave", "redirected") \
+                and self.run("overflow", {"call": call_sid})[0] == "overflow":
+            return "overflow"
         return "error"
 
     def call_ended(self, params: MultiDict[str, str]) -> None:
@@ -423,7 +429,7 @@ class Router:
         if params.get("CallStatus") not in FINAL_CALL_STATUSES:
             return
         sid = params.get("CallSid", "")
-        if sid and self.store.hexists(keys.acd("callers"), sid):
+        if sid and self.db.hexists(keys.acd("callers"), sid):
             self._caller_gone(sid)
 
     def _caller_gone(self, sid: str) -> None:
@@ -446,7 +452,7 @@ class Router:
             called=service_number, flow="", step="", action_url="", kind="callback",
             out="callback",
         )
-        rank = self.store.zrank(keys.acd("wait", queue), caller_id)
+        rank = self.db.zrank(keys.acd("wait", queue), caller_id)
         return int(rank) + 1 if rank is not None else 1
 
     def waiting(self) -> list[dict[str, Any]]:
@@ -454,10 +460,10 @@ class Router:
         out: list[dict[str, Any]] = []
         now = self.clock()
         for queue in self._skills_and_queues()[1]:
-            ids = self.store.zrange(keys.acd("wait", queue), 0, 999)
+            ids = self.db.zrange(keys.acd("wait", queue), 0, 999)
             if not ids:
                 continue
-            raws = self.store.hmget(keys.acd("callers"), ids)
+            raws = self.db.hmget(keys.acd("callers"), ids)
             for position, raw in enumerate(raws, start=1):
                 if not raw:
                     continue
@@ -555,7 +561,7 @@ class Router:
         return ""
 
     def accept(self, agent_id: str, token: str) -> tuple[str, dict[str, Any] | None]:
-        """The agent pressed 1: ("ok", caller) when they won the caller, else ("gone"|"stale", None)."""
+        """The agent pressed 1: ("ok", caller) if they won the caller, else ("gone", None)."""
         result = self.run("accept", {"agent": agent_id, "token": token})
         if result[0] != "ok":
             return str(result[0]), None
@@ -654,6 +660,11 @@ class Router:
             self._place_offers(
                 self.run("match_caller", {"call": args[0], "escalate": int(args[1])})
             )
+        elif kind == "forget":
+            raw = self.db.hget(keys.acd("callers"), args[0])
+            if raw and json.loads(raw).get("st") in FINISHED:
+                self.db.hdel(keys.acd("callers"), args[0])
+                self.db.delete(keys.acd("inq", args[0]))
         elif kind in ("rematch", "cbretry"):
             self._place_offers(self.run("match_caller", {"call": args[0]}))
         else:
@@ -667,21 +678,21 @@ class Router:
         continuations of one turn."""
         result = self.run("overflow", {"call": call_sid})
         if result[0] == "busy":  # an agent's phone rings for them: look again shortly
-            self.store.zadd(keys.acd("timers"), {f"maxwait|{call_sid}": self.now_ms() + 5000})
+            self.db.zadd(keys.acd("timers"), {f"maxwait|{call_sid}": self.now_ms() + 5000})
 
     # --- waiting callers: what they hear ---------------------------------------------
 
     def position(self, caller: dict[str, Any]) -> int:
-        rank = self.store.zrank(keys.acd("wait", caller["q"]), caller["id"])
+        rank = self.db.zrank(keys.acd("wait", caller["q"]), caller["id"])
         return int(rank) + 1 if rank is not None else 1
 
     def expected_wait(self, queue: str, position: int) -> float:
         """Seconds: position over agents logged in for the queue, times recent handle time."""
-        handle = self.store.hget(keys.acd("aht"), queue)
+        handle = self.db.hget(keys.acd("aht"), queue)
         handle_s = float(handle) if handle else DEFAULT_HANDLE
         config = self.queue_config(queue)
         on_key = keys.acd("on", config.skills[0]) if config.skills else keys.acd("on", "*")
-        agents = max(1, int(self.store.scard(on_key)))
+        agents = max(1, int(self.db.scard(on_key)))
         return math.ceil(position / agents) * handle_s
 
     def wait_twiml(self, call_sid: str, n: int) -> VoiceResponse:
@@ -700,10 +711,10 @@ class Router:
         marker = keys.acd("inq", call_sid)
         now = self.clock()
         remaining = (caller["dl"] / 1000.0 - now) if caller.get("dl") else float("inf")
-        last = self.store.get(marker)
+        last = self.db.get(marker)
         due = last is None or now - float(last) >= config.announce.every
         if due:
-            self.store.set(marker, str(now), ex=86400)
+            self.db.set(marker, str(now), ex=86400)
         gather = response.gather(
             num_digits=1, action=self.url("/twilio/queue/key", call=call_sid, n=n),
             method="POST", timeout=1,
@@ -715,9 +726,8 @@ class Router:
             if config.announce.position:
                 parts.append(f"You are number {position} in line.")
             if config.announce.wait_time:
-                parts.append(
-                    f"Your expected wait is {spoken_wait(self.expected_wait(caller['q'], position))}."
-                )
+                expected = spoken_wait(self.expected_wait(caller["q"], position))
+                parts.append(f"Your expected wait is {expected}.")
             if parts:
                 target.say(" ".join(parts))
         if config.callback and due:
@@ -736,7 +746,7 @@ class Router:
 
     def in_twilio_queue(self, call_sid: str) -> bool:
         """Has Twilio started the caller's hold loop (so <Dial><Queue> will find them)?"""
-        return bool(self.store.exists(keys.acd("inq", call_sid)))
+        return bool(self.db.exists(keys.acd("inq", call_sid)))
 
     # --- statistics and the event log -------------------------------------------------
 
@@ -745,10 +755,10 @@ class Router:
         config = self.queue_config(name)
         now = self.clock()
         wait_key = keys.acd("wait", name)
-        head = self.store.zrange(wait_key, 0, 49)
+        head = self.db.zrange(wait_key, 0, 49)
         longest = 0.0
         if head:
-            for raw in self.store.hmget(keys.acd("callers"), head):
+            for raw in self.db.hmget(keys.acd("callers"), head):
                 if raw:
                     longest = max(longest, now - json.loads(raw)["t0"] / 1000.0)
         by_status = dict.fromkeys(STATUSES, 0)
@@ -762,11 +772,11 @@ class Router:
         fields = ("offered", "answered", "abandoned", "overflowed", "callback",
                   "answered_in_sl", "wait_total", "talk_total", "completed", "missed",
                   "callback_reached", "callback_failed")
-        values = self.store.hmget(keys.acd("stats"), [f"{name}|{date}|{f}" for f in fields])
+        values = self.db.hmget(keys.acd("stats"), [f"{name}|{date}|{f}" for f in fields])
         day = {f: int(v or 0) for f, v in zip(fields, values, strict=True)}
         return {
             "queue": name,
-            "waiting": int(self.store.zcard(wait_key)),
+            "waiting": int(self.db.zcard(wait_key)),
             "longest_wait": round(longest, 1),
             "agents_by_status": by_status,
             "agents_by_state": by_state,
@@ -795,7 +805,7 @@ class Router:
         out: list[dict[str, Any]] = []
         start = f"({since_ms}-18446744073709551615" if since_ms is not None else "-"
         while len(out) < count:
-            batch = self.store.xrange(keys.acd("events"), min=start, max="+", count=500)
+            batch = self.db.xrange(keys.acd("events"), min=start, max="+", count=500)
             if not batch:
                 break
             for event_id, fields in batch:
@@ -813,7 +823,7 @@ class Router:
         seen_outcome: set[str] = set()
         start = "-"
         while True:
-            batch = self.store.xrange(keys.acd("events"), min=start, max="+", count=1000)
+            batch = self.db.xrange(keys.acd("events"), min=start, max="+", count=1000)
             if not batch:
                 break
             for event_id, f in batch:
@@ -853,7 +863,7 @@ class Router:
     def stored_stats(self) -> dict[str, dict[str, int]]:
         """The live daily counters in the same shape as rebuild_stats (for comparing)."""
         out: dict[str, dict[str, int]] = {}
-        for field, value in self.store.hgetall(keys.acd("stats")).items():
+        for field, value in self.db.hgetall(keys.acd("stats")).items():
             queue, day, name = field.rsplit("|", 2)
             out.setdefault(f"{queue}|{day}", {})[name] = int(value)
         return out

@@ -289,7 +289,12 @@ def test_timers_fire_once_across_workers(make_router, twilio, clock, r):
     overflows = [e for e in routers[0].events(count=1000) if e["type"] == "overflow"]
     assert len(overflows) == 20 and len({e["call"] for e in overflows}) == 20
     assert routers[0].queue_stats("sales")["overflowed"] == 20
-    assert r.zcard(keys.acd("timers")) == 0
+    assert r.zcount(keys.acd("timers"), "-inf", clock.now * 1000) == 0
+    # finished callers are forgotten an hour later
+    assert r.hlen(keys.acd("callers")) == 20
+    clock.advance(3601)
+    routers[1].run_timers(limit=100)
+    assert r.hlen(keys.acd("callers")) == 0 and r.zcard(keys.acd("timers")) == 0
 
 
 def test_unused_twilio_fixture_types(twilio: RecordingTwilio, clock: Clock) -> None:

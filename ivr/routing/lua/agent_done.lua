@@ -12,6 +12,7 @@ local talk = 0
 if c then
   talk = math.floor((NOW - (c.conn or NOW)) / 1000)
   if c.st == 'connected' then c.st = 'done' end
+  if c.st == 'done' or c.st == 'failed' then forget(c) end
   caller_put(c)
   stat(c.q, 'talk_total', talk)
   stat(c.q, 'completed')

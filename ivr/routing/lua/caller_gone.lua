@@ -23,6 +23,7 @@ c.offers = {}
 c.st = 'abandoned'
 outcome(c, 'abandoned')
 untimer('maxwait|' .. c.id)
+forget(c)
 caller_put(c)
 event('abandon', {queue = c.q, call = c.id, wait = math.floor((NOW - c.t0) / 1000)})
 local offers = {}

@@ -21,6 +21,7 @@ if c.out == 'callback' then
 elseif ARGS.overflow_if_nobody and anyone_logged_in(ARGS.reach) == 0 then
   c.st = 'overflowed'
   outcome(c, 'overflowed')
+  forget(c)
   caller_put(c)
   event('overflow', {queue = c.q, call = c.id, reason = 'nobody logged in', wait = 0})
   return {'overflow'}

@@ -65,6 +65,9 @@ end
 local function timer(due, member) redis.call('ZADD', TIMERS, num(due), member) end
 local function untimer(member) redis.call('ZREM', TIMERS, member) end
 
+-- A finished caller's record is kept a while (late webhooks, the API), then forgotten.
+local function forget(c) timer(NOW + CTX.keep * 1000, 'forget|' .. c.id) end
+
 local function score(c) return (100 - c.p) * 1e13 + c.t0 end
 
 local function is_free(a)

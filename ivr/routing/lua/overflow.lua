@@ -10,6 +10,7 @@ if c.st ~= 'waiting' then return {'none'} end
 redis.call('ZREM', WAIT[c.q], c.id)
 c.st = 'overflowed'
 outcome(c, 'overflowed')
+forget(c)
 caller_put(c)
 event('overflow', {queue = c.q, call = c.id, reason = 'max wait',
                    wait = math.floor((NOW - c.t0) / 1000)})
