@@ -1,0 +1,84 @@
+"""`ivr agents [list | set AGENT STATUS]`: see and change agents' availability from a shell.
+
+It talks to the same Redis as the server (REDIS_URL, or the embedded server
+in IVR_DATA_DIR) through the same Router, so a change here is at once what
+the server routes by, and an agent made available is matched right away.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from ivr.routing.router import Router
+
+
+def _router() -> Router:
+    from ivr.app import create_app
+
+    app = create_app({"background": False})
+    router: Router = app.extensions["ivr.router"]
+    return router
+
+
+def duration(seconds: float) -> str:
+    """Time in state as an admin reads it: 45s, 3m 05s, 2h 10m."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def table(agents: list[dict[str, Any]], now: float) -> str:
+    header = ("AGENT", "NAME", "STATUS", "STATE", "IN STATE", "CALLS", "PHONE", "SOURCE")
+    rows = [header] + [
+        (a["id"], a["name"] or "", a["status"], a["state"], duration(now - a["since"]),
+         str(a["calls_today"]), a["phone"] or "", a["source"] or "")
+        for a in agents
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                     for r in rows)
+
+
+@click.group("agents")
+def agents_command() -> None:
+    """Show and change agent availability."""
+
+
+@agents_command.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_agents(as_json: bool) -> None:
+    """Every agent with status, state and time in state."""
+    router = _router()
+    agents = router.agents()
+    if as_json:
+        click.echo(json.dumps(agents, indent=2))
+    elif not agents:
+        click.echo("No agents (add them to agents.yaml).")
+    else:
+        click.echo(table(agents, time.time()))
+
+
+@agents_command.command("set")
+@click.argument("agent")
+@click.argument("status", type=click.Choice(["available", "break", "offline", "on", "off"],
+                                              case_sensitive=False))
+def set_agent(agent: str, status: str) -> None:
+    """Set AGENT's status: available (on), break, offline (off)."""
+    from ivr.routing.router import UnknownAgent
+
+    wanted = {"on": "available", "off": "offline"}.get(status.lower(), status.lower())
+    router = _router()
+    try:
+        row = router.set_agent_status(agent, wanted, source="cli")
+    except UnknownAgent:
+        known = ", ".join(a["id"] for a in router.agents()) or "none"
+        raise click.ClickException(f"no agent {agent!r} (known: {known})") from None
+    click.echo(f"{row['id']}: {row['status']} ({row['state']})")
