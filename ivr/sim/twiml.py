@@ -341,7 +341,9 @@ def record(leg: Leg, el: ET.Element, doc_url: str, mode: str) -> Source | None:
             }, call_sid=leg.sid, into=leg.requests)
         if transcribe and transcribe_cb:
             tr_sid = new_sid("TR")
-            leg.post(absolute(doc_url, transcribe_cb), {
+            # Its own connection: the call's session belongs to the call's thread.
+            sim.http(None, absolute(doc_url, transcribe_cb), "POST", {
+                **leg.base_params(),
                 "RecordingSid": rec_sid, "RecordingUrl": rec_url,
                 "TranscriptionSid": tr_sid,
                 "TranscriptionText": reply.transcription or "",
@@ -349,7 +351,7 @@ def record(leg: Leg, el: ET.Element, doc_url: str, mode: str) -> Source | None:
                 "TranscriptionUrl": f"{sim.api_url}/2010-04-01/Accounts/{sim.account_sid}"
                                     f"/Transcriptions/{tr_sid}",
                 "TranscriptionType": "fast",
-            })
+            }, call_sid=leg.sid, into=leg.requests)
 
     sim.background(leg, callbacks)
     if ended_by == "hangup":

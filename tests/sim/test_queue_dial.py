@@ -103,9 +103,11 @@ def test_dial_queue_bridges_front_caller_and_both_actions_fire(
     def agent_done(p: dict[str, str]) -> str:
         return resp(f"<Say>call was {p['DialCallStatus']}</Say>")
 
-    first = sim.place_call(CUSTOMER, NUMBER)
-    second = sim.place_call("+15551230002", NUMBER)
+    calls = [sim.place_call(CUSTOMER, NUMBER), sim.place_call("+15551230002", NUMBER)]
     assert sim.wait_for(lambda: sim.switch.size("sales") == 2, 5)
+    front_sid = sim.switch.queue("sales").members[0].leg.sid  # whoever got in line first
+    first = next(c for c in calls if c.sid == front_sid)
+    second = next(c for c in calls if c.sid != front_sid)
     # the agent calls in and takes the first caller; hangs up after 20 s of talk
     agent = sim.place_call(AGENT, NUMBER, Caller(talk_for=20)).wait(10)
     first.wait(10)
@@ -308,3 +310,45 @@ def test_unused_inputs_do_not_leak_between_calls(canned: Canned, sim: TwilioSim)
     assert sim.place_call(CUSTOMER, NUMBER, Caller(["5", "6", Hangup()])).wait(10).said() == [
         "x", "5"]
     assert sim.place_call(CUSTOMER, NUMBER, Caller(["7"])).wait(10).said() == ["x", "7"]
+
+
+def test_many_callers_many_dequeuers_each_bridged_exactly_once(
+    canned: Canned, sim: TwilioSim
+) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        if p["From"].startswith("+1500555"):
+            return resp('<Dial timeout="30"><Queue>q</Queue></Dial>')
+        return resp('<Enqueue waitUrl="/wait">q</Enqueue>')
+
+    @canned.twiml("/wait")
+    def wait(p: dict[str, str]) -> str:
+        return resp("<Pause length=\"2\"/>")
+
+    callers = [sim.place_call(f"+1555123{i:04d}", NUMBER, Caller(talk_for=3)) for i in range(12)]
+    agents = [sim.place_call(f"+1500555{i:04d}", NUMBER) for i in range(12)]
+    for c in callers + agents:
+        c.wait(20)
+    partners = [c.record.bridged_to for c in callers]
+    assert all(len(p) == 1 for p in partners), partners
+    assert sorted(p[0] for p in partners) == sorted(a.sid for a in agents)
+    assert sim.switch.size("q") == 0
+    assert sim.errors == []
+
+
+def test_overlapping_offers_witness(canned: Canned, sim: TwilioSim) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp(f"<Dial timeout=\"5\">{AGENT}</Dial>")
+
+    sim.phones[AGENT] = Phone(behaviour="no-answer", busy_when_in_call=False)
+    first = sim.place_call(CUSTOMER, NUMBER)
+    second = sim.place_call("+15551230002", NUMBER)
+    first.wait(10)
+    second.wait(10)
+    sim.wait_idle(5)
+    assert len(sim.record.overlapping_offers(AGENT)) == 1  # both rang the agent at once
+    third = sim.place_call(CUSTOMER, NUMBER).wait(10)
+    sim.wait_idle(5)
+    assert third.status == "completed"
+    assert len(sim.record.overlapping_offers(AGENT)) == 1  # the later call did not overlap
