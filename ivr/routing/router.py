@@ -810,8 +810,8 @@ class Router:
                 break
             for event_id, fields in batch:
                 if queue is None or fields.get("queue") == queue:
-                    out.append({"id": event_id, "ts": int(event_id.split("-")[0]) / 1000.0,
-                                **fields})
+                    at = int(fields.get("at") or event_id.split("-")[0])
+                    out.append({"id": event_id, "ts": at / 1000.0, **fields})
                     if len(out) >= count:
                         break
             start = f"({batch[-1][0]}"
@@ -831,7 +831,7 @@ class Router:
                 if not queue:
                     continue
                 tz = ZoneInfo(self.queue_config(queue).timezone or "UTC")
-                ts = int(event_id.split("-")[0]) / 1000.0
+                ts = int(f.get("at") or event_id.split("-")[0]) / 1000.0
                 day = datetime.fromtimestamp(ts, tz).date().isoformat()
                 bucket = totals.setdefault(f"{queue}|{day}", {})
 

@@ -49,7 +49,7 @@ end
 local function caller_put(c) redis.call('HSET', CALLERS, c.id, cjson.encode(c)) end
 
 local function event(kind, fields)
-  local args = {'XADD', EVENTS, 'MAXLEN', '~', tostring(CTX.maxlen), '*', 'type', kind}
+  local args = {'XADD', EVENTS, 'MAXLEN', '~', tostring(CTX.maxlen), '*', 'type', kind, 'at', num(NOW)}
   for k, v in pairs(fields) do
     args[#args + 1] = k
     args[#args + 1] = type(v) == 'number' and num(v) or tostring(v)
