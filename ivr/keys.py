@@ -43,6 +43,26 @@ def sms_rate(number: str) -> str:
     return f"{PREFIX}sms:rate:{number}"
 
 
+def conversation_lock(from_: str, to: str) -> str:
+    """Short lock that makes one texter's messages take their turns one at a time."""
+    return f"{PREFIX}sms:lock:{from_}:{to}"
+
+
+def sms_slowdown(number: str) -> str:
+    """Set while a flooding sender has been told to slow down (so they are told once)."""
+    return f"{PREFIX}sms:slow:{number}"
+
+
+def missed_call_offer(number: str, service_number: str) -> str:
+    """String: the queue a missed caller joins as a callback if they reply CALL."""
+    return f"{PREFIX}sms:missed:{number}:{service_number}"
+
+
+def missed_call_sent(call_sid: str) -> str:
+    """Marks a call whose missed-call text went out (status callbacks may come twice)."""
+    return f"{PREFIX}sms:missed-sent:{call_sid}"
+
+
 def voicemail(box: str) -> str:
     """Sorted set of voicemail ids in one box, newest last."""
     return f"{PREFIX}vm:box:{box}"

@@ -59,7 +59,7 @@ MENU_KEYS = tuple("0123456789*#")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 FLOW_KEYS = ("numbers", "channels", "language", "voice", "timezone", "vars", "help",
-             "on_error", "http_hosts", "start", "steps")
+             "on_error", "http_hosts", "missed_call", "start", "steps")
 SPEAKING = ("voice", "language")
 SETTINGS: dict[str, tuple[str, ...]] = {
     "say": (*SPEAKING, "loop", "next"),
@@ -589,6 +589,8 @@ class _Checker:
                 self.phone(file, oe, "dial", sip=True)
         if "http_hosts" in raw:
             info.http_hosts = self.str_list(file, raw, "http_hosts")
+        if "missed_call" in raw:
+            self.missed_call(file, raw)
         if "start" in raw and self.text(file, raw, "start"):
             info.start = raw["start"]
             info.start_loc = value_loc(file, raw, "start")
@@ -609,6 +611,23 @@ class _Checker:
             if isinstance(first, str):
                 info.start = first
                 info.start_loc = key_loc(file, steps, first)
+
+    def missed_call(self, file: str, raw: Any) -> None:
+        """Issue 5's missed-call text: {text: PROMPT, queue: QUEUE (for a CALL reply)}."""
+        if not self.expect(file, raw, "missed_call", isinstance(raw["missed_call"], dict),
+                           "a mapping with 'text' (and 'queue')"):
+            return
+        mc = raw["missed_call"]
+        self.unknown_keys(file, mc, ("text", "queue"), "missed_call")
+        if "text" not in mc:
+            self.error(value_loc(file, raw, "missed_call"), "missed_call needs a 'text'")
+        self.prompt(file, mc, "text")
+        if "queue" in mc and self.expect(file, mc, "queue", isinstance(mc["queue"], str),
+                                         "a queue name") and mc["queue"] not in self.queues:
+            v = mc["queue"]
+            self.error(value_loc(file, mc, "queue"),
+                       f"unknown queue '{v}'{did_you_mean(v, self.queues)} (queues are in "
+                       f"queues.yaml)")
 
     def check_step(self, info: _FlowInfo, steps: Any, name: Any, body: Any) -> None:
         file = info.file

@@ -89,7 +89,7 @@ def build_flow(name: str, file: str, raw: dict[str, Any], steps: dict[str, Step]
     oe = raw.get("on_error") or {}
     on_error = OnError(**{k: oe[k] for k in ("say", "dial") if k in oe})
     optional = {k: raw[k] for k in ("numbers", "channels", "language", "voice", "timezone",
-                                    "vars", "help", "http_hosts") if k in raw}
+                                    "vars", "help", "http_hosts", "missed_call") if k in raw}
     return Flow(name=name, file=file, start=start,
                 steps={n: build_step(s) for n, s in steps.items()},
                 on_error=on_error, **optional)
