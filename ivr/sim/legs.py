@@ -113,6 +113,7 @@ class Leg:
         self.requests: list[HttpExchange] = []
         self.done = threading.Event()
         self.documents = 0
+        self.started = time.monotonic()
         self.answered_at: float | None = None
         self.hangup_at: float | None = None  # monotonic; the person hangs up then
         self.gone: HungUp | None = None

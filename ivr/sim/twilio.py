@@ -101,6 +101,7 @@ class TwilioSim:
         max_documents: int = 500,
         max_call_seconds: float = 3600.0,
         enqueue_action_on_redirect: bool = True,
+        check_media: bool = True,
     ) -> None:
         self._app_url = app_url.rstrip("/")
         self.account_sid = account_sid
@@ -110,6 +111,8 @@ class TwilioSim:
         self.max_documents = max_documents
         self.max_call_seconds = max_call_seconds
         self.enqueue_action_on_redirect = enqueue_action_on_redirect
+        self.check_media = check_media
+        self._media: dict[str, bool] = {}
         self.record = SimRecord()
         self.switch = Switchboard(self.record)
         self.phones: dict[str, Phone] = {}
@@ -503,6 +506,32 @@ class TwilioSim:
         self.record.add_message(msg)
         self.listener_message(msg)
         return body
+
+    def media_ok(self, url: str) -> bool:
+        """Fetch a <Play> URL served by the app (once), as Twilio does before playing it.
+
+        Only the app's own URLs: the simulator sends traffic to loopback only.
+        """
+        if not self.check_media or not self._app_url or not url.startswith(self._app_url + "/"):
+            return True
+        with self._lock:
+            known = self._media.get(url)
+        if known is not None:
+            return known
+        try:
+            resp = requests.get(url, timeout=HTTP_TIMEOUT, headers={
+                "User-Agent": "TwilioProxy/1.1",
+                "X-Twilio-Signature": sign(self.auth_token, url, {}),  # Twilio signs it all
+            })
+            ok = 200 <= resp.status_code < 300
+            detail = str(resp.status_code)
+        except requests.RequestException as exc:
+            ok, detail = False, repr(exc)
+        if not ok:
+            self.error(f"<Play> media {url} answered {detail}")
+        with self._lock:
+            self._media[url] = ok
+        return ok
 
     def recording_url(self, rec_sid: str) -> str:
         base = self.api_url if self._server is not None else "http://127.0.0.1"

@@ -74,6 +74,9 @@ def run_document(leg: Leg, source: Source, mode: str) -> Source | None:
     if leg.documents > leg.sim.max_documents:
         leg.sim.error(f"{leg.sid}: more than {leg.sim.max_documents} documents; ending the call")
         raise HungUp("sim-cap")
+    if time.monotonic() - leg.started > leg.sim.max_call_seconds * leg.sim.time_scale:
+        leg.sim.error(f"{leg.sid}: longer than max_call_seconds; ending the call")
+        raise HungUp("sim-cap")
     leg.check()
     root = leg.fetch_document(source)
     if root is None:
@@ -159,6 +162,9 @@ def play(leg: Leg, el: ET.Element, doc_url: str, mode: str) -> Source | None:
         leg.sleep(0.2 * len(digits))
         return None
     url = absolute(doc_url, text_of(el))
+    if not leg.sim.media_ok(url):
+        leg.note("play-error", url)
+        return None  # Twilio skips media it cannot fetch (and logs an error)
     if 0 < loop <= 10:
         for _ in range(loop):
             leg.note("play", url)

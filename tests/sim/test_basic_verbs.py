@@ -203,3 +203,15 @@ def test_say_play_pause_loops_and_timing(canned: Canned, sim: TwilioSim) -> None
     assert kinds == ["say", "say", "play", "play", "play", "pause", "play_digits"]
     assert call.transcript[2] == ("play", canned.url + "/music.mp3")
     assert call.transcript[5] == ("pause", 4.0)
+
+
+def test_play_of_missing_media_is_skipped_and_reported(canned: Canned, sim: TwilioSim) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp("<Play>/missing.mp3</Play><Play>/present.mp3</Play><Say>done</Say>")
+
+    call = sim.place_call(FROM, TO).wait(10)
+    assert call.transcript == [("play-error", canned.url + "/missing.mp3"),
+                               ("play", canned.url + "/present.mp3"),
+                               ("say", "done", None, None)]
+    assert any("missing.mp3 answered 404" in e for e in sim.errors)
