@@ -89,3 +89,11 @@ ACD = "{acd}"
 
 def acd(*parts: str) -> str:
     return f"{PREFIX}{ACD}:" + ":".join(parts)
+
+
+# --- wallboard and admin API (ivr/api, ivr/wallboard) -------------------------
+
+
+def waiting_history(queue: str) -> str:
+    """Hash: callers waiting in one queue, sampled per 10 s bucket (field = bucket start, s)."""
+    return f"{PREFIX}wb:waiting:{queue}"
