@@ -280,12 +280,14 @@ class _Checker:
     # --- templates -------------------------------------------------------------
 
     def template(self, loc: Location, text: str, *, expression: bool = False) -> None:
-        msg = templates.check_expression(text) if expression else templates.check_template(text)
+        if "{" not in text and not expression:
+            return  # plain text: nothing to compile
+        msg, names = templates.analyze(text, expression=expression)
         if msg:
             self.error(loc, msg)
             return
         known = set(templates.CONTEXT_NAMES) | set(templates.ENV.globals)
-        for name in sorted(templates.undeclared_names(text, expression=expression)):
+        for name in sorted(names):
             if name not in known:
                 self.error(loc, f"unknown name '{name}' in template{did_you_mean(name, known)} "
                                 f"(templates see vars, caller, call, input, now)")

@@ -73,31 +73,40 @@ def evaluate(expr: str, context: dict[str, Any]) -> bool:
         return False
 
 
+@lru_cache(maxsize=8192)
+def analyze(text: str, *, expression: bool = False) -> tuple[str | None, frozenset[str]]:
+    """(syntax error message or None, top-level names read) of a template or condition.
+
+    One parse serves both answers, cached by text: the checker sees the same
+    prompt in every reload.
+    """
+    try:
+        if expression:
+            ENV.compile_expression(text)
+            ast = ENV.parse("{{ (" + text + ") }}")
+        else:
+            ast = ENV.parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        if expression:
+            return f"condition syntax error: {exc.message}", frozenset()
+        return (f"template syntax error: {exc.message} (line {exc.lineno} of the text)",
+                frozenset())
+    return None, frozenset(meta.find_undeclared_variables(ast))
+
+
 def check_template(text: str) -> str | None:
     """The syntax error of a template as a message, or None when it compiles."""
-    try:
-        ENV.parse(text)
-    except jinja2.TemplateSyntaxError as exc:
-        return f"template syntax error: {exc.message} (line {exc.lineno} of the text)"
-    return None
+    return analyze(text)[0]
 
 
 def check_expression(expr: str) -> str | None:
     """The syntax error of a condition as a message, or None when it compiles."""
-    try:
-        ENV.compile_expression(expr)
-    except jinja2.TemplateSyntaxError as exc:
-        return f"condition syntax error: {exc.message}"
-    return None
+    return analyze(expr, expression=True)[0]
 
 
 def undeclared_names(text: str, *, expression: bool = False) -> set[str]:
     """Top-level names a template (or a condition) reads from its context."""
-    source = "{{ (" + text + ") }}" if expression else text
-    try:
-        return set(meta.find_undeclared_variables(ENV.parse(source)))
-    except jinja2.TemplateSyntaxError:
-        return set()
+    return set(analyze(text, expression=expression)[1])
 
 
 def _primary(code: str) -> str:
