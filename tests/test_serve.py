@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -59,12 +60,19 @@ class Serve:
 
 
 def _servers_for(data_dir: Path) -> list[psutil.Process]:
-    socket_path = str(EmbeddedRedis(data_dir).socket)
+    """Live valkey-server processes with their working directory in `data_dir`.
+
+    (The server rewrites its process title, so its command line can't be matched.)
+    """
     found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        cmdline = proc.info.get("cmdline") or []
-        if any(socket_path == part for part in cmdline):
-            found.append(proc)
+    for proc in psutil.process_iter(["name", "cwd"]):
+        try:
+            ours = "valkey" in (proc.info.get("name") or "") and \
+                Path(proc.info.get("cwd") or "/").resolve() == data_dir.resolve()
+            if ours and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except (psutil.Error, OSError):
+            continue
     return found
 
 
@@ -81,10 +89,18 @@ def test_serve_shares_one_embedded_server_and_keeps_data(data_dir: Path) -> None
     serve = Serve(data_dir, port)
     try:
         workers, run_ids = set(), set()
-        for _ in range(60):
-            body = requests.get(serve.url + "/healthz", timeout=2).json()
-            workers.add(body["worker"])
-            run_ids.add(body["redis_run_id"])
+
+        def probe(_: int) -> dict[str, object]:
+            return dict(requests.get(serve.url + "/healthz", timeout=20).json())
+
+        # Concurrent probes, so that both workers' accept loops get some.
+        with ThreadPoolExecutor(16) as pool:
+            for _ in range(10):
+                for body in pool.map(probe, range(64)):
+                    workers.add(body["worker"])
+                    run_ids.add(body["redis_run_id"])
+                if len(workers) == 2:
+                    break
         assert len(_servers_for(data_dir)) == 1
         assert len(run_ids) == 1, "every worker must use the same Redis server"
         assert len(workers) == 2, f"expected both workers to answer, saw {workers}"
