@@ -870,7 +870,7 @@ class _Checker:
         if "overflow" not in body:
             self.warn(key_loc(file, body, "queue"),
                       f"queue step '{step.name}' has no 'overflow': callers still waiting after "
-                      f"max_wait go to 'next', or are hung up")
+                      f"max_wait are told goodbye and hung up")
 
     def step_dial(self, info: _FlowInfo, step: Step, body: Any) -> None:
         file, v = info.file, body["dial"]

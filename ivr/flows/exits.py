@@ -86,16 +86,16 @@ def ends_call_when_unset(step: Step) -> list[str]:
     if step.action in ("say", "play", "pause", "set", "record", "message", "language",
                        "dial", "gather") and "next" not in s:
         ends.append("next")
-    if step.action == "queue" and "next" not in s:
-        ends.append("next")
+    if step.action == "queue":
+        ends.extend(k for k in ("overflow", "next") if k not in s)
     if step.action == "menu" and "fallback" not in s:
         ends.append("fallback")
     if step.action == "gather" and "fallback" not in s:
         ends.append("fallback")
     if step.action == "branch" and "else" not in s:
         ends.append("else")
-    if step.action == "http" and "next" not in s:
-        ends.append("next")
+    if step.action == "http":  # a failure without `error` ends with the flow's on_error
+        ends.extend(k for k in ("next", "error") if k not in s)
     if step.action == "hangup":
         ends.append("hangup")
     return ends
