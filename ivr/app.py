@@ -68,3 +68,5 @@ def _configure_logging(app: Flask) -> None:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+    # twilio-python logs every REST request and response header at INFO.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
