@@ -77,7 +77,7 @@ SETTINGS: dict[str, tuple[str, ...]] = {
     "record": (*SPEAKING, "max_length", "transcribe", "box", "next"),
     "message": ("to", "next"),
     "http": ("method", "json", "headers", "timeout", "into", "next", "error"),
-    "language": ("next",),
+    "language": ("voice", "next"),  # the voice for the new language, e.g. Polly.Mia
     "goto": (),
     "hangup": SPEAKING,
 }
