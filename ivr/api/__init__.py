@@ -1,0 +1,11 @@
+"""The admin JSON API (`/api/...`, bearer token) and its live Prometheus metrics.
+
+Wiring, for `create_app`: `app.register_blueprint(ivr.api.bp)` and
+`ivr.api.metrics.install(app)`.
+"""
+
+from __future__ import annotations
+
+from ivr.api.routes import api, bp
+
+__all__ = ["api", "bp"]

@@ -1,0 +1,236 @@
+"""Request and answer models of the admin API (pydantic); `/api/openapi.json` is built from them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AgentId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                               description="letters, digits, _ . - (as in agents.yaml)")]
+PhoneOrSip = Annotated[str, Field(pattern=r"^(\+[1-9][0-9]{6,14}|sip:[^\s@]+@[^\s@]+)$",
+                                  description="E.164 number or sip: address")]
+SkillLevel = Annotated[int, Field(ge=1, le=5)]
+SkillName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+Pin = Annotated[str, Field(pattern=r"^[0-9]{4,8}$", description="4 to 8 digits, for phone log-in")]
+Status = Literal["offline", "available", "break"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Open(BaseModel):
+    """Answers: extra fields the router adds later pass through unchanged."""
+
+    model_config = ConfigDict(extra="allow", serialize_by_alias=True, validate_by_name=True)
+
+
+# --- agents ----------------------------------------------------------------------------
+
+
+class StatusChange(Strict):
+    status: Status
+
+
+class AgentFields(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    phone: PhoneOrSip
+    skills: dict[SkillName, SkillLevel] = Field(default_factory=dict)
+    pin: Pin | None = None
+
+
+class NewAgent(AgentFields):
+    id: AgentId
+
+
+class AgentPatch(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    phone: PhoneOrSip | None = None
+    skills: dict[SkillName, SkillLevel] | None = None
+    pin: Pin | None = None
+
+
+class Agent(Open):
+    id: str
+    name: str | None = None
+    phone: str | None = None
+    skills: dict[str, int] = Field(default_factory=dict)
+    status: str | None = None
+    state: str | None = None
+    since: float = Field(0.0, description="epoch seconds of the last status or state change")
+    status_since: float = 0.0
+    state_since: float = 0.0
+    calls_today: int = 0
+    talk_today: int = 0
+    missed_in_a_row: int = 0
+    source: str | None = Field(None, description="yaml (the roster file) or api (changed here)")
+    offer: str | None = Field(None, description="CallSid ringing the agent's phone now")
+
+
+class Removed(Open):
+    id: str
+    result: Literal["removed", "busy"] = Field(
+        description="busy: the agent was on a call; logged out now, removed when it ends")
+
+
+# --- queues ----------------------------------------------------------------------------
+
+
+class QueueStats(Open):
+    queue: str
+    waiting: int
+    longest_wait: float
+    agents_by_status: dict[str, int]
+    agents_by_state: dict[str, int]
+    date: str
+    timezone: str | None = None
+    offered: int
+    answered: int
+    abandoned: int
+    overflowed: int
+    service_level: float | None = Field(None, description="answered within target / offered")
+    average_wait: float | None = None
+    average_talk: float | None = None
+    service_level_target: int | None = Field(None, description="seconds, from queues.yaml")
+    max_wait: int | None = None
+    strategy: str | None = None
+    skills: list[str] = Field(default_factory=list)
+
+
+class WaitingCaller(Open):
+    id: str
+    queue: str
+    position: int
+    priority: int
+    kind: str
+    from_: str | None = Field(None, alias="from")
+    state: str
+    waited: float
+
+
+class WaitingQuery(Strict):
+    queue: str | None = None
+
+
+class HistoryQuery(Strict):
+    minutes: Annotated[int, Field(ge=1, le=60)] = 60
+
+
+class HistoryPoint(BaseModel):
+    ts: float
+    waiting: int
+
+
+# --- calls -----------------------------------------------------------------------------
+
+
+class CallInProgress(Open):
+    sid: str
+    flow: str
+    step: str
+    from_: str | None = Field(None, alias="from")
+    to: str | None = None
+    channel: str | None = None
+    language: str | None = None
+    started: float
+    duration: float
+
+
+# --- voicemails ------------------------------------------------------------------------
+
+
+class VoicemailQuery(Strict):
+    box: str | None = None
+    unheard: bool = False
+
+
+class Voicemail(Open):
+    id: str
+    box: str
+    caller: str | None = None
+    called: str | None = None
+    call_sid: str | None = None
+    flow: str | None = None
+    time: float
+    duration: int
+    recording_url: str | None = None
+    transcription: str | None = None
+    transcription_status: str | None = None
+    heard: float | None = Field(None, description="epoch seconds when marked heard")
+
+
+# --- flows -----------------------------------------------------------------------------
+
+
+class ProblemOut(BaseModel):
+    location: str
+    message: str
+    severity: str
+
+
+class FlowSummary(BaseModel):
+    name: str
+    file: str
+    numbers: list[str]
+    channels: list[str]
+    start: str
+    steps: int
+
+
+class FlowsStatus(BaseModel):
+    version: str
+    ok: bool = Field(description="False when the last change on disk was refused")
+    problems: list[ProblemOut]
+    flows: list[FlowSummary]
+
+
+class StepOut(BaseModel):
+    name: str
+    action: str
+    line: int
+    reached: int
+    dropped: int
+
+
+class FlowDetail(FlowSummary):
+    version: str
+    step_list: list[StepOut]
+    mermaid: str
+    svg: str | None = Field(None, description="drawn by Graphviz when installed")
+
+
+class ReloadResult(BaseModel):
+    ok: bool
+    version: str
+    problems: list[ProblemOut]
+
+
+# --- events ----------------------------------------------------------------------------
+
+
+class EventsQuery(Strict):
+    queue: str | None = None
+    since: Annotated[float, Field(ge=0)] | None = Field(
+        None, description="epoch seconds; only events after it")
+    count: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+class Event(Open):
+    id: str
+    ts: float
+    type: str
+
+
+# --- the wallboard in one read ---------------------------------------------------------
+
+
+class Wallboard(BaseModel):
+    now: float
+    version: str
+    queues: list[QueueStats]
+    agents: list[Agent]
+    waiting: list[WaitingCaller]
+    calls_in_progress: int
+    unheard_voicemails: int
+    history: dict[str, list[HistoryPoint]]
