@@ -71,6 +71,7 @@ TRANSCRIPTION_PATH = "/twilio/voice/transcription"
 NOT_IN_SERVICE = "Sorry, this number is not in service. Goodbye."
 FINAL_STATUSES = ("completed", "busy", "failed", "no-answer", "canceled")
 MAX_OVERFLOW_HOPS = 5  # a queue overflowing into a queue overflowing into ...
+MAX_SAY_CHARS = 4096  # Twilio's limit for the text of one <Say>
 
 
 class QueueRouter(Protocol):
@@ -280,12 +281,16 @@ class VoiceEngine:
             pipe.zrem(keys.calls_active(), sid)
         elif new:
             pipe.zadd(keys.calls_active(), {sid: state.started})
+            # Calls whose status callback never came (no console status URL) age out here.
+            pipe.zremrangebyscore(keys.calls_active(), "-inf", state.started - state_mod.CALL_TTL)
         pipe.execute()
 
     def _render_outputs(self, parent: VoiceResponse | Gather, outputs: list[Output],
                         state: FlowState) -> None:
         for out in outputs:
             if isinstance(out, Speak):
+                if not out.text.strip():
+                    continue  # an empty <Say> is an error at Twilio; a blank template says nothing
                 args: dict[str, Any] = {}
                 if out.voice:
                     args["voice"] = out.voice
@@ -293,7 +298,7 @@ class VoiceEngine:
                     args["language"] = out.language
                 if out.loop != 1:
                     args["loop"] = out.loop
-                parent.say(out.text, **args)
+                parent.say(out.text[:MAX_SAY_CHARS], **args)
             elif isinstance(out, Play):
                 url = out.source if out.is_url else self._url("/recordings/" + quote(out.source))
                 parent.play(url, **({"loop": out.loop} if out.loop != 1 else {}))

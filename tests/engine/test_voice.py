@@ -646,3 +646,25 @@ def test_resume_without_state_answers_on_error(voice_app: VoiceAppFactory,
     phone = va.phone()
     phone.post("/twilio/voice/step?kind=menu&at=main_menu&seq=1", {"Digits": "1"})
     assert phone.said() == "Sorry, we're having trouble."
+
+
+def test_blank_text_says_nothing_and_long_text_is_cut(voice_app: VoiceAppFactory) -> None:
+    flow = """
+    numbers: ["*"]
+    vars: {long: ""}
+    start: blank
+    steps:
+      blank:
+        say: "{{ vars.nothing }}"
+        next: grow
+      grow:
+        set: {long: "{{ 'ab' * 3000 }}"}
+        next: long
+      long:
+        hangup: "{{ vars.long }}"
+    """
+    va = voice_app({"main.yaml": flow})
+    phone = va.phone()
+    phone.call()
+    assert phone.verbs() == ["Say", "Hangup"]
+    assert len(phone.said()) == 4096
