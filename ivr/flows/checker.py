@@ -1024,11 +1024,11 @@ class _Checker:
                        "every other number")
         elif self.flows:
             for channel in CHANNELS:
-                users = [f for f in self.flows.values() if channel in f.channels]
-                if users and ("*", channel) not in seen and not any(
-                        f.numbers for f in users if f.numbers):
+                users = [f for f in self.flows.values() if channel in f.channels and f.numbers]
+                if users and ("*", channel) not in seen:
                     self.warn(Location(users[0].file, 1, 1),
-                              f"no flow answers {channel} for every number (\"*\")")
+                              f"no default flow (\"*\") on {channel}: {channel} to other "
+                              f"numbers gets no answer")
 
     def graph(self) -> dict[tuple[str, str], list[tuple[str, str]]]:
         edges: dict[tuple[str, str], list[tuple[str, str]]] = {}

@@ -314,3 +314,16 @@ def test_not_a_folder(tmp_path: Path) -> None:
 def test_empty_flow_file() -> None:
     assert errors_of({"main.yaml": "# nothing yet\n"}) == [
         "callflows/main.yaml:1:1: empty flow file (a flow needs 'steps')"]
+
+
+def test_default_flow_per_channel() -> None:
+    files = flow("  a:\n    hangup: true\n")
+    files["text.yaml"] = ("numbers: ['+15005550006']\nchannels: [sms]\nsteps:\n"
+                          "  a:\n    hangup: 'Hi.'\n")
+    assert warnings_of(files) == [
+        "callflows/text.yaml:1:1: no default flow (\"*\") on sms: sms to other numbers gets "
+        "no answer"]
+    files["main.yaml"] = files["main.yaml"].replace('["*"]', '["*"]\nchannels: [voice, sms]')
+    files["text.yaml"] = files["text.yaml"].replace("'+15005550006'", "'*'")
+    assert errors_of(files) == [
+        "callflows/text.yaml:1:11: flow 'main' is already the default flow on sms"]
