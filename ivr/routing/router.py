@@ -77,6 +77,11 @@ def spoken_wait(seconds: float) -> str:
     return "about 1 hour" if hours <= 1 else f"more than {hours} hours"
 
 
+def bucket_name(queue: str, skills: Iterable[str], level: int) -> str:
+    """A waiting-line bucket: the queue and the requirements (as lib.lua's bucket())."""
+    return f"{queue}#{','.join(sorted(skills))}/{level}"
+
+
 def spoken_number(number: str) -> str:
     """Digits spaced so that <Say> reads a phone number digit by digit."""
     return " ".join(ch for ch in number if ch.isdigit() or ch == "+").replace("+", "plus")
@@ -113,7 +118,9 @@ class Router:
         self.callback_spacing = callback_spacing
         self.scripts = Scripts(store)
         self._roster_version: str | None = None
-        self._universe: tuple[float, list[str], list[str]] = (0.0, [], [])
+        self._universe: tuple[float, list[str], list[str], list[str]] = (0.0, [], [], [])
+        self._layout_cache: tuple[Any, tuple[list[str], list[str], str]] | None = None
+        self._ctx_cache: tuple[float, str] = (0.0, "")
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._roster_lock = threading.Lock()
@@ -161,33 +168,55 @@ class Router:
 
     def _skills_and_queues(self) -> tuple[list[str], list[str]]:
         """Every skill any agent has and every queue (cached for a second per worker)."""
-        stamp, skills, queues = self._universe
-        if time.monotonic() - stamp < 1.0:
-            return skills, queues
-        pipe = self.db.pipeline(transaction=False)
-        pipe.smembers(keys.acd("skills"))
-        pipe.smembers(keys.acd("queues"))
-        got_skills, got_queues = pipe.execute()
-        skills = sorted(set(got_skills))
-        queues = sorted(set(got_queues) | set(self._config().queues))
-        self._universe = (time.monotonic(), skills, queues)
+        skills, queues, _ = self._universe_now()
         return skills, queues
 
+    def _universe_now(self) -> tuple[list[str], list[str], list[str]]:
+        stamp, skills, queues, buckets = self._universe
+        if time.monotonic() - stamp < 1.0:
+            return skills, queues, buckets
+        pipe = self.db.pipeline(transaction=False)
+        pipe.smembers(keys.acd("skills"))
+        pipe.hkeys(keys.acd("buckets"))
+        got_skills, got_buckets = pipe.execute()
+        skills = sorted(set(got_skills))
+        buckets = sorted(got_buckets)
+        queues = sorted({b.split("#", 1)[0] for b in buckets} | set(self._config().queues))
+        self._universe = (time.monotonic(), skills, queues, buckets)
+        return skills, queues, buckets
+
     def _forget_universe(self) -> None:
-        self._universe = (0.0, [], [])
+        self._universe = (0.0, [], [], [])
+        self._ctx_cache = (0.0, "")
+
+    def buckets_of(self, queue: str) -> list[str]:
+        """Wait-line keys of one queue (one per set of requirements its callers have)."""
+        return [keys.acd("wait", b) for b in self._universe_now()[2]
+                if b.split("#", 1)[0] == queue]
 
     def _keys(self, *, phones: bool = False) -> list[str]:
-        skills, queues = self._skills_and_queues()
+        return self._layout()[1 if phones else 0]
+
+    def _layout(self) -> tuple[list[str], list[str], str]:
+        """KEYS for every script (and with the phones hash), and the layout JSON (ARGV[4])
+        telling lib.lua which KEYS index is which free set, logged-in set and bucket."""
+        skills, _, buckets = self._universe_now()
+        cached = self._layout_cache
+        if cached is not None and cached[0] == (skills, buckets):
+            return cached[1]
         out = [
             keys.acd("agents"), keys.acd("callers"), keys.acd("timers"), keys.acd("events"),
-            keys.acd("stats"), keys.acd("aht"),
-            keys.acd("free", "*"), *(keys.acd("free", s) for s in skills),
-            keys.acd("on", "*"), *(keys.acd("on", s) for s in skills),
-            *(keys.acd("wait", q) for q in queues),
+            keys.acd("stats"), keys.acd("aht"), keys.acd("buckets"),
         ]
-        if phones:
-            out.append(keys.acd("phones", "all"))
-        return out
+        layout: dict[str, Any] = {"free": {}, "on": {}, "wait": {}, "nwait": len(buckets)}
+        for kind, names in (("free", ["*", *skills]), ("on", ["*", *skills]),
+                            ("wait", buckets)):
+            for name in names:
+                out.append(keys.acd(kind, name))
+                layout[kind][name] = len(out)  # Lua's KEYS are 1-based
+        built = (out, [*out, keys.acd("phones", "all")], json.dumps(layout))
+        self._layout_cache = ((skills, buckets), built)
+        return built
 
     def today(self, queue: str) -> str:
         """Today's date in the queue's time zone: the day its statistics count into."""
@@ -195,26 +224,40 @@ class Router:
         return datetime.fromtimestamp(self.clock(), tz).date().isoformat()
 
     def _ctx(self) -> str:
+        """The context JSON (ARGV[2]); rebuilt at most once a second (dates change daily)."""
         now = self.clock()
+        stamp, cached = self._ctx_cache
+        if cached and 0 <= now - stamp < 1.0:
+            return cached
         _, queues = self._skills_and_queues()
-        return json.dumps({
+        built = json.dumps({
             "dates": {q: self.today(q) for q in queues},
             "day": datetime.fromtimestamp(now, UTC).date().isoformat(),
             "maxlen": EVENTS_MAXLEN,
             "scan": SCAN,
             "scanmax": SCAN_MAX,
             "ringall": RING_ALL_MAX,
-            "rand": random.random(),
             "grace": RING_GRACE,
             "keep": KEEP_FINISHED,
         })
+        self._ctx_cache = (now, built)
+        return built
 
     def run(self, name: str, args: dict[str, Any], *, phones: bool = False) -> Any:
         """Run one routing script with the common key layout (see lib.lua)."""
-        return self.scripts[name](
-            keys=self._keys(phones=phones),
-            args=[self.now_ms(), self._ctx(), json.dumps(args)],
-        )
+        payload = json.dumps(args)
+        for attempt in (1, 2):
+            plain, with_phones, layout = self._layout()
+            try:
+                return self.scripts[name](
+                    keys=with_phones if phones else plain,
+                    args=[self.now_ms(), self._ctx(), payload, layout, random.random()],
+                )
+            except redis.ResponseError as exc:
+                if "STALE routing buckets" not in str(exc) or attempt == 2:
+                    raise
+                self._forget_universe()  # another worker registered a bucket: reload, retry
+        raise AssertionError("unreachable")
 
     def _caller(self, caller_id: str) -> dict[str, Any] | None:
         raw = self.db.hget(keys.acd("callers"), caller_id)
@@ -365,9 +408,6 @@ class Router:
     ) -> str:
         config = self.queue_config(queue)
         now = self.now_ms()
-        if queue not in self._skills_and_queues()[1]:
-            self.db.sadd(keys.acd("queues"), queue)
-            self._forget_universe()
         required = list(dict.fromkeys([*config.skills, *skills]))
         level = 1
         steps: list[dict[str, Any]] = []
@@ -380,6 +420,11 @@ class Router:
                 continue
             steps.append({"skills": current, "lvl": esc.min_level})
             timers.append([now + esc.after * 1000, f"esc|{caller_id}|{len(steps)}"])
+        needed = {bucket_name(queue, required, level)}
+        needed |= {bucket_name(queue, st["skills"], st["lvl"]) for st in steps}
+        if not needed <= set(self._universe_now()[2]):
+            self.db.hset(keys.acd("buckets"), mapping=dict.fromkeys(needed, 1))
+            self._forget_universe()
         wait_limit = max_wait if max_wait is not None else config.max_wait
         if kind == "call" and wait_limit:
             timers.append([now + wait_limit * 1000, f"maxwait|{caller_id}"])
@@ -452,15 +497,18 @@ class Router:
             called=service_number, flow="", step="", action_url="", kind="callback",
             out="callback",
         )
-        rank = self.db.zrank(keys.acd("wait", queue), caller_id)
-        return int(rank) + 1 if rank is not None else 1
+        record = self._caller(caller_id)
+        return self.position(record) if record else 1
 
     def waiting(self) -> list[dict[str, Any]]:
         """Callers waiting now (callbacks included), best first within each queue."""
         out: list[dict[str, Any]] = []
         now = self.clock()
         for queue in self._skills_and_queues()[1]:
-            ids = self.db.zrange(keys.acd("wait", queue), 0, 999)
+            pairs: list[tuple[float, str]] = []
+            for key in self.buckets_of(queue):
+                pairs += [(sc, m) for m, sc in self.db.zrange(key, 0, 999, withscores=True)]
+            ids = [m for _, m in sorted(pairs)[:1000]]
             if not ids:
                 continue
             raws = self.db.hmget(keys.acd("callers"), ids)
@@ -683,8 +731,13 @@ class Router:
     # --- waiting callers: what they hear ---------------------------------------------
 
     def position(self, caller: dict[str, Any]) -> int:
-        rank = self.db.zrank(keys.acd("wait", caller["q"]), caller["id"])
-        return int(rank) + 1 if rank is not None else 1
+        """1 + callers of the same queue ahead (higher priority, or same and earlier)."""
+        score = (100 - caller["p"]) * 10**13 + caller["t0"]
+        pipe = self.db.pipeline(transaction=False)
+        for key in self.buckets_of(caller["q"]):
+            pipe.zcount(key, "-inf", score)  # ties (same millisecond) count as ahead
+        ahead = sum(int(n) for n in pipe.execute())
+        return ahead if caller.get("st") == "waiting" else ahead + 1
 
     def expected_wait(self, queue: str, position: int) -> float:
         """Seconds: position over agents logged in for the queue, times recent handle time."""
@@ -754,8 +807,8 @@ class Router:
         """Live figures and today's (queue time zone) counters for one queue."""
         config = self.queue_config(name)
         now = self.clock()
-        wait_key = keys.acd("wait", name)
-        head = self.db.zrange(wait_key, 0, 49)
+        buckets = self.buckets_of(name)
+        head = [m for key in buckets for m in self.db.zrange(key, 0, 49)]
         longest = 0.0
         if head:
             for raw in self.db.hmget(keys.acd("callers"), head):
@@ -776,7 +829,7 @@ class Router:
         day = {f: int(v or 0) for f, v in zip(fields, values, strict=True)}
         return {
             "queue": name,
-            "waiting": int(self.db.zcard(wait_key)),
+            "waiting": sum(int(self.db.zcard(key)) for key in buckets),
             "longest_wait": round(longest, 1),
             "agents_by_status": by_status,
             "agents_by_state": by_state,

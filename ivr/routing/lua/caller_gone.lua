@@ -18,7 +18,7 @@ for id, tok in pairs(c.offers) do
     agent_put(o)
   end
 end
-redis.call('ZREM', WAIT[c.q], c.id)
+redis.call('ZREM', bucket(c), c.id)
 c.offers = {}
 c.st = 'abandoned'
 outcome(c, 'abandoned')

@@ -8,11 +8,19 @@
 --   KEYS[4] events   stream capped event log (XADD MAXLEN ~)
 --   KEYS[5] stats    hash   "queue|date|counter" -> integer, since midnight in the queue's zone
 --   KEYS[6] aht      hash   queue -> recent average handle time (seconds, moving average)
---   KEYS[7..] named by their last part: ...:free:<skill> (zset of free agents by idle time,
---            "*" = all), ...:on:<skill> (set of logged-in agents), ...:wait:<queue> (zset of
---            waiting callers, score = (100 - priority) * 1e13 + enqueue ms).
+--   KEYS[7]  buckets hash   every waiting-line bucket name ("queue#skills/level") -> 1
+--   KEYS[8..] named by their last part: ...:free:<skill> (zset of free agents by idle time,
+--            "*" = all), ...:on:<skill> (set of logged-in agents), ...:wait:<queue>#<sig>
+--            (zset of waiting callers of one queue with the same requirements, sig =
+--            "skill,skill/min_level"; score = (100 - priority) * 1e13 + enqueue ms).
+-- Why buckets: an agent-side decision looks at the head of each bucket whose requirements
+-- it meets, never scanning past callers it cannot take. Every bucket a caller can reach
+-- (escalation included) is registered before the caller enters; a script that sees more
+-- buckets registered than declared refuses (STALE), and the worker reloads and retries.
 -- ARGV[1] now (ms), ARGV[2] context JSON {dates = {queue = "YYYY-MM-DD"}, day, maxlen, scan,
---         ringall, rand, grace}, ARGV[3] the script's own arguments as JSON.
+--         scanmax, ringall, grace, keep}, ARGV[3] the script's own arguments as JSON,
+--         ARGV[4] the key layout JSON {free = {name = KEYS index}, on = {...}, wait = {...},
+--         nwait = n} (so no key name is parsed here), ARGV[5] a random number in [0, 1).
 --
 -- Per-skill free sets are cleaned lazily: an agent chosen through one skill's set is
 -- removed from the sets this script declared; a stale entry elsewhere is dropped when a
@@ -23,12 +31,15 @@ local AGENTS, CALLERS, TIMERS, EVENTS, STATS, AHT = KEYS[1], KEYS[2], KEYS[3], K
 local NOW = tonumber(ARGV[1])
 local CTX = cjson.decode(ARGV[2])
 local ARGS = cjson.decode(ARGV[3])
+local BUCKETS = KEYS[7]
+local LAYOUT = cjson.decode(ARGV[4])
+local RAND = tonumber(ARGV[5])
 local FREE, ON, WAIT = {}, {}, {}
-for i = 7, #KEYS do
-  local kind, name = string.match(KEYS[i], '{acd}:(%a+):(.*)$')
-  if kind == 'free' then FREE[name] = KEYS[i]
-  elseif kind == 'on' then ON[name] = KEYS[i]
-  elseif kind == 'wait' then WAIT[name] = KEYS[i] end
+for name, i in pairs(LAYOUT.free) do FREE[name] = KEYS[i] end
+for name, i in pairs(LAYOUT.on) do ON[name] = KEYS[i] end
+for name, i in pairs(LAYOUT.wait) do WAIT[name] = KEYS[i] end
+if redis.call('HLEN', BUCKETS) ~= LAYOUT.nwait then
+  return redis.error_reply('STALE routing buckets: reload and retry')
 end
 
 local function num(x) return string.format('%.0f', x) end
@@ -68,6 +79,25 @@ local function untimer(member) redis.call('ZREM', TIMERS, member) end
 -- A finished caller's record is kept a while (late webhooks, the API), then forgotten.
 local function forget(c) timer(NOW + CTX.keep * 1000, 'forget|' .. c.id) end
 
+-- The caller's bucket: queue and current requirements.
+local function bucket(c)
+  local skills = {}
+  for i, s in ipairs(c.skills) do skills[i] = s end
+  table.sort(skills)
+  local key = WAIT[c.q .. '#' .. table.concat(skills, ',') .. '/' .. c.lvl]
+  if not key then error('routing bucket not declared for ' .. c.id) end
+  return key
+end
+
+-- Requirements written in a bucket name, as a caller-like table.
+local function bucket_needs(name)
+  local sig = string.match(name, '#(.*)$')
+  local list, lvl = string.match(sig, '^(.*)/(%d+)$')
+  local skills = {}
+  for s in string.gmatch(list, '[^,]+') do skills[#skills + 1] = s end
+  return {skills = skills, lvl = tonumber(lvl)}
+end
+
 local function score(c) return (100 - c.p) * 1e13 + c.t0 end
 
 local function is_free(a)
@@ -91,8 +121,9 @@ local function free_add(a)
 end
 
 local function free_del(a)
-  for name, key in pairs(FREE) do
-    if name == '*' or a.skills[name] then redis.call('ZREM', key, a.id) end
+  redis.call('ZREM', FREE['*'], a.id)
+  for s, _ in pairs(a.skills) do
+    if FREE[s] then redis.call('ZREM', FREE[s], a.id) end
   end
 end
 
@@ -124,9 +155,13 @@ local function anyone_logged_in(c)
     if not best or redis.call('SCARD', k) < redis.call('SCARD', best) then best = k end
   end
   key = best or key
+  if c.lvl <= 1 and #c.skills <= 1 then
+    -- everyone in a skill's logged-in set has that skill at level 1 or more
+    return redis.call('SCARD', key) > 0 and 1 or 0
+  end
   local cursor = '0'
-  for _ = 1, 20 do
-    local page = redis.call('SSCAN', key, cursor, 'COUNT', 100)
+  for _ = 1, 100 do
+    local page = redis.call('SSCAN', key, cursor, 'COUNT', 20)
     cursor = page[1]
     for _, id in ipairs(page[2]) do
       local a = agent_get(id)
@@ -189,7 +224,7 @@ local function choose(c)
   local cands = candidates(c, CTX.scan)
   if #cands == 0 then return cands end
   if strategy == 'random' then
-    return {cands[1 + math.floor(CTX.rand * #cands) % #cands]}
+    return {cands[1 + math.floor(RAND * #cands) % #cands]}
   end
   local best, best_value = nil, nil
   for _, a in ipairs(cands) do
@@ -224,7 +259,7 @@ end
 local function take(c, offers)
   if #offers > 0 then
     c.st = 'offered'
-    redis.call('ZREM', WAIT[c.q], c.id)
+    redis.call('ZREM', bucket(c), c.id)
   end
   caller_put(c)
 end
@@ -243,9 +278,9 @@ end
 local function match_agent(a)
   if not a or not is_free(a) then return {} end
   local best, best_score = nil, nil
-  for _, key in pairs(WAIT) do
+  for name, key in pairs(WAIT) do
     local start, batch, scanned = 0, 32, 0
-    local done = false
+    local done = not eligible(a, bucket_needs(name))
     while not done and scanned < CTX.scanmax do
       local page = redis.call('ZRANGE', key, start, start + batch - 1, 'WITHSCORES')
       if #page == 0 then break end
@@ -276,7 +311,7 @@ end
 -- Put a caller back in line with their original place.
 local function requeue(c)
   c.st = 'waiting'
-  redis.call('ZADD', WAIT[c.q], num(score(c)), c.id)
+  redis.call('ZADD', bucket(c), num(score(c)), c.id)
 end
 
 -- The caller's single final outcome: connected, abandoned, overflowed or callback.

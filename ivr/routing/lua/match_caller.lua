@@ -8,10 +8,12 @@ if not c then return {} end
 if ARGS.escalate and c.esc then
   local step = c.esc[ARGS.escalate]
   if step and (c.st == 'waiting' or c.st == 'offered') then
+    if c.st == 'waiting' then redis.call('ZREM', bucket(c), c.id) end
     c.skills = step.skills
     c.lvl = step.lvl
     c.escs = ARGS.escalate
     event('escalate', {queue = c.q, call = c.id, step = ARGS.escalate, min_level = c.lvl})
+    if c.st == 'waiting' then requeue(c) end
     caller_put(c)
   end
 end

@@ -7,7 +7,7 @@ local c = caller_get(ARGS.call)
 if not c or c.kind == 'callback' then return {'none'} end
 if c.st == 'offered' then return {'busy'} end
 if c.st ~= 'waiting' then return {'none'} end
-redis.call('ZREM', WAIT[c.q], c.id)
+redis.call('ZREM', bucket(c), c.id)
 c.st = 'overflowed'
 outcome(c, 'overflowed')
 forget(c)
