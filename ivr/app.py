@@ -50,6 +50,10 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
 
     app.extensions["ivr.engine"] = VoiceEngine(store, flows, twilio, router, cfg)
 
+    from ivr.flows.texting import TextEngine
+
+    app.extensions["ivr.texting"] = TextEngine(store, flows, twilio, router, cfg)
+
     from ivr.webhooks import health, queue, sms, voice
 
     app.register_blueprint(health.bp)

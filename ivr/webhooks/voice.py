@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint
 from werkzeug.datastructures import MultiDict
 
@@ -9,6 +11,7 @@ from ivr.context import get_extension
 from ivr.webhooks.common import TwiML, flow_for_request, on_error_twiml, twilio_webhook
 
 bp = Blueprint("voice", __name__)
+log = logging.getLogger("ivr.webhooks.voice")
 
 
 @bp.post("/twilio/voice")
@@ -42,6 +45,12 @@ def status(params: MultiDict[str, str]) -> TwiML | None:
     """Call progress: a hang-up ends the call's flow state and any queue wait or offer."""
     get_extension("ivr.engine").status(params)
     get_extension("ivr.router").call_ended(params)
+    # Last, so it sees what the engine and the router made of the hang-up: the flow's
+    # missed_call text to a caller who hung up in a queue or called after hours (issue 5).
+    try:
+        get_extension("ivr.texting").after_call(params)
+    except Exception:  # a failed courtesy text must not undo the hang-up bookkeeping
+        log.exception("missed-call text for %s failed", params.get("CallSid"))
     return None
 
 

@@ -1,0 +1,263 @@
+"""Texting end to end: the app over real HTTP, Twilio played by the simulator (signed SMS
+webhooks, <Message> replies, the REST API for texts), real Redis and the real router."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ivr import keys
+from ivr.sim.people import Phone
+
+from .conftest import ALICE, OTHER, SERVICE, TEXTER, rest_to, wait_until
+
+Live = Any
+
+
+def test_multi_turn_menu_with_typed_words_and_digits(live: Callable[..., Live]) -> None:
+    lv = live()
+    sim = lv.sim
+    first = sim.send_sms(TEXTER, SERVICE, "hello")
+    assert first == [f"Hi {TEXTER}, this is Acme.\nReply 1 or ORDER for orders, 2 or SUPPORT "
+                     "for a call back, 3 to tell the team."]
+    # A word, any case, with punctuation and spacing around it.
+    assert sim.send_sms(TEXTER, SERVICE, "  Orders!! ") == ["What is your 6-digit order number?"]
+    # Typed with spaces and a dash: still six digits.
+    assert sim.send_sms(TEXTER, SERVICE, "123-456") == ["Order 123456 ships tomorrow.",
+                                                        "Bye from Acme!"]
+    # The conversation ended: a new message starts the flow again; a digit picks the option.
+    assert sim.send_sms(TEXTER, SERVICE, "hi again")[0].startswith("Hi ")
+    assert sim.send_sms(TEXTER, SERVICE, "3.") == ["We told the team.\nBye from Acme!"]
+    told = rest_to(lv, OTHER)
+    assert [m.body for m in told] == [f"Texter {TEXTER} wants a word."]
+    assert told[0].from_ == SERVICE
+    sim.assert_no_errors()
+
+
+def test_menu_invalid_answers_then_fallback(live: Callable[..., Live]) -> None:
+    lv = live()
+    sim = lv.sim
+    sim.send_sms(TEXTER, SERVICE, "hello")
+    assert sim.send_sms(TEXTER, SERVICE, "9") == [
+        "Sorry, reply 1, 2 or 3.\nReply 1 or ORDER for orders, 2 or SUPPORT for a call back, "
+        "3 to tell the team."]
+    assert sim.send_sms(TEXTER, SERVICE, "pizza")[0].startswith("Sorry, reply 1, 2 or 3.")
+    assert sim.send_sms(TEXTER, SERVICE, "nothing") == ["Bye from Acme!"]  # 3rd try: fallback
+    assert not lv.redis.exists(keys.conversation(TEXTER, SERVICE))
+
+
+def test_gather_pattern_validation_and_retries(live: Callable[..., Live]) -> None:
+    lv = live()
+    sim = lv.sim
+    sim.send_sms(TEXTER, SERVICE, "hi")
+    sim.send_sms(TEXTER, SERVICE, "1")
+    assert sim.send_sms(TEXTER, SERVICE, "12345") == [
+        "That is not an order number.\nWhat is your 6-digit order number?"]
+    assert sim.send_sms(TEXTER, SERVICE, "abcdef")[0].startswith("That is not an order number.")
+    assert sim.send_sms(TEXTER, SERVICE, "654321#") == ["Order 654321 ships tomorrow.",
+                                                        "Bye from Acme!"]
+    # Three bad answers in a row take the fallback.
+    sim.send_sms(TEXTER, SERVICE, "hi")
+    sim.send_sms(TEXTER, SERVICE, "order")
+    sim.send_sms(TEXTER, SERVICE, "1")
+    sim.send_sms(TEXTER, SERVICE, "2")
+    assert sim.send_sms(TEXTER, SERVICE, "3") == ["Bye from Acme!"]
+    sim.assert_no_errors()
+
+
+def test_conversation_expires_after_quiet(live: Callable[..., Live]) -> None:
+    lv = live(sms_conversation_ttl=1)
+    sim = lv.sim
+    sim.send_sms(TEXTER, SERVICE, "hi")
+    assert sim.send_sms(TEXTER, SERVICE, "1") == ["What is your 6-digit order number?"]
+    assert 0 < lv.redis.ttl(keys.conversation(TEXTER, SERVICE)) <= 1
+    wait_until(lambda: not lv.redis.exists(keys.conversation(TEXTER, SERVICE)), 5)
+    # The order number comes too late: the flow starts over instead of taking it.
+    assert sim.send_sms(TEXTER, SERVICE, "123456")[0].startswith(f"Hi {TEXTER}")
+
+
+def test_whatsapp_keeps_prefix_both_ways(live: Callable[..., Live]) -> None:
+    lv = live()
+    sim = lv.sim
+    wa_from, wa_to = "whatsapp:" + TEXTER, "whatsapp:" + SERVICE
+    # The flow lists only the bare number: it is found without the prefix.
+    replies = sim.send_sms(wa_from, wa_to, "hello")
+    assert replies[0].startswith(f"Hi {TEXTER}, this is Acme.")
+    got = sim.inbox(wa_from)
+    assert got and all(m.from_ == wa_to for m in got)
+    # A REST-sent text to a WhatsApp texter keeps the prefix on both sides.
+    from ivr.flows.optout import send_text
+    assert send_text(lv.redis, lv.app.extensions["ivr.twilio"], to=wa_from, from_=SERVICE,
+                     body="Your bike is ready 🚲")
+    sent = rest_to(lv, wa_from)
+    assert [(m.from_, m.body) for m in sent] == [(wa_to, "Your bike is ready 🚲")]
+    # WhatsApp and SMS are separate conversations of the same person.
+    assert sim.send_sms(wa_from, wa_to, "2")[0].startswith("Would you like a call back")
+    assert sim.send_sms(TEXTER, SERVICE, "hello")[0].startswith("Hi ")
+    sim.assert_no_errors()
+
+
+def test_mms_media_reaches_templates_and_empty_body_works(live: Callable[..., Live]) -> None:
+    lv = live()
+    url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"
+    replies = lv.sim.send_sms(TEXTER, SERVICE, "", media=[(url, "image/jpeg")])
+    assert replies == [f"Thanks for the 1 picture(s): {url} (image/jpeg)\nBye from Acme!"]
+    lv.sim.assert_no_errors()
+
+
+def test_long_bodies_emoji_and_markup_are_safe(live: Callable[..., Live]) -> None:
+    lv = live()
+    sim = lv.sim
+    sim.send_sms(TEXTER, SERVICE, "hi")
+    weird = ("<Response><Dial>+15550000000</Dial></Response> & ünïcödé 👍🏽 \u200b" * 25)[:1600]
+    replies = sim.send_sms(TEXTER, SERVICE, weird)
+    assert replies[0].startswith("Sorry, reply 1, 2 or 3.")
+    # Control characters cannot go into XML; they are dropped, the texter still gets answers.
+    assert sim.send_sms(TEXTER, SERVICE, "o\x01rder\x1f") == [
+        "What is your 6-digit order number?"]
+    sim.assert_no_errors()
+
+
+def test_stop_then_nothing_is_sent_start_opts_back_in(live: Callable[..., Live]) -> None:
+    lv = live()
+    sim = lv.sim
+    sim.send_sms(TEXTER, SERVICE, "hi")
+    stop = sim.send_sms(TEXTER, SERVICE, " Stop! ")
+    assert len(stop) == 1 and "unsubscribed" in stop[0]
+    # Confirmed once only; further messages (even menu answers) get nothing and run nothing.
+    assert sim.send_sms(TEXTER, SERVICE, "STOP") == []
+    assert sim.send_sms(TEXTER, SERVICE, "1") == []
+    assert sim.send_sms(TEXTER, SERVICE, "hello") == []
+    # Every way the server texts refuses that number: a flow's message step ...
+    other = "+14155550111"
+    sim.send_sms(other, SERVICE, "hi")
+    # ... the guarded send function the engine, voicemail and router use ...
+    from ivr.flows.optout import is_opted_out, send_text
+    twilio = lv.app.extensions["ivr.twilio"]
+    assert is_opted_out(lv.redis, TEXTER) and is_opted_out(lv.redis, "whatsapp:" + TEXTER)
+    assert send_text(lv.redis, twilio, to=TEXTER, from_=SERVICE, body="promo") is False
+    assert send_text(lv.redis, twilio, to="whatsapp:" + TEXTER, from_=SERVICE,
+                     body="promo") is False
+    assert send_text(lv.redis, twilio, to=other, from_=SERVICE, body="for you") is True
+    # ... checked on the simulator's own record: no REST message to that number at all,
+    # and no reply after the single confirmation.
+    assert rest_to(lv, TEXTER) == []
+    assert rest_to(lv, "whatsapp:" + TEXTER) == []
+    inbox = sim.inbox(TEXTER)
+    assert inbox[-1].body == stop[0]
+    # START opts back in; the flow runs again.
+    assert "subscribed again" in sim.send_sms(TEXTER, SERVICE, "start")[0]
+    assert sim.send_sms(TEXTER, SERVICE, "hi")[0].startswith("Hi ")
+    assert send_text(lv.redis, twilio, to=TEXTER, from_=SERVICE, body="welcome back")
+    sim.assert_no_errors()
+
+
+def test_yes_opts_back_in_only_an_opted_out_sender(live: Callable[..., Live]) -> None:
+    lv = live()
+    sim = lv.sim
+    sim.send_sms(TEXTER, SERVICE, "unsubscribe")
+    assert "subscribed again" in sim.send_sms(TEXTER, SERVICE, "YES")[0]
+    # Opted in, YES is an ordinary answer (here: the start of a conversation).
+    assert sim.send_sms(TEXTER, SERVICE, "yes")[0].startswith("Hi ")
+
+
+def test_help_and_info_get_the_flow_help(live: Callable[..., Live]) -> None:
+    lv = live()
+    sim = lv.sim
+    help_text = "Acme by text: reply MENU to start over, STOP to opt out."
+    assert sim.send_sms(TEXTER, SERVICE, "HELP") == [help_text]
+    sim.send_sms(TEXTER, SERVICE, "hi")
+    assert sim.send_sms(TEXTER, SERVICE, "info.") == [help_text]
+    # The conversation still waits at its menu.
+    assert sim.send_sms(TEXTER, SERVICE, "1") == ["What is your 6-digit order number?"]
+
+
+def test_flood_is_throttled_with_one_slow_down(live: Callable[..., Live]) -> None:
+    lv = live(sms_rate_limit=5)
+    sim = lv.sim
+    answers = [sim.send_sms(TEXTER, SERVICE, "9") for _ in range(9)]
+    assert all(a for a in answers[:5])  # the first five run the flow
+    slow = [a for a in answers[5:] if a]
+    assert slow == [["You are sending messages too quickly. Please wait a minute and try again."]]
+    # The flow did not run for the throttled ones: the menu took only the first answers.
+    state = lv.redis.hgetall(keys.conversation(TEXTER, SERVICE))
+    assert state == {} or state["step"] == "main_menu"
+    # STOP is honoured even while throttled; someone else is not throttled.
+    assert "unsubscribed" in sim.send_sms(TEXTER, SERVICE, "STOP")[0]
+    assert sim.send_sms("+14155550122", SERVICE, "hi")[0].startswith("Hi ")
+
+
+def test_concurrent_messages_from_one_sender_take_turns(live: Callable[..., Live]) -> None:
+    lv = live()
+    sim = lv.sim
+    sim.send_sms(TEXTER, SERVICE, "hi")
+    results: list[list[str]] = []
+    lock = threading.Lock()
+
+    def send(body: str) -> None:
+        got = sim.send_sms(TEXTER, SERVICE, body)
+        with lock:
+            results.append(got)
+
+    threads = [threading.Thread(target=send, args=(b,)) for b in ("1", "246810")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    # Whichever came first, each message was one turn on top of the other's state:
+    # "1" then "246810" orders; "246810" (invalid at the menu) then "1" asks for the number.
+    flat = sorted(tuple(r) for r in results)
+    order_first = sorted([("What is your 6-digit order number?",),
+                          ("Order 246810 ships tomorrow.", "Bye from Acme!")])
+    invalid_first = sorted([
+        ("Sorry, reply 1, 2 or 3.\nReply 1 or ORDER for orders, 2 or SUPPORT for a call back, "
+         "3 to tell the team.",),
+        ("What is your 6-digit order number?",)])
+    assert flat in (order_first, invalid_first), flat
+    sim.assert_no_errors()
+
+
+def test_sms_callback_reaches_agent_then_texter(live: Callable[..., Live]) -> None:
+    lv = live()
+    sim = lv.sim
+    sim.phones[ALICE] = Phone(inputs=["1"], hangup_after=5)
+    sim.phones[TEXTER] = Phone(hangup_after=2)
+    sim.send_sms(TEXTER, SERVICE, "hi")
+    offer = sim.send_sms(TEXTER, SERVICE, "support please")
+    assert offer == [f"Would you like a call back from our support team? Reply YES and we will "
+                     f"call you at {TEXTER} as soon as someone is free, or NO."]
+    placed = sim.send_sms(TEXTER, SERVICE, "Yes!")
+    assert placed == [f"Thank you. You are number 1 in line for a call back; we will call you "
+                      f"at {TEXTER} as soon as someone is free."]
+    router = lv.app.extensions["ivr.router"]
+    assert [w["kind"] for w in router.waiting()] == ["callback"]
+    # Alice logs in by text; her phone rings, she accepts, and the texter's phone rings.
+    assert "available" in sim.send_sms(ALICE, SERVICE, "ON")[0]
+    wait_until(lambda: sim.record.calls_to(TEXTER)
+               and sim.record.calls_to(TEXTER)[0].status == "completed", 20)
+    agent_leg = sim.record.calls_to(ALICE)[0]
+    assert any("callback for" in s for s in sim.call(agent_leg.sid).said())
+    back = sim.record.calls_to(TEXTER)[0]
+    assert back.from_ == SERVICE and agent_leg.sid in back.bridged_to
+    # The conversation is over: the next text starts the flow again.
+    assert sim.send_sms(TEXTER, SERVICE, "hello")[0].startswith("Hi ")
+    sim.assert_no_errors()
+
+
+def test_declining_the_call_back_goes_on(live: Callable[..., Live]) -> None:
+    lv = live()
+    sim = lv.sim
+    sim.send_sms(TEXTER, SERVICE, "hi")
+    sim.send_sms(TEXTER, SERVICE, "2")
+    assert sim.send_sms(TEXTER, SERVICE, "what?") == ["Please reply YES for a call back, or NO."]
+    assert sim.send_sms(TEXTER, SERVICE, "no thanks") == ["Bye from Acme!"]
+    assert lv.app.extensions["ivr.router"].waiting() == []
+
+
+def test_a_flow_is_needed(live: Callable[..., Live]) -> None:
+    lv = live()
+    assert lv.sim.send_sms(TEXTER, "+15005550009", "hi") == [
+        "Sorry, this number does not take text messages."]
+    _ = time
