@@ -27,6 +27,9 @@ Live = Any
 def live(live_factory: Callable[..., Live], callflows_dir: Path) -> Callable[..., Live]:
     def start(files: dict[str, str] = FILES, now: datetime = OPEN) -> Live:
         write_flows(callflows_dir, files)
+        recordings = callflows_dir.parent / "recordings"  # where live_factory serves prompts from
+        recordings.mkdir(exist_ok=True)
+        (recordings / "tone.mp3").write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00")
         app = live_factory(callflows_dir)
         assert app.app.extensions["ivr.flows"].current.flows, "flows refused"
         app.app.extensions["ivr.engine"].clock = lambda: now
