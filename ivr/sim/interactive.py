@@ -8,10 +8,14 @@ can script the whole conversation.
 from __future__ import annotations
 
 import contextlib
+import io
 import re
+import select
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,56 +35,179 @@ HANGUP_WORDS = {"/hangup", "/h", "/quit", "/q"}
 
 
 class Console:
-    """Where the simulation speaks and listens. One question at a time, whoever asks."""
+    """Where the simulation speaks and listens.
+
+    Several people may wait for an answer at once (the caller at a Gather on
+    hold, an agent's phone ringing): each line typed goes to the newest
+    question still open, or waits in a buffer for the next one. A buffered
+    line may be addressed as (text in the prompt, answer), which scripts use
+    to answer one phone and not another.
+    """
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        self._cond = threading.Condition()
+        self._open: list[_Question] = []
+        self._buffer: list[tuple[str | None, str]] = []
+        self._eof = False
 
     def show(self, line: str) -> None:
         raise NotImplementedError
 
-    def read(self, prompt: str) -> str:
-        """One line from the user; EOFError when there is no more input."""
-        raise NotImplementedError
+    def show_prompt(self, prompt: str) -> None:
+        self.show(prompt)
 
-    def ask(self, prompt: str) -> str:
-        with self.lock:
-            return self.read(prompt).strip()
+    def feed(self, line: str | None, *, to: str | None = None) -> None:
+        """A line from the user (None: no more input)."""
+        with self._cond:
+            if line is None:
+                self._eof = True
+            else:
+                # The most urgent open question (a ringing phone before hold music), newest first.
+                for q in sorted(reversed(self._open), key=lambda q: -q.urgency):
+                    if to is None or to in q.prompt:
+                        q.answer = line
+                        self._open.remove(q)
+                        break
+                else:
+                    self._buffer.append((to, line))
+            self._cond.notify_all()
+
+    def _take_buffered(self, prompt: str, urgency: int) -> str | None:
+        for i, (to, line) in enumerate(self._buffer):
+            if urgency == 0 and to is None:
+                continue  # typed-ahead lines are for the next real question, not hold music
+            if to is None or to in prompt:
+                del self._buffer[i]
+                return line
+        return None
+
+    def ask(self, prompt: str, timeout: float | None = None, urgency: int = 1) -> str | None:
+        """The answer to `prompt`; None when `timeout` seconds pass; EOFError at end of input.
+
+        A question of lower urgency than one already open is not asked at all
+        (None at once): the caller on hold stays silent while a phone rings.
+        """
+        with self._cond:
+            if any(q.urgency > urgency for q in self._open):
+                return None
+            line = self._take_buffered(prompt, urgency)
+            if line is not None:
+                self.answered(prompt, line)
+                return line.strip()
+            if self._eof:
+                raise EOFError
+            q = _Question(prompt, urgency)
+            self._open.append(q)
+        self.show_prompt(prompt)
+        self.wake_reader()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while q.answer is None and not self._eof:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            if q.answer is None:
+                if q in self._open:
+                    self._open.remove(q)
+                if self._eof:
+                    raise EOFError
+                return None
+            return q.answer.strip()
+
+    def answered(self, prompt: str, line: str) -> None:
+        """A buffered line answered `prompt` (shown so the transcript reads naturally)."""
+        self.show(f"{prompt} {line}")
+
+    def wake_reader(self) -> None:
+        """Start reading input if this console reads it itself."""
+
+
+@dataclass
+class _Question:
+    prompt: str
+    urgency: int = 1
+    answer: str | None = None
 
 
 class TerminalConsole(Console):
+    """The real terminal: a reader thread feeds stdin lines to the open questions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._reader: threading.Thread | None = None
+        self._closing = threading.Event()
+        self._out = threading.Lock()
+
     def show(self, line: str) -> None:
-        with self.lock:
+        with self._out:
             click.echo(line)
 
-    def read(self, prompt: str) -> str:
+    def show_prompt(self, prompt: str) -> None:
+        with self._out:
+            click.echo(prompt + " ", nl=False)
+
+    def answered(self, prompt: str, line: str) -> None:
+        self.show(f"{prompt} {line}")  # typed ahead: show which question it answered
+
+    def wake_reader(self) -> None:
+        if self._reader is None:
+            self._reader = threading.Thread(target=self._read, name="console", daemon=True)
+            self._reader.start()
+
+    def _read(self) -> None:
+        stream = click.get_text_stream("stdin")
         try:
-            return str(click.prompt(prompt, default="", show_default=False,
-                                    prompt_suffix=" "))
-        except click.Abort as exc:
-            raise EOFError from exc
+            fd: int | None = stream.fileno()
+        except (OSError, ValueError, io.UnsupportedOperation):
+            fd = None  # click's CliRunner: an in-memory stream, always ready
+        while not self._closing.is_set():
+            if fd is not None:
+                # Poll, so close() can stop us: a thread blocked in readline at interpreter
+                # exit holds stdin's lock and aborts the process.
+                ready, _, _ = select.select([fd], [], [], 0.1)
+                if not ready:
+                    continue
+            line = stream.readline()
+            if not line:
+                self.feed(None)
+                return
+            self.feed(line.rstrip("\r\n"))
+
+    def close(self) -> None:
+        self._closing.set()
+        if self._reader is not None:
+            self._reader.join(timeout=1.0)
 
 
 class ScriptedConsole(Console):
-    """A console fed from a list: what tests (and demos) use."""
+    """A console fed from a list (str, or (text in the prompt, answer)): tests and demos."""
 
-    def __init__(self, lines: Iterable[str]) -> None:
+    def __init__(self, lines: Iterable[str | tuple[str, str]]) -> None:
         super().__init__()
-        self.lines = list(lines)
         self.output: list[str] = []
         self.prompts: list[str] = []
+        self._lock = threading.Lock()
+        for item in lines:
+            if isinstance(item, tuple):
+                self.feed(item[1], to=item[0])
+            else:
+                self.feed(item)
+        self.feed(None)
 
     def show(self, line: str) -> None:
-        with self.lock:
+        with self._lock:
             self.output.append(line)
 
-    def read(self, prompt: str) -> str:
-        self.prompts.append(prompt)
-        if not self.lines:
-            raise EOFError
-        line = self.lines.pop(0)
-        self.output.append(f"{prompt} {line}")
-        return line
+    def show_prompt(self, prompt: str) -> None:
+        with self._lock:
+            self.prompts.append(prompt)
+            self.output.append(prompt)
+
+    def answered(self, prompt: str, line: str) -> None:
+        with self._lock:
+            self.prompts.append(prompt)
+            self.output.append(f"{prompt} {line}")
 
 
 class Simulation:
@@ -93,12 +220,15 @@ class Simulation:
         agents: Mapping[str, str] | None = None,
         *,
         agent_talk_seconds: float = 30.0,
+        ring_seconds: float = 20.0,
     ) -> None:
         self.sim = sim
         self.console = console
         self.agents = dict(agents or {})  # phone number -> name
         self.caller_sid: str | None = None
         self.texter: str | None = None
+        self.ring_seconds = ring_seconds  # real seconds the user has to pick up
+        self._last_play: dict[str, str] = {}
         sim.listener = self.on_event
         sim.on_error = lambda message: console.show(f"⚠️  Twilio error: {message}")
         for number, name in self.agents.items():
@@ -121,20 +251,19 @@ class Simulation:
         if leg is None:
             return
         mine = leg.sid == self.caller_sid
-        prefix = "" if mine else f"📞 {self.who(leg)} hears: "
         line: str | None = None
-        if kind == "say":
-            line = f"🔊 {prefix}{event[1]}"
-        elif kind == "play":
-            line = f"🎵 {prefix}{event[1]}"
-        elif kind == "play_digits":
-            line = f"🎵 {prefix}tones {event[1]}"
+        if kind in ("say", "play", "play_digits", "beep"):
+            text = {"say": str(event[1]), "play": str(event[1]),
+                    "play_digits": f"tones {event[1]}", "beep": "beep"}[kind]
+            icon = {"say": "🔊", "play": "🎵", "play_digits": "🎵", "beep": "🔔"}[kind]
+            line = f"{icon} {text}" if mine else f"📞 {self.who(leg)} hears: {text}"
+            if kind == "play" and self._last_play.get(leg.sid) == line:
+                return  # hold music on a loop: say it once
+            self._last_play[leg.sid] = line if kind == "play" else ""
         elif kind == "pause" and mine:
             line = f"   … ({event[1]:g} s)"
-        elif kind == "beep":
-            line = f"🔔 {prefix}beep"
         elif kind == "enqueue" and mine:
-            line = f"⏳ waiting in queue {event[1]}"
+            line = "⏳ on hold"
         elif kind == "dial" and mine:
             line = f"☎️  transferring: {event[1]}"
         elif kind == "connected":
@@ -159,14 +288,23 @@ class Simulation:
     # --- what the user does -------------------------------------------------------------
 
     def caller_input(self, kind: str, info: dict[str, str]) -> Input:
-        """At a Gather: digits, words (speech), Enter (silence), /hangup."""
+        """At a Gather: digits, words (speech), Enter (silence), /hangup.
+
+        On hold (a waitUrl Gather) the question closes after the Gather's own
+        timeout, so hold music goes on and the agents' phones can ring.
+        """
+        on_hold = info.get("mode") == "wait"
+        timeout = float(info.get("timeout") or 5) if on_hold else None
         try:
             if kind == "record":
                 text = self.console.ask("🎙  speak your message (Enter: say nothing, /hangup):")
             else:
-                text = self.console.ask("⌨️  keys or words (Enter: silence, /hangup):")
+                text = self.console.ask("⌨️  keys or words (Enter: silence, /hangup):", timeout,
+                                        urgency=0 if on_hold else 1)
         except EOFError:
             return Hangup()
+        if text is None:
+            return Silence()
         if text.lower() in HANGUP_WORDS:
             return Hangup()
         if not text:
@@ -178,13 +316,14 @@ class Simulation:
         return Speech(text)
 
     def on_ring(self, call_sid: str, from_: str, to: str) -> Behaviour | None:
-        label = f"{to} ({self.agents[to]})" if to in self.agents else to
+        label = self.who_number(to)
         try:
             answer = self.console.ask(f"📞 {label} rings, call from {from_}. "
-                                      "[a]ccept/[d]ecline/[i]gnore:")
+                                      "[a]ccept/[d]ecline/[i]gnore:", self.ring_seconds,
+                                      urgency=2)
         except EOFError:
             return "no-answer"
-        choice = answer[:1].lower()
+        choice = (answer or "")[:1].lower()
         if choice == "a":
             return "answer"
         if choice == "d":
@@ -197,10 +336,11 @@ class Simulation:
         default = found.group(1) if found else "1"
         label = self.who_number(info.get("to", ""))
         try:
-            keys = self.console.ask(f"📞 {label} keys [{default}]:")
+            keys = self.console.ask(f"📞 {label} keys [{default}]:", self.ring_seconds,
+                                    urgency=2)
         except EOFError:
             return default
-        if keys.lower() in HANGUP_WORDS:
+        if keys is not None and keys.lower() in HANGUP_WORDS:
             return Hangup()
         return keys or default
 
@@ -227,6 +367,7 @@ class Simulation:
                 body = self.console.ask("✏️ ")
             except EOFError:
                 break
+            body = body or ""
             if not body or body.lower() in HANGUP_WORDS:
                 break
             self.sim.send_sms(from_, to, body)
@@ -323,8 +464,11 @@ def simulate_command(to: str | None, from_: str, sms: bool, time_scale: float,
                      agents_available: bool) -> None:
     """A phone in the terminal: call (or text) the flows, and answer the agents' phones."""
     console = TerminalConsole()
-    run_simulation(console, to=to, from_=from_, sms=sms, time_scale=time_scale,
-                   agents_available=agents_available)
+    try:
+        run_simulation(console, to=to, from_=from_, sms=sms, time_scale=time_scale,
+                       agents_available=agents_available)
+    finally:
+        console.close()
 
 
 def run_simulation(

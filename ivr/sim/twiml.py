@@ -245,7 +245,8 @@ def gather(leg: Leg, el: ET.Element, doc_url: str, mode: str) -> Source | None:
         "input": " ".join(sorted(kinds)), "numDigits": num_digits, "action": action,
         "hints": el.get("hints"), "language": el.get("language"),
     })
-    reply = leg.ask("gather", {"prompt": " ".join(heard), "input": " ".join(sorted(kinds))})
+    reply = leg.ask("gather", {"prompt": " ".join(heard), "input": " ".join(sorted(kinds)),
+                               "timeout": f"{timeout:g}", "mode": mode})
     params: dict[str, str] | None = None
     if isinstance(reply, Hangup):
         leg.note("caller-hangup")

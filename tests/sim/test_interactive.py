@@ -126,3 +126,64 @@ def test_ivr_simulate_command_end_to_end(redis_url: str, r: object, tmp_path: Pa
     assert "🔊 We are open every day." in out
     assert "🔊 Goodbye." in out
     assert "📴 call ended (completed)" in out
+
+
+QUEUE_FLOW = """\
+numbers: ["*", "+15005550006"]
+start: main_menu
+steps:
+  main_menu:
+    menu: "For sales press 1."
+    options: {1: sales}
+    attempts: 2
+    fallback: goodbye
+  sales:
+    queue: sales
+    overflow: goodbye
+    next: goodbye
+  goodbye:
+    hangup: "Thanks for calling. Goodbye."
+"""
+QUEUES = """\
+sales:
+  skills: [sales]
+  ring_timeout: 20
+  max_wait: 600
+  wrap_up: 5
+  callback: false
+"""
+AGENTS = """\
+alice:
+  name: Alice Jones
+  phone: "+15005550101"
+  skills: {sales: 5}
+"""
+
+
+def test_ivr_simulate_rings_the_agent_in_the_terminal(
+    redis_url: str, r: object, tmp_path: Path
+) -> None:
+    """The real router offers the call to alice; the terminal user accepts for her."""
+    try:
+        from ivr.cli import main
+    except ImportError as exc:  # the lead owns ivr/cli.py
+        pytest.skip(f"ivr.cli not importable yet: {exc}")
+    flows = tmp_path / "callflows"
+    flows.mkdir()
+    (flows / "main.yaml").write_text(QUEUE_FLOW)
+    (flows / "queues.yaml").write_text(QUEUES)
+    (flows / "agents.yaml").write_text(AGENTS)
+    result = CliRunner().invoke(
+        main, ["simulate", "--time-scale", "0.01"],
+        input="1\na\n\n",  # sales; alice accepts the ring; the default key at the whisper
+        env={"REDIS_URL": redis_url, "IVR_CALLFLOWS": str(flows),
+             "IVR_RECORDINGS": str(tmp_path / "recordings")},
+        catch_exceptions=False,
+    )
+    out = result.output
+    assert result.exit_code == 0, out
+    assert "📞 +15005550101 (Alice Jones) rings" in out
+    assert "📞 +15005550101 (Alice Jones) hears:" in out
+    assert "🔗 connected to +15005550101" in out
+    assert "🔊 Thanks for calling. Goodbye." in out
+    assert out.rstrip().endswith("📴 call ended (completed)")
