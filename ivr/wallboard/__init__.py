@@ -1,0 +1,36 @@
+"""The live wallboard (`/wallboard`): one server-rendered page and a little vanilla JavaScript.
+
+The page itself is a shell with no live data in it, so it is served to anyone; everything
+it shows comes from the admin API (`/api/wallboard` and friends) with the bearer token,
+which the page asks for once and keeps in the browser's localStorage. It polls every
+2 s with fetch (EventSource cannot send an Authorization header, and a token in a URL
+would end up in access logs). A kiosk screen may open `/wallboard#token=...`: the
+fragment never reaches the server, and the page removes it from the address bar.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, make_response, render_template
+
+bp = Blueprint("wallboard", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/wallboard/static")
+
+POLL_SECONDS = 2.0
+SLOW_POLL_SECONDS = 15.0  # flows and voicemails change less often
+
+
+@bp.get("/wallboard")
+def page() -> Response:
+    response = make_response(render_template(
+        "wallboard.html", poll_ms=int(POLL_SECONDS * 1000),
+        slow_poll_ms=int(SLOW_POLL_SECONDS * 1000)))
+    # The shell is tiny; never cache it, so an upgrade's new JS is picked up at once.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+__all__ = ["bp"]

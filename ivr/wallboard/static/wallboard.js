@@ -1,0 +1,501 @@
+// The wallboard's behaviour: ask for the admin token once, poll the admin API, draw.
+// Plain DOM, no framework. Every value from the server goes in with textContent, never
+// as HTML; only the flow diagrams (SVG drawn by our own server's Graphviz) are parsed,
+// and even those lose any script or event-handler attribute first.
+"use strict";
+
+(function () {
+  const TOKEN_KEY = "ivr.adminToken";
+  const POLL_MS = Number(document.body.dataset.pollMs) || 2000;
+  const SLOW_POLL_MS = Number(document.body.dataset.slowPollMs) || 15000;
+  const COLOURS = ["#58a6ff", "#3fb950", "#d29922", "#f85149", "#bc8cff", "#39c5cf", "#ff9bce"];
+  const SVG_NS = "http://www.w3.org/2000/svg";
+
+  let clockOffset = 0; // server time minus browser time, seconds
+  let lastBoard = null;
+  let pollTimer = null;
+  let slowTimer = null;
+  let flowVersion = null;
+  const flowBadges = new Map(); // flow name -> Map(step -> {reached, dropped} text nodes)
+
+  // --- the token -------------------------------------------------------------------
+
+  function storedToken() {
+    try { return localStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+  }
+  function saveToken(value) {
+    try { localStorage.setItem(TOKEN_KEY, value); } catch (e) { /* private mode */ }
+  }
+  function forgetToken() {
+    try { localStorage.removeItem(TOKEN_KEY); } catch (e) { /* private mode */ }
+  }
+
+  function tokenFromFragment() {
+    const match = /(?:^#|&)token=([^&]*)/.exec(window.location.hash);
+    if (!match) return;
+    saveToken(decodeURIComponent(match[1]));
+    history.replaceState(null, "", window.location.pathname + window.location.search);
+  }
+
+  class Unauthorized extends Error {}
+
+  async function api(path, options) {
+    const opts = Object.assign({ headers: {} }, options || {});
+    const token = storedToken();
+    if (token) opts.headers["Authorization"] = "Bearer " + token;
+    if (opts.json !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(opts.json);
+      delete opts.json;
+    }
+    const response = await fetch(path, opts);
+    let body = null;
+    try { body = await response.json(); } catch (e) { body = null; }
+    if (response.status === 401) throw new Unauthorized((body && body.error) || "unauthorized");
+    if (!response.ok) throw new Error((body && body.error) || ("HTTP " + response.status));
+    return body;
+  }
+
+  function askForToken(message) {
+    stopPolling();
+    const dialog = document.getElementById("login");
+    const error = document.getElementById("login-error");
+    error.hidden = !message;
+    error.textContent = message || "";
+    document.getElementById("updated").textContent = "not connected";
+    if (!dialog.open) dialog.showModal();
+    document.getElementById("token").focus();
+  }
+
+  function onLogin(event) {
+    event.preventDefault();
+    const value = document.getElementById("token").value.trim();
+    if (value) saveToken(value); else forgetToken();
+    document.getElementById("token").value = "";
+    document.getElementById("login").close();
+    startPolling();
+  }
+
+  // --- helpers ---------------------------------------------------------------------
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "text") node.textContent = v;
+      else if (k === "class") node.className = v;
+      else node.setAttribute(k, v);
+    }
+    for (const child of children || []) node.append(child);
+    return node;
+  }
+
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "–";
+    const s = Math.max(0, Math.round(seconds));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    const mm = h ? String(m).padStart(2, "0") : String(m);
+    return (h ? h + ":" : "") + mm + ":" + String(r).padStart(2, "0");
+  }
+
+  function percent(ratio) {
+    return ratio === null || ratio === undefined ? "–" : Math.round(ratio * 100) + "%";
+  }
+
+  function serverNow() { return Date.now() / 1000 + clockOffset; }
+
+  function setField(root, name, text, cls) {
+    const node = root.querySelector('[data-field="' + name + '"]');
+    if (!node) return;
+    node.textContent = text;
+    node.classList.remove("amber", "red", "good");
+    if (cls) node.classList.add(cls);
+  }
+
+  // --- queues ----------------------------------------------------------------------
+
+  function slClass(q) {
+    if (q.service_level === null || q.service_level === undefined) return null;
+    if (q.service_level < 0.6) return "red";
+    if (q.service_level < 0.8) return "amber";
+    return "good";
+  }
+
+  function renderQueues(queues) {
+    const box = document.getElementById("queues");
+    const template = document.getElementById("queue-card");
+    if (!queues.length) {
+      box.replaceChildren(el("p", { class: "muted", text: "No queues in queues.yaml." }));
+      return;
+    }
+    const seen = new Set();
+    for (const q of queues) {
+      const id = "queue-" + q.queue;
+      seen.add(id);
+      let card = document.getElementById(id);
+      if (!card) {
+        card = template.content.firstElementChild.cloneNode(true);
+        card.id = id;
+        card.dataset.queue = q.queue;
+        card.querySelector(".name").textContent = q.queue;
+        box.append(card);
+      }
+      const target = q.service_level_target;
+      const tooLong = target !== null && target !== undefined && q.longest_wait > target;
+      setField(card, "waiting", String(q.waiting), q.waiting > 0 && tooLong ? "red" : null);
+      setField(card, "longest_wait", duration(q.longest_wait), tooLong ? "red" : null);
+      setField(card, "service_level", percent(q.service_level), slClass(q));
+      setField(card, "offered", String(q.offered));
+      setField(card, "answered", String(q.answered));
+      setField(card, "abandoned", String(q.abandoned), q.abandoned > 0 ? "amber" : null);
+      setField(card, "overflowed", String(q.overflowed), q.overflowed > 0 ? "amber" : null);
+      setField(card, "average_wait", duration(q.average_wait));
+      setField(card, "average_talk", duration(q.average_talk));
+      const st = q.agents_by_status || {}, ss = q.agents_by_state || {};
+      setField(card, "agents",
+        (st.available || 0) + " available · " + (st.break || 0) + " on break · " +
+        (st.offline || 0) + " offline — " + (ss.offered || 0) + " ringing · " +
+        (ss["on-call"] || 0) + " on call · " + (ss["wrap-up"] || 0) + " wrap-up");
+      card.classList.toggle("alert", tooLong || slClass(q) === "red");
+    }
+    for (const child of Array.from(box.children)) {
+      if (!seen.has(child.id)) child.remove();
+    }
+  }
+
+  // --- callers waiting ----------------------------------------------------------------
+
+  function renderWaiting(rows) {
+    const body = document.querySelector("#waiting tbody");
+    if (!rows.length) {
+      body.replaceChildren(el("tr", {}, [el("td", { colspan: "6", class: "muted", text: "Nobody is waiting." })]));
+      return;
+    }
+    body.replaceChildren(...rows.map((w) => el("tr", { "data-caller": w.id }, [
+      el("td", { text: w.queue }),
+      el("td", { text: String(w.position) }),
+      el("td", { text: (w.from || "unknown") + (w.kind === "callback" ? " (callback)" : "") }),
+      el("td", { text: duration(w.waited) }),
+      el("td", { text: String(w.priority) }),
+      el("td", { text: w.state }),
+    ])));
+  }
+
+  // --- agents ----------------------------------------------------------------------
+
+  const ACTIONS = [["available", "Available"], ["break", "Break"], ["offline", "Offline"]];
+
+  async function setStatus(agentId, status, button) {
+    button.disabled = true;
+    try {
+      await api("/api/agents/" + encodeURIComponent(agentId) + "/status",
+        { method: "PUT", json: { status: status } });
+      showBanner(null);
+      await refresh();
+    } catch (e) {
+      if (e instanceof Unauthorized) askForToken(e.message);
+      else showBanner("Could not set " + agentId + " " + status + ": " + e.message);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function renderAgents(agents) {
+    const body = document.querySelector("#agents tbody");
+    const now = serverNow();
+    const seen = new Set();
+    for (const a of agents) {
+      const id = "agent-" + a.id;
+      seen.add(id);
+      let row = document.getElementById(id);
+      if (!row) {
+        const actions = el("td", { class: "actions" }, ACTIONS.map(([status, label]) => {
+          const b = el("button", { type: "button", "data-set": status, text: label });
+          b.addEventListener("click", () => setStatus(a.id, status, b));
+          return b;
+        }));
+        row = el("tr", { id: id, "data-agent": a.id }, [
+          el("td", { class: "who" }), el("td", { class: "status" }), el("td", { class: "state" }),
+          el("td", { class: "since" }), el("td", { class: "calls" }), actions,
+        ]);
+        body.append(row);
+      }
+      const who = row.querySelector(".who");
+      who.replaceChildren(document.createTextNode(a.name || a.id),
+        el("span", { class: "sub", text: a.id + (a.source === "api" ? " · changed via API" : "") }));
+      const status = row.querySelector(".status");
+      status.replaceChildren(el("span", { class: "pill status-" + a.status, text: a.status }));
+      status.dataset.status = a.status;
+      const state = row.querySelector(".state");
+      state.textContent = a.state === "idle" ? "idle" : a.state;
+      state.className = "state state-" + a.state;
+      state.dataset.state = a.state;
+      row.querySelector(".since").textContent = duration(now - a.since);
+      row.querySelector(".calls").textContent = String(a.calls_today);
+      for (const b of row.querySelectorAll("button[data-set]")) {
+        b.classList.toggle("current", b.dataset.set === a.status);
+      }
+    }
+    for (const row of Array.from(body.querySelectorAll("tr"))) {
+      if (!seen.has(row.id)) row.remove();
+    }
+    if (!agents.length) {
+      body.replaceChildren(el("tr", {}, [el("td", { colspan: "6", class: "muted", text: "No agents." })]));
+    }
+  }
+
+  // --- the last hour chart -----------------------------------------------------------
+
+  function svg(tag, attrs) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    return node;
+  }
+
+  function renderChart(history, now) {
+    const W = 600, H = 160, P = 24;
+    const names = Object.keys(history).sort();
+    let max = 1;
+    for (const name of names) for (const p of history[name]) max = Math.max(max, p.waiting);
+    const x = (ts) => P + (W - 2 * P) * (1 - Math.min(3600, Math.max(0, now - ts)) / 3600);
+    const y = (n) => H - P - (H - 2 * P) * (n / max);
+    const chart = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img",
+      "aria-label": "callers waiting per queue over the last hour", preserveAspectRatio: "none" });
+    chart.append(svg("line", { x1: P, y1: H - P, x2: W - P, y2: H - P, stroke: "#2a3746" }));
+    for (const [label, value] of [[String(max), max], ["0", 0]]) {
+      const t = svg("text", { x: 2, y: y(value) + 4, fill: "#8b9bab", "font-size": 10 });
+      t.textContent = label;
+      chart.append(t);
+    }
+    for (const [label, ago] of [["-60 min", 3600], ["-30", 1800], ["now", 0]]) {
+      const t = svg("text", { x: x(now - ago) - 12, y: H - 6, fill: "#8b9bab", "font-size": 10 });
+      t.textContent = label;
+      chart.append(t);
+    }
+    const legend = document.getElementById("chart-legend");
+    legend.replaceChildren();
+    names.forEach((name, i) => {
+      const colour = COLOURS[i % COLOURS.length];
+      const points = history[name].map((p) => x(p.ts).toFixed(1) + "," + y(p.waiting).toFixed(1));
+      if (points.length === 1) points.push((x(now)).toFixed(1) + "," + y(history[name][0].waiting).toFixed(1));
+      if (points.length) {
+        chart.append(svg("polyline", { points: points.join(" "), fill: "none", stroke: colour,
+          "stroke-width": 2, "data-queue": name }));
+      }
+      const swatch = el("span");
+      swatch.style.background = colour;
+      legend.append(el("li", {}, [swatch, document.createTextNode(name)]));
+    });
+    document.getElementById("chart").replaceChildren(chart);
+  }
+
+  // --- voicemails ------------------------------------------------------------------
+
+  async function markHeard(id, button) {
+    button.disabled = true;
+    try {
+      await api("/api/voicemails/" + encodeURIComponent(id) + "/heard", { method: "POST" });
+      await refreshSlow();
+    } catch (e) {
+      if (e instanceof Unauthorized) askForToken(e.message);
+      else showBanner("Could not mark the voicemail heard: " + e.message);
+      button.disabled = false;
+    }
+  }
+
+  function renderVoicemails(items) {
+    const list = document.getElementById("voicemails");
+    if (!items.length) {
+      list.replaceChildren(el("li", { class: "muted", text: "No voicemails." }));
+      return;
+    }
+    list.replaceChildren(...items.map((v) => {
+      const when = new Date(v.time * 1000).toLocaleString();
+      const parts = [
+        el("div", { class: "meta", text: when + " · box " + v.box + " · from " +
+          (v.caller || "unknown") + " · " + duration(v.duration) }),
+        el("p", { class: "text", text: v.transcription ||
+          (v.transcription_status ? "(transcription " + v.transcription_status + ")" : "(no transcription yet)") }),
+      ];
+      if (v.recording_url && /^https?:\/\//.test(v.recording_url)) {
+        parts.push(el("a", { href: v.recording_url, target: "_blank", rel: "noopener noreferrer", text: "recording" }));
+        parts.push(document.createTextNode(" "));
+      }
+      if (v.heard === null || v.heard === undefined) {
+        const b = el("button", { type: "button", "data-heard": v.id, text: "Mark heard" });
+        b.addEventListener("click", () => markHeard(v.id, b));
+        parts.push(b);
+      } else {
+        parts.push(el("span", { class: "muted", text: "heard" }));
+      }
+      return el("li", { class: "vm" + (v.heard ? " heard" : ""), id: "vm-" + v.id }, parts);
+    }));
+  }
+
+  // --- flows -----------------------------------------------------------------------
+
+  function cleanSvg(text) {
+    const doc = new DOMParser().parseFromString(text, "image/svg+xml");
+    const root = doc.documentElement;
+    if (!root || root.nodeName !== "svg") return null;
+    for (const bad of root.querySelectorAll("script, foreignObject")) bad.remove();
+    for (const node of root.querySelectorAll("*")) {
+      for (const attr of Array.from(node.attributes)) {
+        if (/^on/i.test(attr.name) || /javascript:/i.test(attr.value)) node.removeAttribute(attr.name);
+      }
+    }
+    return document.importNode(root, true);
+  }
+
+  function badgeDiagram(svgRoot, steps) {
+    // Graphviz names each node <g class="node"><title>step</title>...; put the counts under it.
+    const badges = new Map();
+    for (const node of svgRoot.querySelectorAll("g.node")) {
+      const title = node.querySelector("title");
+      const texts = node.querySelectorAll("text");
+      if (!title || !texts.length || !steps.has(title.textContent)) continue;
+      const last = texts[texts.length - 1];
+      const t = document.createElementNS(SVG_NS, "text");
+      t.setAttribute("x", last.getAttribute("x"));
+      t.setAttribute("y", String(Number(last.getAttribute("y")) + 13));
+      t.setAttribute("text-anchor", "middle");
+      t.setAttribute("class", "badge");
+      t.setAttribute("fill", "#1f6feb");
+      node.append(t);
+      badges.set(title.textContent, t);
+    }
+    return badges;
+  }
+
+  function renderFlow(detail) {
+    const id = "flow-" + detail.name;
+    let box = document.getElementById(id);
+    if (!box || box.dataset.version !== detail.version) {
+      const diagram = el("div", { class: "diagram" });
+      let badges = new Map();
+      const stepNames = new Set(detail.step_list.map((s) => s.name));
+      const drawing = detail.svg ? cleanSvg(detail.svg) : null;
+      if (drawing) {
+        diagram.append(drawing);
+        badges = badgeDiagram(drawing, stepNames);
+      } else {
+        diagram.hidden = true;
+      }
+      const table = el("table", { class: "steps" }, [
+        el("thead", {}, [el("tr", {}, ["Step", "Action", "Reached", "Dropped"].map((h) => el("th", { text: h })))]),
+        el("tbody"),
+      ]);
+      const fresh = el("article", { class: "flow", id: id }, [
+        el("h3", { text: detail.name + " (" + detail.file + ")" }),
+        el("p", { class: "muted", text: "numbers " + detail.numbers.join(", ") + " · " + detail.channels.join(", ") }),
+        diagram,
+        el("details", {}, [el("summary", { text: "steps: callers reached and dropped" }),
+          el("div", { class: "scroll" }, [table])]),
+        el("details", {}, [el("summary", { text: "Mermaid source" }), el("pre", { text: detail.mermaid })]),
+      ]);
+      fresh.dataset.version = detail.version;
+      flowBadges.set(detail.name, badges);
+      if (box) box.replaceWith(fresh); else document.getElementById("flows").append(fresh);
+      box = fresh;
+    }
+    const badges = flowBadges.get(detail.name) || new Map();
+    const rows = detail.step_list.map((s) => {
+      const badge = badges.get(s.name);
+      if (badge) badge.textContent = "reached " + s.reached + " · dropped " + s.dropped;
+      return el("tr", { "data-step": s.name }, [el("td", { text: s.name }), el("td", { text: s.action }),
+        el("td", { text: String(s.reached) }), el("td", { text: String(s.dropped), class: s.dropped ? "amber" : "" })]);
+    });
+    box.querySelector("table.steps tbody").replaceChildren(...rows);
+  }
+
+  async function refreshFlows() {
+    const status = await api("/api/flows");
+    const line = document.getElementById("flows-status");
+    line.textContent = "version " + (status.version || "(none)") + (status.ok ? " · all files valid" :
+      " · last change refused: " + status.problems.map((p) => p.location + ": " + p.message).join("; "));
+    line.className = status.ok ? "muted" : "error";
+    if (status.version !== flowVersion) {
+      document.getElementById("flows").replaceChildren();
+      flowBadges.clear();
+      flowVersion = status.version;
+    }
+    for (const f of status.flows) renderFlow(await api("/api/flows/" + encodeURIComponent(f.name)));
+  }
+
+  // --- polling ---------------------------------------------------------------------
+
+  function showBanner(message) {
+    const banner = document.getElementById("banner");
+    banner.hidden = !message;
+    banner.textContent = message || "";
+  }
+
+  async function refresh() {
+    const board = await api("/api/wallboard");
+    clockOffset = board.now - Date.now() / 1000;
+    lastBoard = board;
+    renderQueues(board.queues);
+    renderWaiting(board.waiting);
+    renderAgents(board.agents);
+    renderChart(board.history, board.now);
+    document.getElementById("updated").textContent =
+      "updated " + new Date(board.now * 1000).toLocaleTimeString();
+    document.getElementById("summary").textContent = board.calls_in_progress + " calls in the flows · " +
+      board.unheard_voicemails + " unheard voicemails";
+    document.body.dataset.connected = "yes";
+  }
+
+  async function refreshSlow() {
+    const items = await api("/api/voicemails");
+    renderVoicemails(items);
+    await refreshFlows();
+  }
+
+  async function tick() {
+    try {
+      await refresh();
+      showBanner(null);
+    } catch (e) {
+      if (e instanceof Unauthorized) { askForToken(storedToken() ? "That token was refused." : null); return; }
+      showBanner("Cannot reach the server (" + e.message + "); retrying.");
+      document.body.dataset.connected = "no";
+    }
+    pollTimer = setTimeout(tick, POLL_MS);
+  }
+
+  async function slowTick() {
+    try {
+      await refreshSlow();
+    } catch (e) {
+      if (e instanceof Unauthorized) { askForToken(e.message); return; }
+      showBanner("Flows or voicemails unavailable: " + e.message);
+    }
+    slowTimer = setTimeout(slowTick, SLOW_POLL_MS);
+  }
+
+  function stopPolling() {
+    clearTimeout(pollTimer);
+    clearTimeout(slowTimer);
+    pollTimer = slowTimer = null;
+  }
+
+  function startPolling() {
+    stopPolling();
+    tick();
+    slowTick();
+  }
+
+  // Between polls, keep the clocks ticking (time in state, waits).
+  setInterval(() => {
+    if (!lastBoard) return;
+    const now = serverNow();
+    for (const a of lastBoard.agents) {
+      const cell = document.querySelector("#agent-" + CSS.escape(a.id) + " .since");
+      if (cell) cell.textContent = duration(now - a.since);
+    }
+  }, 1000);
+
+  document.getElementById("login-form").addEventListener("submit", onLogin);
+  document.getElementById("signout").addEventListener("click", () => { forgetToken(); askForToken(null); });
+  tokenFromFragment();
+  startPolling();
+})();
