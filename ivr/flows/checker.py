@@ -196,6 +196,8 @@ class _Checker:
         self.agents: dict[str, Any] = {}
         self.hours: dict[str, Any] = {}
         self.agent_skills: set[str] = set()
+        self.vars_read: list[tuple[Location, str]] = []  # vars.NAME read by templates
+        self.vars_set: set[str] = set()  # names flow vars, set, gather and http give a value
 
     # --- reporting ------------------------------------------------------------
 
@@ -286,6 +288,8 @@ class _Checker:
         if msg:
             self.error(loc, msg)
             return
+        for var in templates.vars_read(text, expression=expression):
+            self.vars_read.append((loc, var))
         known = set(templates.CONTEXT_NAMES) | set(templates.ENV.globals)
         for name in sorted(names):
             if name not in known:
@@ -578,6 +582,7 @@ class _Checker:
         if "vars" in raw and self.expect(file, raw, "vars", isinstance(raw["vars"], dict),
                                          "a mapping"):
             for k in raw["vars"]:
+                self.vars_set.add(str(k))
                 if not isinstance(k, str) or not IDENT.match(k):
                     self.error(key_loc(file, raw["vars"], k),
                                f"variable name '{k}' must be letters, digits and _")
@@ -682,6 +687,8 @@ class _Checker:
             self.error(key_loc(file, body, action),
                        f"'{action}' cannot be used on the sms channel (flow '{info.name}' "
                        f"answers sms): texts cannot play audio, pause, transfer or record")
+        if action in ("gather", "http") and isinstance(body.get("into"), str):
+            self.vars_set.add(body["into"])
         getattr(self, f"step_{action}")(info, step, body)
         for key in body:
             if key in allowed and key in SPEAKING:
@@ -808,6 +815,7 @@ class _Checker:
                            "a mapping of variable names to values"):
             return
         for k, val in v.items():
+            self.vars_set.add(str(k))
             if not isinstance(k, str) or not IDENT.match(k):
                 self.error(key_loc(file, v, k),
                            f"variable name '{k}' must be letters, digits and _")
@@ -966,6 +974,13 @@ class _Checker:
         self.prompt(info.file, body, "hangup", allow_true=True, required=False)
 
     # --- the whole folder ----------------------------------------------------------
+
+    def check_vars(self) -> None:
+        """Warn about `vars.NAME` that nothing ever sets (usually a typo; it renders empty)."""
+        for loc, name in self.vars_read:
+            if name not in self.vars_set:
+                self.warn(loc, f"vars.{name} is never set (not in any flow's vars, set, or "
+                               f"a gather or http 'into'){did_you_mean(name, self.vars_set)}")
 
     def resolve_refs(self) -> None:
         for ref in self.refs:
@@ -1248,6 +1263,7 @@ def _check_loaded(folder: str, loaded: dict[str, tuple[Any, list[Problem]]],
     if not flow_files:
         ck.error(Location(folder, 1, 1), "no flows: add a FLOW.yaml file with 'steps'")
     ck.resolve_refs()
+    ck.check_vars()
     ck.check_start()
     ck.check_numbers()
     ck.check_reach_and_loops()

@@ -53,7 +53,8 @@ class FlowRegistry:
         self.folder = Path(folder)
         self.interval = interval
         self.recordings = recordings
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the versions and current
+        self._reload_lock = threading.Lock()  # one reload at a time, so none undoes a newer one
         self._versions: OrderedDict[str, Callflows] = OrderedDict()
         self._current = Callflows(flows={})
         self._problems: list[Problem] = []
@@ -83,6 +84,10 @@ class FlowRegistry:
 
     def reload(self) -> bool:
         """Check the folder now; True when what is on disk is being served."""
+        with self._reload_lock:
+            return self._reload()
+
+    def _reload(self) -> bool:
         signature = _signature(self.folder)
         callflows, problems = check_folder(self.folder, recordings=self.recordings)
         with self._lock:

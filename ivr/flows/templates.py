@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ivr.flows.model import Prompt
@@ -92,6 +92,26 @@ def analyze(text: str, *, expression: bool = False) -> tuple[str | None, frozens
         return (f"template syntax error: {exc.message} (line {exc.lineno} of the text)",
                 frozenset())
     return None, frozenset(meta.find_undeclared_variables(ast))
+
+
+@lru_cache(maxsize=8192)
+def vars_read(text: str, *, expression: bool = False) -> frozenset[str]:
+    """The `vars.NAME` (and `vars['NAME']`) a template or condition reads."""
+    try:
+        ast = ENV.parse("{{ (" + text + ") }}" if expression else text)
+    except jinja2.TemplateSyntaxError:
+        return frozenset()
+    names: set[str] = set()
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        base = getattr(node, "node", None)
+        if not (isinstance(base, nodes.Name) and base.name == "vars"):
+            continue
+        if isinstance(node, nodes.Getattr):
+            names.add(node.attr)
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) \
+                and isinstance(node.arg.value, str):
+            names.add(node.arg.value)
+    return frozenset(names)
 
 
 def check_template(text: str) -> str | None:

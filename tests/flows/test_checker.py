@@ -327,3 +327,20 @@ def test_default_flow_per_channel() -> None:
     files["text.yaml"] = files["text.yaml"].replace("'+15005550006'", "'*'")
     assert errors_of(files) == [
         "callflows/text.yaml:1:11: flow 'main' is already the default flow on sms"]
+
+
+def test_vars_never_set_is_a_warning() -> None:
+    files = flow("  a:\n    gather: 'Account?'\n    into: account\n    next: b\n"
+                 "  b:\n    http: 'https://crm.example.com/x?a={{ vars.acount }}'\n"
+                 "    into: customer\n    next: c\n"
+                 "  c:\n    set: {greeting: 'Hi {{ vars.customer.name }} {{ vars.company }}'}\n"
+                 "    next: d\n"
+                 "  d:\n    hangup: \"{{ vars['greeting'] }} {{ vars.greting }}\"\n",
+                 head='numbers: ["*"]\nvars: {company: Acme}\nhttp_hosts: [crm.example.com]\n')
+    assert errors_of(files) == []
+    assert warnings_of(files) == [
+        "callflows/main.yaml:10:11: vars.acount is never set (not in any flow's vars, set, or a "
+        "gather or http 'into') (did you mean 'account'?)",
+        "callflows/main.yaml:17:13: vars.greting is never set (not in any flow's vars, set, or a "
+        "gather or http 'into') (did you mean 'greeting'?)",
+    ]
