@@ -319,6 +319,11 @@ class TwilioSim:
             self.error(f"{method} {url} answered {status or err} (call {call_sid})")
         return ex
 
+    def redeliver(self, exchange: HttpExchange) -> HttpExchange:
+        """Send a recorded webhook again, byte for byte (a Twilio retry), for idempotency tests."""
+        return self.http(None, exchange.url, exchange.method, dict(exchange.params),
+                         call_sid=exchange.call_sid)
+
     # --- calls -------------------------------------------------------------------------
 
     def new_leg(self, **kwargs: Any) -> Leg:

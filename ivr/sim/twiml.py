@@ -372,13 +372,22 @@ def record(leg: Leg, el: ET.Element, doc_url: str, mode: str) -> Source | None:
 # --- bridges --------------------------------------------------------------------------
 
 
-def stay_in_bridge(leg: Leg, bridge: Bridge, peers: list[Leg]) -> None:
-    """Talk until someone hangs up: our own hangup (or redirect) ends it for the peers too."""
+def stay_in_bridge(
+    leg: Leg, bridge: Bridge, peers: list[Leg], time_limit: float | None = None
+) -> None:
+    """Talk until someone hangs up: our own hangup (or redirect) ends it for the peers too.
+
+    `time_limit` (Dial's timeLimit, simulated seconds) ends the talk from this side.
+    """
     leg.note("connected", [p.to if p.direction != "inbound" else p.from_ for p in peers])
     saved = leg.hangup_at
     leg.hang_up_in(leg.talk_limit)
     try:
-        ok = leg.wait_until(lambda: bridge.ended is not None, None)
+        ok = leg.wait_until(lambda: bridge.ended is not None, time_limit)
+        if not ok and time_limit is not None and bridge.ended is None:
+            leg.sim.switch.end_bridge(bridge, leg.sid, peers)  # timeLimit reached
+            leg.note("disconnected", "time-limit")
+            return
         if not ok:
             leg.sim.error(f"{leg.sid}: bridge lasted past max_call_seconds; hanging up")
             raise HungUp("sim-cap")
@@ -546,6 +555,8 @@ def dial(leg: Leg, el: ET.Element, doc_url: str, mode: str) -> Source | None:
     method = el.get("method", "POST").upper()
     timeout = float(el.get("timeout", "30") or 30)
     caller_id = el.get("callerId") or leg.from_
+    time_limit = float(el.get("timeLimit") or 0) or None  # Twilio's default: 4 hours
+    record = el.get("record", "do-not-record")
     nouns = list(el)
     for noun in nouns:
         if noun.tag not in ("Number", "Client", "Sip", "Queue", "Conference"):
@@ -561,18 +572,25 @@ def dial(leg: Leg, el: ET.Element, doc_url: str, mode: str) -> Source | None:
         leg.note("dial", {"conference": text_of(room)})
         outcome = dial_conference(leg, room)
     else:
-        targets: list[tuple[str, str | None, str]] = []
+        targets: list[Target] = []
         for n in nouns:
             number = text_of(n)
             if n.tag == "Client" and not number.startswith("client:"):
                 number = "client:" + number
-            url = absolute(doc_url, n.get("url")) if n.get("url") else None
-            targets.append((number, url, n.get("method", "POST").upper()))
+            targets.append(Target(
+                number=number,
+                url=absolute(doc_url, n.get("url")) if n.get("url") else None,
+                method=n.get("method", "POST").upper(),
+                status_callback=absolute(doc_url, n.get("statusCallback"))
+                if n.get("statusCallback") else None,
+                status_events=frozenset((n.get("statusCallbackEvent") or "completed").split()),
+                status_method=n.get("statusCallbackMethod", "POST").upper(),
+            ))
         if not nouns and text_of(el):
-            targets.append((text_of(el), None, "POST"))
-        leg.note("dial", {"numbers": [t[0] for t in targets], "record": el.get("record"),
+            targets.append(Target(number=text_of(el)))
+        leg.note("dial", {"numbers": [t.number for t in targets], "record": el.get("record"),
                           "callerId": caller_id})
-        outcome = dial_numbers(leg, targets, timeout, caller_id)
+        outcome = dial_numbers(leg, targets, timeout, caller_id, time_limit)
     params = {
         "DialCallStatus": outcome.status,
         "DialCallDuration": str(outcome.duration),
@@ -581,6 +599,12 @@ def dial(leg: Leg, el: ET.Element, doc_url: str, mode: str) -> Source | None:
     }
     if outcome.child_sid:
         params["DialCallSid"] = outcome.child_sid
+    if record != "do-not-record" and outcome.bridged:
+        # https://www.twilio.com/docs/voice/twiml/dial#record: the action gets the recording.
+        rec_sid = new_sid("RE")
+        leg.sim.recordings[rec_sid] = float(outcome.duration)
+        params.update({"RecordingUrl": leg.sim.recording_url(rec_sid), "RecordingSid": rec_sid,
+                       "RecordingDuration": str(outcome.duration)})
     leg.note("dial-result", outcome.status)
     if outcome.interrupted is not None:
         if action and isinstance(outcome.interrupted, HungUp):
@@ -732,18 +756,34 @@ class DialAttempt:
         return "no-answer"
 
 
+@dataclass
+class Target:
+    """One <Number>/<Client>/<Sip> of a <Dial>."""
+
+    number: str
+    url: str | None = None
+    method: str = "POST"
+    status_callback: str | None = None
+    status_events: frozenset[str] = frozenset({"completed"})
+    status_method: str = "POST"
+
+
 def dial_numbers(
-    leg: Leg, targets: list[tuple[str, str | None, str]], timeout: float, caller_id: str
+    leg: Leg, targets: list[Target], timeout: float, caller_id: str,
+    time_limit: float | None = None,
 ) -> DialOutcome:
     """https://www.twilio.com/docs/voice/twiml/number — ring every number at once; a `url`
-    whisper runs on the answering phone before bridging; hanging up in it declines."""
+    whisper runs on the answering phone before bridging; hanging up in it declines;
+    statusCallback/statusCallbackEvent report the dialed leg's progress."""
     sim = leg.sim
     attempt = DialAttempt(leg)
-    for number, _url, _method in targets:
-        child = sim.new_leg(from_=caller_id, to=number, direction="outbound-dial", parent=leg)
+    for t in targets:
+        child = sim.new_leg(from_=caller_id, to=t.number, direction="outbound-dial", parent=leg,
+                            status_callback=t.status_callback, status_events=t.status_events,
+                            status_method=t.status_method)
         attempt.children.append(child)
-    for child, (_n, url, method) in zip(attempt.children, targets, strict=True):
-        sim.start_thread(child, functools.partial(child_leg, child, attempt, url, method,
+    for child, t in zip(attempt.children, targets, strict=True):
+        sim.start_thread(child, functools.partial(child_leg, child, attempt, t.url, t.method,
                                                   timeout))
     if not attempt.children:
         return DialOutcome("failed")
@@ -760,7 +800,7 @@ def dial_numbers(
     bridge = sim.switch.bridge("dial", [leg, winner])
     attempt.close(winner, bridge)
     try:
-        stay_in_bridge(leg, bridge, [winner])
+        stay_in_bridge(leg, bridge, [winner], time_limit)
     except Interrupt as exc:
         return DialOutcome("completed", winner.sid, bridge_seconds(bridge), True, exc)
     return DialOutcome("completed", winner.sid, bridge_seconds(bridge), True)

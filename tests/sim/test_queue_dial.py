@@ -352,3 +352,44 @@ def test_overlapping_offers_witness(canned: Canned, sim: TwilioSim) -> None:
     sim.wait_idle(5)
     assert third.status == "completed"
     assert len(sim.record.overlapping_offers(AGENT)) == 1  # the later call did not overlap
+
+
+def test_number_status_callback_record_and_time_limit(canned: Canned, sim: TwilioSim) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp('<Dial action="/dialed" record="record-from-answer" timeLimit="2">'
+                    '<Number statusCallback="/leg-status" '
+                    f'statusCallbackEvent="ringing answered completed">{AGENT}</Number></Dial>')
+
+    @canned.twiml("/dialed")
+    def dialed(p: dict[str, str]) -> str:
+        return resp("<Say>after</Say>")
+
+    @canned.twiml("/leg-status")
+    def leg_status(p: dict[str, str]) -> str:
+        return ""
+
+    sim.phones[AGENT] = Phone(hangup_after=None)  # would talk forever: timeLimit ends it
+    call = sim.place_call(CUSTOMER, NUMBER).wait(10)
+    assert call.said() == ["after"]
+    d = canned.hits_to("/dialed")[0].params
+    assert d["DialCallStatus"] == "completed" and d["RecordingSid"].startswith("RE")
+    assert d["RecordingUrl"].startswith(sim.api_url)
+    sim.wait_idle(5)
+    statuses = [h.params["CallStatus"] for h in canned.hits_to("/leg-status")]
+    assert statuses == ["ringing", "in-progress", "completed"]
+    assert all(h.params["Direction"] == "outbound-dial" for h in canned.hits_to("/leg-status"))
+    assert ("disconnected", "time-limit") in call.transcript
+
+
+def test_redeliver_sends_the_same_signed_request(canned: Canned, sim: TwilioSim) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp("<Say>once</Say>")
+
+    call = sim.place_call(CUSTOMER, NUMBER).wait(10)
+    first = call.requests_to("/twilio/voice")[0]
+    again = sim.redeliver(first)
+    assert again.status == 200 and again.body == first.body
+    hits = canned.hits_to("/twilio/voice")
+    assert len(hits) == 2 and hits[0].params == hits[1].params and hits[1].signature_ok

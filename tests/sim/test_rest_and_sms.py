@@ -241,3 +241,19 @@ def test_inbound_sms_params_and_replies(canned: Canned, sim: TwilioSim) -> None:
     fyi = sim.inbox(AGENT)[0]
     assert fyi.media == ["https://example.com/x.jpg"] and fyi.from_ == "whatsapp:" + NUMBER
     assert sim.messages == []  # replies are not REST messages
+
+
+def test_rest_update_with_inline_twiml_replaces_the_document(
+    canned: Canned, sim: TwilioSim
+) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp('<Say>Please hold</Say><Pause length="600"/><Say>not reached</Say>')
+
+    call = sim.place_call(CUSTOMER, NUMBER)
+    assert sim.wait_for(lambda: call.said() == ["Please hold"], 5)
+    client_for(sim).calls(call.sid).update(twiml="<Response><Say>Moved</Say></Response>")
+    call.wait(5)
+    assert call.said() == ["Please hold", "Moved"]
+    assert sim.record.rest_requests[-1].params["Twiml"] == [
+        "<Response><Say>Moved</Say></Response>"]
