@@ -261,3 +261,54 @@ def test_a_flow_is_needed(live: Callable[..., Live]) -> None:
     assert lv.sim.send_sms(TEXTER, "+15005550009", "hi") == [
         "Sorry, this number does not take text messages."]
     _ = time
+
+
+COUNTER_FLOW = f"""
+numbers: ["{SERVICE}"]
+channels: [sms]
+start: ask
+steps:
+  ask:
+    gather: "Say anything."
+    input: speech
+    into: last
+    attempts: 2
+    next: count
+    fallback: done
+  count:
+    set: {{n: "{{{{ (vars.n | default(0) | int) + 1 }}}}"}}
+    next: tell
+  tell:
+    say: "Message {{{{ vars.n }}}}: {{{{ vars.last }}}}"
+    next: ask
+  done:
+    hangup: "Done."
+"""
+
+
+def test_many_concurrent_messages_no_lost_or_doubled_step(live: Callable[..., Live]) -> None:
+    from .conftest import FILES
+
+    lv = live({**FILES, "text.yaml": COUNTER_FLOW})
+    sim = lv.sim
+    assert sim.send_sms(TEXTER, SERVICE, "start") == ["Say anything."]
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def send(i: int) -> None:
+        got = sim.send_sms(TEXTER, SERVICE, f"m{i}")
+        with lock:
+            results.extend(got)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    # Each message was exactly one turn: the counts are 1..8, each once, and every
+    # message's own text appears in exactly one answer.
+    counts = sorted(int(r.split(":")[0].removeprefix("Message ")) for r in results)
+    assert counts == list(range(1, 9)), results
+    assert sorted(r.split(": ")[1].split("\n")[0] for r in results) == sorted(
+        f"m{i}" for i in range(8))
+    sim.assert_no_errors()
