@@ -139,9 +139,12 @@ class Router:
 
             if has_request_context():
                 base = request.host_url.rstrip("/")
-                if base != self._learnt_base():
-                    self.db.set(keys.acd("base_url"), base)
-                    self._learnt = base
+                if base != self._learnt:
+                    try:
+                        self.db.set(keys.acd("base_url"), base)
+                        self._learnt = base
+                    except redis.RedisError:
+                        pass  # shared next time; this request knows its own host
                 return base
         except ImportError:  # pragma: no cover - flask is a dependency
             pass

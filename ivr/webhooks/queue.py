@@ -12,8 +12,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
+import redis
 from flask import Blueprint
 from twilio.twiml.voice_response import Dial, VoiceResponse
 from werkzeug.datastructures import MultiDict
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from ivr.routing.router import Router
 
 bp = Blueprint("queue", __name__)
+log = logging.getLogger("ivr.routing")
 
 BRIDGE_TRIES = 10  # seconds an accepting agent waits for the caller's hold loop to start
 
@@ -43,9 +46,20 @@ def _goodbye(text: str) -> VoiceResponse:
 
 
 @bp.post("/twilio/queue/wait")
-@twilio_webhook("voice", required=("call",))
+@twilio_webhook("voice", required=("call",), replay=False)  # harmless twice; must work w/o Redis
 def wait(params: MultiDict[str, str]) -> TwiML:
-    return _router().wait_twiml(params["call"], int(params.get("n", "0") or 0))
+    router = _router()
+    call, n = params["call"], int(params.get("n", "0") or 0)
+    try:
+        return router.wait_twiml(call, n)
+    except redis.RedisError:
+        # Redis is away (a restart, a failover): keep the caller holding rather than
+        # answering on_error, which would end a call that loses nothing by waiting.
+        log.warning("hold loop of %s: Redis unavailable, holding", call)
+        response = VoiceResponse()
+        response.pause(length=5)
+        response.redirect(router.url("/twilio/queue/wait", call=call, n=n + 1), method="POST")
+        return response
 
 
 @bp.post("/twilio/queue/key")
