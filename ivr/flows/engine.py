@@ -328,8 +328,8 @@ class VoiceEngine:
             }
             if end.num_digits:
                 gather_args["num_digits"] = end.num_digits
-            if end.finish_on:
-                gather_args["finish_on_key"] = end.finish_on
+            if end.finish_on is not None:
+                gather_args["finish_on_key"] = end.finish_on  # "" turns Twilio's "#" off
             if end.input != "dtmf":
                 gather_args["speech_timeout"] = "auto"
             if end.hints:

@@ -373,7 +373,7 @@ class Runner:
             text=text,
             voice=settings.get("voice") or self._voice(flow, state),
             language=settings.get("language") or state.language,
-            loop=int(settings.get("loop") or 1),
+            loop=int(settings.get("loop", 1)),  # 0: repeat until the caller acts (Twilio)
         )
 
     def _render_deep(self, value: Any, flow: Flow, state: FlowState) -> Any:
@@ -394,7 +394,7 @@ class Runner:
             turn.outputs.append(self._speak(self._text(value, flow, state), flow, state, step))
         elif action == "play":
             source = templates.render(str(value), self.context(state, flow))
-            turn.outputs.append(Play(source, loop=int(s.get("loop") or 1)))
+            turn.outputs.append(Play(source, loop=int(s.get("loop", 1))))
         elif action == "pause":
             turn.outputs.append(Pause(max(1, int(value))))
         elif action == "set":
@@ -521,7 +521,7 @@ class Runner:
             input=str(s.get("input") or "dtmf"),
             language=state.language,
             num_digits=int(digits) if digits else None,
-            finish_on=str(s.get("finish_on") or "#"),
+            finish_on=str(s.get("finish_on", "#")),  # "": no finishing key
             timeout=int(s.get("timeout") or DEFAULT_INPUT_TIMEOUT),
         )
 

@@ -668,3 +668,31 @@ def test_blank_text_says_nothing_and_long_text_is_cut(voice_app: VoiceAppFactory
     phone.call()
     assert phone.verbs() == ["Say", "Hangup"]
     assert len(phone.said()) == 4096
+
+
+def test_loop_zero_and_no_finishing_key(voice_app: VoiceAppFactory) -> None:
+    flow = """
+    numbers: ["*"]
+    start: code
+    steps:
+      code:
+        gather: "Enter the code."
+        min_digits: 3
+        max_digits: 6
+        finish_on: ""
+        into: code
+        next: repeat
+      repeat:
+        say: "Your code is {{ vars.code }}."
+        loop: 0
+    """
+    va = voice_app({"main.yaml": flow})
+    phone = va.phone()
+    phone.call()
+    gather = phone.gather()
+    assert gather.attrib["finishOnKey"] == "" and gather.attrib["numDigits"] == "6"
+    phone.press("12")  # too short
+    phone.press("1234")
+    assert phone.twiml is not None
+    say = phone.twiml.find("Say")
+    assert say is not None and say.text == "Your code is 1234." and say.attrib["loop"] == "0"
