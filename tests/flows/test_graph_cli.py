@@ -46,7 +46,7 @@ def test_edges_include_implicit_endings() -> None:
     flow = demo_flows().flows["main"]
     out = edges(flow)
     assert ("goodbye", "end", END) in out
-    assert ("greet", "if vars.customer and vars.customer.first_name", "greet_by_name") in out
+    assert ("where_from", "if caller.country and caller.country != 'US'", "international") in out
     assert ("main_menu", "1 / sales / buy / bike / new bike", "sales") in out
     assert ("office_hours", "holiday", "holiday") in out
 
