@@ -27,7 +27,15 @@ from ivr.flows import templates
 from ivr.flows.exits import TARGET_SETTINGS, ends_call_when_unset, exits, option_key, split_target
 from ivr.flows.loader import build_callflows, plain
 from ivr.flows.model import ACTIONS, SMS_FORBIDDEN, Callflows, Location, Step
-from ivr.flows.yamlsrc import Problem, item_loc, key_loc, load_file, node_loc, value_loc
+from ivr.flows.yamlsrc import (
+    Problem,
+    item_loc,
+    key_loc,
+    load_file,
+    load_text,
+    node_loc,
+    value_loc,
+)
 
 __all__ = ["Problem", "check_folder", "check_texts", "RESERVED", "LANGUAGES"]
 
@@ -1184,8 +1192,6 @@ def _self_referencing(data: Any) -> bool:
 def check_texts(files: dict[str, str], *, folder: str = "callflows") -> tuple[Callflows | None,
                                                                           list[Problem]]:
     """Check a folder given as {file name: YAML text} (for tests, fuzzing and the API)."""
-    from ivr.flows.yamlsrc import load_text
-
     loaded = {name: load_text(text, str(Path(folder) / name)) for name, text in files.items()}
     return _check_loaded(folder, loaded, None, files)
 
@@ -1209,11 +1215,13 @@ def check_folder(path: Path, *, recordings: Path | None = None) -> tuple[Callflo
                                  f"{file.stem}.yaml)", "warning"))
         if file.suffix != ".yaml":
             continue
-        loaded[file.name] = load_file(file, shown)
         try:
             texts[file.name] = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
+            loaded[file.name] = load_file(file, shown)  # reports why it cannot be read
             texts[file.name] = ""
+            continue
+        loaded[file.name] = load_text(texts[file.name], shown)
     cf, problems = _check_loaded(str(path), loaded, recordings, texts)
     problems = extra + problems
     return cf, problems

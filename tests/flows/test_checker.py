@@ -344,3 +344,13 @@ def test_vars_never_set_is_a_warning() -> None:
         "callflows/main.yaml:17:13: vars.greting is never set (not in any flow's vars, set, or a "
         "gather or http 'into') (did you mean 'greeting'?)",
     ]
+
+
+def test_file_that_is_not_utf8(tmp_path: Path) -> None:
+    folder = tmp_path / "cf"
+    folder.mkdir()
+    (folder / "main.yaml").write_bytes(b"steps:\n  a: {say: \"caf\xe9\"}\n")
+    callflows, problems = check_folder(folder)
+    assert callflows is None
+    assert [str(p) for p in problems] == [
+        f"{folder / 'main.yaml'}:1:1: not UTF-8 text: invalid continuation byte"]
