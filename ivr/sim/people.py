@@ -102,6 +102,10 @@ class Phone:
     behaviour: answer | decline (answers, then hangs up at the whisper unless
     `inputs` say otherwise) | no-answer (rings until the caller's timeout) |
     busy | failed.
+    plan: behaviours for successive calls (the last one repeats), e.g.
+    ["no-answer", "answer"] misses the first offer and takes the next.
+    per_call: every call starts the `inputs` afresh (press 1 on each offer);
+    False shares one script across calls (decline the first, accept the second).
     ring_delay: seconds of ringing before it answers.
     hangup_after: seconds it stays once connected to the other party.
     inputs: the keys pressed on this phone (e.g. "1" to accept a whisper).
@@ -118,18 +122,30 @@ class Phone:
     busy_when_in_call: bool = True
     on_ring: Callable[[str, str, str], Behaviour | None] | None = None
     live: InputSource | None = None
+    plan: list[Behaviour] | None = None
+    per_call: bool = True
     active_calls: set[str] = field(default_factory=set, repr=False)
+    calls_rung: int = field(default=0, repr=False)
     _script: Script | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def script(self) -> Script:
-        """One script shared by every call to this phone (press 1 on the first offer, ...)."""
+    def next_behaviour(self) -> Behaviour:
+        """What this phone does with the call now ringing (follows `plan` when given)."""
         with self._lock:
+            n = self.calls_rung
+            self.calls_rung += 1
+            if self.plan:
+                return self.plan[min(n, len(self.plan) - 1)]
+            return self.behaviour
+
+    def script(self, behaviour: Behaviour | None = None) -> Script:
+        """The keys for one call: fresh per call, or one script shared by all calls."""
+        declining = (behaviour or self.behaviour) == "decline"
+        with self._lock:
+            if self.per_call:
+                return Script(self.inputs or ([Hangup()] if declining else []))
             if self._script is None:
-                inputs = self.inputs
-                if self.behaviour == "decline" and not inputs:
-                    inputs = [Hangup()]
-                self._script = Script(inputs)
+                self._script = Script(self.inputs or ([Hangup()] if declining else []))
             return self._script
 
     def claim(self, call_sid: str) -> bool:

@@ -831,12 +831,12 @@ def ring(leg: Leg, timeout: float) -> str:
         if phone is None:
             wait(timeout)
             return "no-answer"
-        if phone.behaviour == "failed":
+        behaviour: Behaviour = phone.next_behaviour()
+        if behaviour == "failed":
             return "failed"
-        if phone.behaviour == "busy" or not phone.claim(leg.sid):
+        if behaviour == "busy" or not phone.claim(leg.sid):
             wait(0.5)
             return "busy"
-        behaviour: Behaviour = phone.behaviour
         if phone.on_ring is not None:
             behaviour = phone.on_ring(leg.sid, leg.from_, leg.to) or behaviour
             leg.check()
@@ -846,8 +846,9 @@ def ring(leg: Leg, timeout: float) -> str:
             wait(timeout)
             return "no-answer"
         wait(phone.ring_delay)
-        if behaviour == "decline":
-            leg.declining = True
+        leg.script = phone.script(behaviour)
+        if behaviour == "decline" and (phone.live is not None or phone.plan):
+            leg.declining = True  # decided at the ring (console, plan): hang up at the whisper
         return "answered"
     except HungUp:
         return "canceled"

@@ -393,3 +393,39 @@ def test_redeliver_sends_the_same_signed_request(canned: Canned, sim: TwilioSim)
     assert again.status == 200 and again.body == first.body
     hits = canned.hits_to("/twilio/voice")
     assert len(hits) == 2 and hits[0].params == hits[1].params and hits[1].signature_ok
+
+
+def test_phone_plan_and_per_call_inputs(canned: Canned, sim: TwilioSim) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp(f'<Dial action="/dialed" timeout="5"><Number url="/whisper">{AGENT}'
+                    "</Number></Dial>")
+
+    @canned.twiml("/whisper")
+    def whisper(p: dict[str, str]) -> str:
+        if p.get("Digits") == "1":
+            return resp()
+        return resp('<Gather numDigits="1" action="/whisper"><Say>Press 1</Say></Gather>'
+                    "<Hangup/>")
+
+    results: list[str] = []
+
+    @canned.twiml("/dialed")
+    def dialed(p: dict[str, str]) -> str:
+        results.append(p["DialCallStatus"])
+        return resp()
+
+    sim.phones[AGENT] = Phone(plan=["no-answer", "decline", "answer"], inputs=["1"],
+                              hangup_after=2)
+    for _ in range(4):
+        sim.place_call(CUSTOMER, NUMBER).wait(10)
+        sim.wait_idle(5)
+    # missed, declined at the whisper, then "1" pressed afresh on every answered call
+    assert results == ["no-answer", "no-answer", "completed", "completed"]
+    shared = Phone(inputs=[Hangup(), "1"], per_call=False, hangup_after=2)
+    sim.phones[AGENT] = shared
+    results.clear()
+    for _ in range(2):
+        sim.place_call(CUSTOMER, NUMBER).wait(10)
+        sim.wait_idle(5)
+    assert results == ["no-answer", "completed"]  # hangs up on the first, accepts the next
