@@ -91,6 +91,7 @@ YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "yes please", "ok", "okay", "s
                        "call", "call me", "call me back", "please"})
 NO_WORDS = frozenset({"no", "n", "nope", "no thanks", "no thank you", "not now"})
 CALL_WORDS = frozenset({"call", "call me", "call me back", "callback", "call back", "yes"})
+RESTART_WORDS = frozenset({"menu", "start over", "restart"})
 OFFER_ATTEMPTS = 2  # unclear answers to a call-back offer before it counts as "no"
 
 
@@ -248,6 +249,9 @@ class TextEngine:
             if word in optout.HELP_WORDS:
                 reply.say(self._help(from_, to))
             elif not self._missed_call_reply(from_, to, body, reply):
+                if normalize_words(body) in RESTART_WORDS:
+                    # "reply MENU to start over" (the help text of product.md's example)
+                    self.store.delete(keys.conversation(from_, to))
                 self._turn(params, from_, to, body, reply)
         return reply.twiml()
 

@@ -312,3 +312,12 @@ def test_many_concurrent_messages_no_lost_or_doubled_step(live: Callable[..., Li
     assert sorted(r.split(": ")[1].split("\n")[0] for r in results) == sorted(
         f"m{i}" for i in range(8))
     sim.assert_no_errors()
+
+
+def test_menu_starts_over(live: Callable[..., Live]) -> None:
+    lv = live()
+    sim = lv.sim
+    sim.send_sms(TEXTER, SERVICE, "hi")
+    assert sim.send_sms(TEXTER, SERVICE, "1") == ["What is your 6-digit order number?"]
+    assert sim.send_sms(TEXTER, SERVICE, "Menu")[0].startswith(f"Hi {TEXTER}, this is Acme.")
+    assert sim.send_sms(TEXTER, SERVICE, "2")[0].startswith("Would you like a call back")
