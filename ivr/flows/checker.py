@@ -1106,7 +1106,9 @@ class _Checker:
             ordered = sorted(component, key=lambda n: (
                 n[0] != component[0][0], self.flows[n[0]].steps[n[1]].location.line))
             first = ordered[0]
-            names = ", ".join(s if f == first[0] else f"{f}.{s}" for f, s in ordered)
+            shown = [s if f == first[0] else f"{f}.{s}" for f, s in ordered]
+            names = ", ".join(shown[:10]) + (f" and {len(shown) - 10} more"
+                                              if len(shown) > 10 else "")
             self.error(self.flows[first[0]].steps[first[1]].location,
                        f"loop with no way out through steps {names}: add a way out, or a menu "
                        f"or gather that waits for the caller")
