@@ -148,6 +148,10 @@ class VoiceEngine:
             return self._on_error(self.flows.current.flows.get(state.flow))
         runner = self._runner(callflows)
         kind = params.get("kind", "")
+        if kind == "record":
+            # Before the turn check: when the caller hangs up while recording, the
+            # status callback may end the call before the Record action arrives.
+            self._keep_voicemail(callflows, state, params)
         if params.get("seq") != str(state.seq) or state.ended:
             # A turn that has passed (or a call the flow has finished): say where we are.
             if state.ended:
@@ -159,7 +163,6 @@ class VoiceEngine:
             turn = runner.answer(state, digits=params.get("Digits", ""),
                                  speech=params.get("SpeechResult", ""))
         elif kind == "record":
-            self._keep_voicemail(callflows, state, params)
             turn = runner.after(state, "recorded")
         elif kind == "dial":
             turn = runner.after(state, params.get("DialCallStatus", "failed"))
@@ -341,7 +344,7 @@ class VoiceEngine:
         elif isinstance(end, Record):
             vm_id = uuid.uuid4().hex
             record_args: dict[str, Any] = {
-                "action": self._step_url(state, "record", vm=vm_id),
+                "action": self._step_url(state, "record", vm=vm_id, box=end.box),
                 "method": "POST",
                 "max_length": end.max_length,
                 "play_beep": True,
@@ -377,15 +380,16 @@ class VoiceEngine:
 
     def _keep_voicemail(self, callflows: Callflows, state: FlowState,
                         params: MultiDict[str, str]) -> None:
+        """Keep the message of a Record action (idempotent per message id) and tell the owner.
+
+        The box travels in the action URL (signed by Twilio with it), so a late
+        action still finds its box when the call has moved on or ended.
+        """
         recording_url = params.get("RecordingUrl", "")
         vm_id = params.get("vm", "")
+        box = params.get("box", "") or state.flow
         if not recording_url or not vm_id:
             return  # nothing recorded (the empty-recording redirect)
-        flow = callflows.flows.get(state.flow)
-        step = flow.steps.get(state.step) if flow else None
-        if flow is None or step is None or step.action != "record":
-            return
-        box = str(step.settings.get("box") or flow.name)
         try:
             duration = int(params.get("RecordingDuration") or 0)
         except ValueError:
@@ -393,7 +397,7 @@ class VoiceEngine:
         caller = state.call.get("from", "")
         voicemail.save(
             self.store, vm_id, box=box, caller=caller, called=state.call.get("to", ""),
-            call_sid=state.call.get("sid", ""), flow=flow.name, recording_url=recording_url,
+            call_sid=state.call.get("sid", ""), flow=state.flow, recording_url=recording_url,
             duration=duration,
         )
         owner = voicemail.box_owner(callflows, box)

@@ -10,10 +10,11 @@ The text is sent from the number the caller dialed (our Twilio number).
 
 Storage: one hash per message (`keys.voicemail_item(id)`: box, caller, called,
 call_sid, flow, time, duration, recording_url, transcription,
-transcription_status), a sorted set per box by time (`keys.voicemail(box)`),
+transcription_status, notified, heard), a sorted set per box by time (`keys.voicemail(box)`),
 and the set of box names (`keys.voicemail_boxes()`). Messages do not expire:
 they are kept until someone deletes them. Saving is idempotent per message
-id, and the owner is texted once per message, however often Twilio retries.
+id, and the owner is texted once per message, however often Twilio retries;
+a text the REST API refuses is logged and not sent again.
 """
 
 from __future__ import annotations
@@ -93,6 +94,19 @@ def get(store: redis.Redis, vm_id: str) -> dict[str, Any] | None:
     return item
 
 
+def mark_heard(store: redis.Redis, vm_id: str, at: float | None = None) -> bool:
+    """Mark a message heard (field `heard`, a Unix time); the first time is kept.
+
+    False when there is no such message. Idempotent, so the API and the
+    wallboard may both call it.
+    """
+    item = keys.voicemail_item(vm_id)
+    if not store.hexists(item, "box"):
+        return False
+    store.hsetnx(item, "heard", repr(time.time() if at is None else at))
+    return True
+
+
 def messages(store: redis.Redis, box: str) -> list[dict[str, Any]]:
     """A box's messages, oldest first."""
     ids: list[str] = store.zrange(keys.voicemail(box), 0, -1)  # type: ignore[assignment]
@@ -126,7 +140,8 @@ def notify_owner(
     try:
         twilio.messages.create(to=owner, from_=from_, body=body)
     except (TwilioException, OSError) as exc:
+        # Logged, not retried: the message itself is kept and shows on the API/wallboard.
         log.warning("voicemail %s: could not text %s: %s", vm_id, owner, exc)
-        store.hdel(item, "notified")  # let a retry of the webhook try again
+        store.hdel(item, "notified")  # a later delivery of the same action may try again
         return False
     return True

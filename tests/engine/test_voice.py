@@ -696,3 +696,42 @@ def test_loop_zero_and_no_finishing_key(voice_app: VoiceAppFactory) -> None:
     assert phone.twiml is not None
     say = phone.twiml.find("Say")
     assert say is not None and say.text == "Your code is 1234." and say.attrib["loop"] == "0"
+
+
+def test_texts_that_fail_do_not_break_the_call(voice_app: VoiceAppFactory, rest: Any) -> None:
+    va = voice_app(FILES, now=OPEN)
+    rest.fail = True
+    phone = va.phone()
+    phone.call()
+    phone.press("6")  # message step: the REST API answers 500
+    assert phone.verbs() == ["Pause", "Play", "Play", "Say", "Hangup"]
+    other = va.phone("CA" + "7" * 32)
+    other.call()
+    other.press("9")
+    action = other.action_of("Record")
+    other.post(action, {"RecordingUrl": "https://x/RE9", "RecordingDuration": "5"})
+    assert other.said() == "Thank you for calling. Goodbye."
+    (item,) = voicemail.messages(va.engine.store, "alice")
+    assert item["recording_url"] == "https://x/RE9" and "notified" not in item
+    assert rest.messages == []
+
+
+def test_record_action_after_the_call_ended_still_keeps_the_message(
+        voice_app: VoiceAppFactory, rest: Any) -> None:
+    """The caller hangs up while recording and the status callback comes first."""
+    va = voice_app(FILES, now=OPEN)
+    phone = va.phone()
+    phone.call()
+    phone.press("9")
+    action = phone.action_of("Record")
+    phone.hang_up()
+    phone.post(action, {"RecordingUrl": "https://x/RE7", "RecordingDuration": "8",
+                        "Digits": "hangup"})
+    (item,) = voicemail.messages(va.engine.store, "alice")
+    assert item["duration"] == 8 and item["call_sid"] == phone.sid
+    assert len(rest.messages) == 1
+    # the same action delivered again keeps one message and sends one text
+    phone.post(action + "&again=1", {"RecordingUrl": "https://x/RE7",
+                                     "RecordingDuration": "8", "Digits": "hangup"})
+    assert len(voicemail.messages(va.engine.store, "alice")) == 1
+    assert len(rest.messages) == 1
