@@ -121,3 +121,19 @@ def test_checker_accepts_missed_call_and_refuses_mistakes() -> None:
         assert cf is None and messages, mc
         assert any(wanted in m and m.startswith("callflows/main.yaml:2:") for m in messages), \
             messages
+
+
+def test_schema_knows_missed_call() -> None:
+    import json
+    from pathlib import Path
+
+    from jsonschema import Draft202012Validator
+
+    import ivr.flows
+
+    schema = json.loads((Path(ivr.flows.__file__).parent / "callflows.schema.json").read_text())
+    validator = Draft202012Validator(schema)
+    flow = {"numbers": ["*"], "steps": {"a": {"hangup": True}}}
+    assert not list(validator.iter_errors({**flow, "missed_call": {"text": "Hi", "queue": "s"}}))
+    assert list(validator.iter_errors({**flow, "missed_call": {"txt": "Hi"}}))
+    assert list(validator.iter_errors({**flow, "missed_call": "Hi"}))
