@@ -198,7 +198,8 @@ class Router:
                 if b.split("#", 1)[0] == queue]
 
     def _keys(self, *, phones: bool = False) -> list[str]:
-        return self._layout()[1 if phones else 0]
+        plain, with_phones, _ = self._layout()
+        return with_phones if phones else plain
 
     def _layout(self) -> tuple[list[str], list[str], str]:
         """KEYS for every script (and with the phones hash), and the layout JSON (ARGV[4])
@@ -795,7 +796,9 @@ class Router:
             target.play(music)
         else:
             # Short pauses, never past the max wait: the next fetch is when they leave.
-            chunk = min(config.announce.every, 20, math.ceil(remaining))
+            chunk = min(config.announce.every, 20)
+            if remaining != float("inf"):
+                chunk = min(chunk, math.ceil(remaining))
             target.pause(length=max(1, int(chunk)))
         response.redirect(self.url("/twilio/queue/wait", call=call_sid, n=n + 1), method="POST")
         return response

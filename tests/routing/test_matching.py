@@ -201,6 +201,16 @@ def test_max_wait_overflows_and_the_next_wait_fetch_leaves(make_router, twilio, 
     assert router.queue_stats("sales")["abandoned"] == 0
 
 
+def test_no_max_wait_holds_forever(make_router, clock):
+    router = make_router({"sales": {"max_wait": 0, "announce": {"every": 30}}}, agents_of(1))
+    router.set_agent_status("a00", "break", source="test")
+    enqueue(router, "CA1")
+    clock.advance(100_000)
+    assert '<Pause length="20"' in str(router.wait_twiml("CA1", 0))
+    router.run_timers()
+    assert caller(router, "CA1")["st"] == "waiting"
+
+
 def test_wait_fetch_after_max_wait_overflows_even_before_the_timer(make_router, clock):
     router = make_router({"sales": {"max_wait": 15}}, agents_of(1))
     router.set_agent_status("a00", "break", source="test")
