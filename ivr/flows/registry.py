@@ -13,6 +13,7 @@ extra thread per directory; a 1 s interval meets the 2 s pick-up promise.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections import OrderedDict
@@ -25,6 +26,23 @@ from ivr.flows.yamlsrc import Problem
 log = logging.getLogger("ivr.flows")
 
 KEEP_VERSIONS = 8
+REHASH_EVERY = 10  # polls between content hashes
+
+
+def _digest(folder: Path) -> str:
+    """A hash of the flow files' content: the safety net for coarse mtimes (see poll)."""
+    h = hashlib.sha256()
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return ""
+    for p in entries:
+        if p.suffix in (".yaml", ".yml"):
+            try:
+                h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+            except OSError:
+                continue
+    return h.hexdigest()
 
 
 def _signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
@@ -59,6 +77,8 @@ class FlowRegistry:
         self._current = Callflows(flows={})
         self._problems: list[Problem] = []
         self._signature: tuple[tuple[str, int, int], ...] | None = None
+        self._digest = ""
+        self._polls = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.reload()
@@ -89,6 +109,7 @@ class FlowRegistry:
 
     def _reload(self) -> bool:
         signature = _signature(self.folder)
+        self._digest = _digest(self.folder)
         callflows, problems = check_folder(self.folder, recordings=self.recordings)
         with self._lock:
             self._signature = signature
@@ -116,8 +137,17 @@ class FlowRegistry:
         return True
 
     def poll(self) -> bool:
-        """Reload if the files changed since the last look; True when a reload happened."""
-        if _signature(self.folder) == self._signature:
+        """Reload if the files changed since the last look; True when a reload happened.
+
+        Names, sizes and mtimes catch every edit on local disks; every REHASH_EVERY
+        polls the content is hashed too, for file systems whose mtimes are coarse
+        (an edit of the same size within the same tick would otherwise go unseen).
+        """
+        self._polls += 1
+        changed = _signature(self.folder) != self._signature
+        if not changed and self._polls % REHASH_EVERY == 0:
+            changed = _digest(self.folder) != self._digest
+        if not changed:
             return False
         self.reload()
         return True

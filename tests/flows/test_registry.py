@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.flows.registry import KEEP_VERSIONS, FlowRegistry
+from ivr.flows.registry import KEEP_VERSIONS, REHASH_EVERY, FlowRegistry
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -122,3 +123,26 @@ def test_poll_only_reloads_on_change(folder: Path) -> None:
     edit(folder / "hours.yaml", "10:00-14:00", "10:00-15:00")
     assert reg.poll() is True
     assert reg.poll() is False
+
+
+def test_default_interval_meets_the_two_second_promise(folder: Path) -> None:
+    reg = FlowRegistry(folder)  # interval 1.0, as every worker runs it
+    reg.start()
+    try:
+        time.sleep(0.3)
+        edit(folder / "main.yaml", "Goodbye.", "Good night.")
+        took = wait_for(lambda: goodbye(reg) == "Good night.", timeout=2.0)
+        assert took < 2.0
+    finally:
+        reg.stop()
+
+
+def test_same_size_edit_with_the_same_mtime_is_caught_by_the_content_hash(folder: Path) -> None:
+    reg = FlowRegistry(folder)
+    main = folder / "main.yaml"
+    before = main.stat()
+    edit(main, "Goodbye.", "Goodbye!")  # same size
+    os.utime(main, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the same mtime
+    assert [reg.poll() for _ in range(REHASH_EVERY - 1)] == [False] * (REHASH_EVERY - 1)
+    assert reg.poll() is True
+    assert goodbye(reg) == "Goodbye!"
