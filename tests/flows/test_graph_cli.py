@@ -116,3 +116,25 @@ def test_check_command_prints_warnings_and_passes(tmp_path: Path) -> None:
         f"{folder / 'main.yaml'}:4:5: warning: branch 'a' has no 'else': when no condition "
         f"holds the call ends")
     assert result.output.splitlines()[1].endswith("— OK, 1 warning")
+
+
+def test_cross_flow_targets_and_endings_are_drawn() -> None:
+    from ivr.flows.checker import check_texts
+
+    callflows, _ = check_texts({
+        "main.yaml": 'numbers: ["*"]\nsteps:\n  a:\n    menu: "1 or 2"\n'
+                     "    options: {1: other.b, 2: c}\n  c:\n    say: 'Bye \"now\"'\n",
+        "other.yaml": "steps:\n  b:\n    hangup: true\n"})
+    assert callflows is not None
+    text = mermaid(callflows.flows["main"])
+    assert text.splitlines() == [
+        "flowchart TD",
+        '    n0(["a<br/>menu: 1 or 2"])',
+        '    n1["c<br/>say: Bye #quot;now#quot;"]',
+        '    n2[/"other.b"/]',
+        "    n3((hang up))",
+        '    n0 -->|"1"| n2',
+        '    n0 -->|"2"| n1',
+        '    n0 -->|"no fallback"| n3',
+        '    n1 -->|"no next"| n3',
+    ]
