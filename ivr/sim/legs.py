@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HTTP_TIMEOUT = 15.0  # Twilio's own webhook budget
+MAX_TWIML_BYTES = 64 * 1024  # Twilio refuses larger documents (error 12300-ish)
 
 
 class Interrupt(Exception):
@@ -325,7 +325,7 @@ class Leg:
             return root
         assert source.url is not None
         ex = self.post(source.url, source.params, method=source.method)
-        root = self.parse(ex.body, source.url) if 200 <= ex.status < 300 else None
+        root = self.parse_answer(ex, source.url)
         if root is not None:
             self.current_url = source.url
             return root
@@ -336,7 +336,7 @@ class Leg:
                 {**source.params, "ErrorCode": error_code, "ErrorUrl": source.url},
                 method=self.fallback.method,
             )
-            root = self.parse(fb.body, self.fallback.url) if 200 <= fb.status < 300 else None
+            root = self.parse_answer(fb, self.fallback.url)
             if root is not None:
                 self.current_url = self.fallback.url
                 return root
@@ -344,6 +344,18 @@ class Leg:
         return None
 
     current_url: str = ""
+
+    def parse_answer(self, ex: HttpExchange, where: str) -> ET.Element | None:
+        """The TwiML of a 2xx answer, checking what Twilio checks (type, size)."""
+        if not 200 <= ex.status < 300:
+            return None
+        if "xml" not in ex.content_type:
+            self.sim.error(f"{self.sid}: {where} answered Content-Type {ex.content_type!r}, "
+                           "not text/xml")
+        if len(ex.body.encode()) > MAX_TWIML_BYTES:
+            self.sim.error(f"{self.sid}: {where} answered more than 64 KB of TwiML")
+            return None
+        return self.parse(ex.body, where)
 
     def parse(self, body: str, where: str) -> ET.Element | None:
         try:

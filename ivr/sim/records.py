@@ -34,6 +34,7 @@ class HttpExchange:
     started: float = 0.0
     elapsed: float = 0.0
     error: str | None = None
+    content_type: str = ""
 
 
 @dataclass

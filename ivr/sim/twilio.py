@@ -28,7 +28,7 @@ import requests
 from ivr.sim.harness import RunningServer, serve_wsgi
 from ivr.sim.legs import Leg, Source, build_get_url, sign
 from ivr.sim.people import Caller, Phone
-from ivr.sim.records import HttpExchange, SimMessage, SimRecord, new_sid
+from ivr.sim.records import CallRecord, HttpExchange, SimMessage, SimRecord, new_sid
 from ivr.sim.rest import make_rest_app
 from ivr.sim.switch import Switchboard
 from ivr.sim.twiml import run_call
@@ -61,7 +61,7 @@ class SimCall:
         return list(self.leg.requests)
 
     @property
-    def record(self) -> Any:
+    def record(self) -> CallRecord:
         return self.leg.record
 
     def said(self) -> list[str]:
@@ -297,7 +297,7 @@ class TwilioSim:
             "Accept": "*/*",
         }
         started = time.time()
-        status, body, err = 0, "", None
+        status, body, err, content_type = 0, "", None, ""
         http = session or requests
         try:
             if method == "GET":
@@ -307,11 +307,12 @@ class TwilioSim:
                 resp = http.post(target, data=params, headers=headers, timeout=HTTP_TIMEOUT,
                                  allow_redirects=False)
             status, body = resp.status_code, resp.text
+            content_type = resp.headers.get("Content-Type", "")
         except requests.RequestException as exc:
             err = repr(exc)
         ex = HttpExchange(url=url, method=method, params=dict(params), status=status, body=body,
                           call_sid=call_sid, started=started, elapsed=time.time() - started,
-                          error=err)
+                          error=err, content_type=content_type)
         self.record.add_exchange(ex)
         if into is not None:
             into.append(ex)
@@ -471,6 +472,8 @@ class TwilioSim:
             ex = self.http(None, url, method, params)
             if not 200 <= ex.status < 300 or not ex.body.strip():
                 return replies
+            if "xml" not in ex.content_type:
+                self.error(f"{url} answered an SMS with Content-Type {ex.content_type!r}")
             try:
                 root = ET.fromstring(ex.body)
             except ET.ParseError as exc:

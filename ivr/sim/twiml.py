@@ -43,10 +43,6 @@ class LeaveQueue(Exception):
     """<Leave> ran inside a waitUrl document."""
 
 
-class TwimlError(Exception):
-    """A document Twilio would refuse (unknown verb, verb not allowed here)."""
-
-
 Handler = Callable[[Leg, ET.Element, str, str], "Source | None"]
 
 

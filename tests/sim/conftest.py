@@ -79,6 +79,8 @@ def canned() -> Iterator[Canned]:
             return Response("not found", status=404)
         params = request.form.to_dict() if request.method == "POST" else request.args.to_dict()
         result = route[1](params)
+        if isinstance(result, Response):
+            return result
         if isinstance(result, tuple):
             return Response(result[0], status=result[1], mimetype="text/xml")
         return Response(result, mimetype="text/xml")

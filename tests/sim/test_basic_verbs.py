@@ -215,3 +215,26 @@ def test_play_of_missing_media_is_skipped_and_reported(canned: Canned, sim: Twil
                                ("play", canned.url + "/present.mp3"),
                                ("say", "done", None, None)]
     assert any("missing.mp3 answered 404" in e for e in sim.errors)
+
+
+def test_wrong_content_type_and_oversized_twiml_are_reported(
+    canned: Canned, sim: TwilioSim
+) -> None:
+    from flask import Response
+
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> Response:
+        return Response(resp("<Say>plain</Say>"), mimetype="text/plain")
+
+    call = sim.place_call(FROM, TO).wait(10)
+    assert call.said() == ["plain"]
+    assert any("Content-Type 'text/plain" in e for e in sim.errors)
+
+    @canned.twiml("/big")
+    def big(p: dict[str, str]) -> str:
+        return resp("<Say>" + "x" * 70_000 + "</Say>")
+
+    sim.record.errors.clear()
+    sim.voice_url = canned.url + "/big"
+    call = sim.place_call(FROM, TO).wait(10)
+    assert any("64 KB" in e for e in sim.errors)
