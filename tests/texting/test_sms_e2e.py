@@ -321,3 +321,18 @@ def test_menu_starts_over(live: Callable[..., Live]) -> None:
     assert sim.send_sms(TEXTER, SERVICE, "1") == ["What is your 6-digit order number?"]
     assert sim.send_sms(TEXTER, SERVICE, "Menu")[0].startswith(f"Hi {TEXTER}, this is Acme.")
     assert sim.send_sms(TEXTER, SERVICE, "2")[0].startswith("Would you like a call back")
+
+
+def test_echoed_text_is_escaped_not_interpreted(live: Callable[..., Live]) -> None:
+    from .conftest import FILES
+
+    lv = live({**FILES, "text.yaml": COUNTER_FLOW})
+    sim = lv.sim
+    sim.send_sms(TEXTER, SERVICE, "start")
+    markup = '</Message><Redirect>http://evil.example/</Redirect><Message>& "quotes" 👍🏽'
+    replies = sim.send_sms(TEXTER, SERVICE, markup)
+    assert replies == [f"Message 1: {markup}\nSay anything."]
+    # The raw answer carried it as text: one <Message>, no <Redirect> verb.
+    answer = [x for x in sim.record.exchanges if x.params.get("Body") == markup][-1].body
+    assert answer.count("<Message>") == 1 and "<Redirect>" not in answer
+    sim.assert_no_errors()
