@@ -358,8 +358,10 @@ class Runner:
         return turn
 
     def _text(self, prompt: Prompt, flow: Flow, state: FlowState) -> str:
-        text = templates.pick_prompt(prompt, state.language, flow.language)
-        return templates.render(str(text), self.context(state, flow))
+        text = str(templates.pick_prompt(prompt, state.language, flow.language))
+        if "{" not in text:  # plain text: no context to build
+            return text
+        return templates.render(text, self.context(state, flow))
 
     def _voice(self, flow: Flow, state: FlowState) -> str | None:
         """The conversation's voice: set by a `language` step, else the flow's in its language."""
@@ -510,6 +512,7 @@ class Runner:
                 input="both" if has_words else "dtmf",
                 language=state.language,
                 num_digits=max((len(k) for k in keys), default=1),
+                finish_on="",  # the key count ends it, and "#" may be an option
                 timeout=int(s.get("timeout") or DEFAULT_INPUT_TIMEOUT),
                 hints=hints,
             )

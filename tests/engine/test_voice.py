@@ -164,7 +164,7 @@ def test_welcome_and_menu_with_templates_voice_and_hints(voice_app: VoiceAppFact
     assert says[0].attrib == {"voice": "Polly.Joanna", "language": "en-US"}
     gather = phone.gather()
     assert gather.attrib["input"] == "dtmf speech"
-    assert gather.attrib["numDigits"] == "1"
+    assert gather.attrib["numDigits"] == "1" and gather.attrib["finishOnKey"] == ""
     assert gather.attrib["language"] == "en-US"
     assert gather.attrib["hints"] == "sales, buy, support, help"
     assert gather.find("Say") is not None
@@ -735,3 +735,23 @@ def test_record_action_after_the_call_ended_still_keeps_the_message(
                                      "RecordingDuration": "8", "Digits": "hangup"})
     assert len(voicemail.messages(va.engine.store, "alice")) == 1
     assert len(rest.messages) == 1
+
+
+def test_star_and_hash_are_menu_keys(voice_app: VoiceAppFactory) -> None:
+    flow = """
+    numbers: ["*"]
+    start: menu
+    steps:
+      menu:
+        menu: "Press star to repeat, pound to leave."
+        options: {"*": menu, "#": bye}
+      bye:
+        hangup: "Bye."
+    """
+    va = voice_app({"main.yaml": flow})
+    phone = va.phone()
+    phone.call()
+    phone.press("*")
+    assert phone.gather() is not None
+    phone.press("#")
+    assert phone.said() == "Bye."
