@@ -336,3 +336,18 @@ def test_echoed_text_is_escaped_not_interpreted(live: Callable[..., Live]) -> No
     answer = [x for x in sim.record.exchanges if x.params.get("Body") == markup][-1].body
     assert answer.count("<Message>") == 1 and "<Redirect>" not in answer
     sim.assert_no_errors()
+
+
+def test_a_redelivered_message_is_one_turn(live: Callable[..., Live]) -> None:
+    lv = live()
+    sim = lv.sim
+    sim.send_sms(TEXTER, SERVICE, "hi")
+    params = {"MessageSid": "SM" + "7" * 32, "AccountSid": sim.account_sid, "From": TEXTER,
+              "To": SERVICE, "Body": "1", "NumMedia": "0", "ApiVersion": "2010-04-01"}
+    first = sim.http(None, sim.sms_url, "POST", params)
+    again = sim.http(None, sim.sms_url, "POST", params)  # Twilio retrying the same delivery
+    assert first.body == again.body and "What is your 6-digit order number?" in first.body
+    state = lv.redis.hgetall(keys.conversation(TEXTER, SERVICE))
+    assert state["step"] == "order" and state["attempts"] == "0"
+    # The next (new) message is the answer to the gather, not to the menu.
+    assert sim.send_sms(TEXTER, SERVICE, "1")[0].startswith("That is not an order number.")
