@@ -138,3 +138,15 @@ def test_cross_flow_targets_and_endings_are_drawn() -> None:
         '    n0 -->|"no fallback"| n3',
         '    n1 -->|"no next"| n3',
     ]
+
+
+def test_wired_into_the_ivr_command() -> None:
+    """`ivr check` and `ivr graph` as the console script runs them (ivr.cli's lazy group)."""
+    from ivr.cli import main
+
+    result = CliRunner().invoke(main, ["check", str(DEMO)])
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("— OK")
+    result = CliRunner().invoke(main, ["graph", "sms", "--dir", str(DEMO)])
+    assert result.exit_code == 0, result.output
+    assert result.output == mermaid(demo_flows().flows["sms"])
