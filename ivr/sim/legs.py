@@ -207,6 +207,11 @@ class Leg:
                 self.gone = exc
             self._cond.notify_all()
 
+    def discard_pending(self, kind: type[Interrupt]) -> None:
+        """Forget interruptions of one kind (a dequeue that came as the caller left the queue)."""
+        with self._cond:
+            self._pending = [p for p in self._pending if not isinstance(p, kind)]
+
     def check(self) -> None:
         """Raise a pending interruption, if any (called between verbs)."""
         with self._cond:

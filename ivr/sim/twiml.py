@@ -431,6 +431,7 @@ def enqueue(leg: Leg, el: ET.Element, doc_url: str, mode: str) -> Source | None:
         nonlocal queue_time
         if not sw.leave(name, member) and member.handoff is not None and not picked:
             fail_handoff(member.handoff)  # a dequeuer took us as we left: let it try the next
+            leg.discard_pending(Dequeued)  # and its message must not reach a later queue
         queue_time = int((member.dequeued_at or time.time()) - member.entered)
         leg.in_queue = None
         with sim.record.lock:
