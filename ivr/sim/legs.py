@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import math
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -261,7 +262,21 @@ class Leg:
             self._seq += 1
             if event == "completed":
                 extra["CallDuration"] = str(self.duration())
-            self.post(self.status_callback, extra, method=self.status_method)
+            jitter = self.sim.status_jitter
+            if jitter > 0:
+                # Twilio posts status callbacks asynchronously: they may arrive out of order.
+                url, method = self.status_callback, self.status_method
+                params = {**self.base_params(), **extra}
+                delay = random.uniform(0, jitter)
+
+                def late() -> None:
+                    time.sleep(delay)
+                    self.sim.http(None, url, method, params, call_sid=self.sid,
+                                  into=self.requests)
+
+                self.sim.background(self, late)
+            else:
+                self.post(self.status_callback, extra, method=self.status_method)
         self.sim.notify_status(self)
 
     def duration(self) -> int:

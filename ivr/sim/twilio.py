@@ -102,6 +102,7 @@ class TwilioSim:
         max_call_seconds: float = 3600.0,
         enqueue_action_on_redirect: bool = True,
         check_media: bool = True,
+        status_jitter: float = 0.0,
     ) -> None:
         self._app_url = app_url.rstrip("/")
         self.account_sid = account_sid
@@ -112,6 +113,7 @@ class TwilioSim:
         self.max_call_seconds = max_call_seconds
         self.enqueue_action_on_redirect = enqueue_action_on_redirect
         self.check_media = check_media
+        self.status_jitter = status_jitter  # real seconds; > 0: callbacks may arrive out of order
         self._media: dict[str, bool] = {}
         self.record = SimRecord()
         self.switch = Switchboard(self.record)

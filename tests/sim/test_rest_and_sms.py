@@ -257,3 +257,31 @@ def test_rest_update_with_inline_twiml_replaces_the_document(
     assert call.said() == ["Please hold", "Moved"]
     assert sim.record.rest_requests[-1].params["Twiml"] == [
         "<Response><Say>Moved</Say></Response>"]
+
+
+def test_status_jitter_delivers_every_event_possibly_out_of_order(
+    canned: Canned, sim: TwilioSim
+) -> None:
+    @canned.twiml("/status")
+    def status(p: dict[str, str]) -> str:
+        return ""
+
+    sim.status_jitter = 0.2
+    sim.phones[AGENT] = Phone(hangup_after=None)
+    sids = [client_for(sim).calls.create(
+        to=AGENT if i == 0 else f"+1500000000{i}", from_=NUMBER,
+        twiml="<Response><Say>hi</Say></Response>",
+        status_callback=canned.url + "/status",
+        status_callback_event=["initiated", "ringing", "answered", "completed"],
+    ).sid for i in range(3)]
+    for sid in sids:
+        sim.call(sid).wait(10)
+    hits = canned.hits_to("/status")
+    answered = [h.params for h in hits if h.params["CallSid"] == sids[0]]
+    assert sorted(int(p["SequenceNumber"]) for p in answered) == [0, 1, 2, 3]
+    by_seq = {p["SequenceNumber"]: p["CallStatus"] for p in answered}
+    assert by_seq == {"0": "initiated", "1": "ringing", "2": "in-progress", "3": "completed"}
+    for sid in sids[1:]:  # nobody there: initiated, ringing, no-answer
+        statuses = sorted((int(h.params["SequenceNumber"]), h.params["CallStatus"])
+                          for h in hits if h.params["CallSid"] == sid)
+        assert statuses == [(0, "initiated"), (1, "ringing"), (2, "no-answer")]
