@@ -488,7 +488,6 @@ class Router:
         freed = result[1]
         for i in range(0, len(freed), 2):
             self._end_leg(freed[i + 1])
-        self._place_offers(result[2])
 
     def request_callback(
         self, number: str, *, queue: str, service_number: str, channel: str = "sms"
@@ -583,7 +582,7 @@ class Router:
             "agent": agent_id, "token": token, "reason": reason,
             "max_missed": max(1, max_missed), "rest_ms": int(self.miss_rest * 1000),
         })
-        if result[0] != "missed":
+        if result[0] not in ("missed", "released"):
             return
         _, on_break, caller_id, leg, offers = result
         if reason in ("expired",):
@@ -620,8 +619,6 @@ class Router:
         withdrawn = result[3]
         for i in range(0, len(withdrawn), 2):
             self._end_leg(withdrawn[i + 1])
-        if withdrawn:
-            self._match_agents(withdrawn[0::2])
         return "ok", self._caller(result[1])
 
     def agent_leg_status(self, agent_id: str, token: str, params: MultiDict[str, str]) -> None:

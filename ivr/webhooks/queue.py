@@ -120,7 +120,8 @@ def accept(params: MultiDict[str, str]) -> TwiML:
     router = _router()
     agent_id, token = params["agent"], params["token"]
     if params.get("Digits") != "1":
-        router.offer_failed(agent_id, token, "declined")
+        # A decline: the miss is counted when this call has ended (its status callback),
+        # so the agent's phone is free before any other offer rings it.
         return _goodbye("Declined. Goodbye.")
     verdict, caller = router.accept(agent_id, token)
     if verdict == "gone" or caller is None:

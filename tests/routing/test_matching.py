@@ -128,10 +128,15 @@ def test_caller_hanging_up_while_agent_rings_cancels_the_offer(make_router, twil
     router.set_agent_status("a00", "available", source="test")
     enqueue(router, "CA1")
     leg = twilio.placed[-1].sid
+    aid, token = token_of(twilio.placed[-1].url)
     router.call_ended(MultiDict({"CallSid": "CA1", "CallStatus": "completed"}))
     assert (leg, {"status": "canceled"}) in twilio.updates
+    # free as soon as the cancelled call has ended, and that is not the agent's miss
+    assert agent(router, "a00")["state"] == "offered"
+    assert router.accept(aid, token)[0] == "gone"
+    router.agent_leg_status(aid, token, MultiDict({"CallStatus": "canceled", "CallSid": leg}))
     a = agent(router, "a00")
-    assert a["state"] == "idle" and a["status"] == "available"
+    assert a["state"] == "idle" and a["status"] == "available" and a["missed_in_a_row"] == 0
     stats = router.queue_stats("sales")
     assert stats["abandoned"] == 1 and stats["answered"] == 0
     # the replayed/out-of-order status callback changes nothing twice

@@ -106,10 +106,13 @@ def test_ring_all_first_acceptance_wins_and_others_are_cancelled(make_router, tw
     offers = {token_of(p.url)[0]: (token_of(p.url)[1], p.sid) for p in twilio.placed}
     verdict, _ = router.accept("a01", offers["a01"][0])
     assert verdict == "ok"
-    assert router.accept("a00", offers["a00"][0])[0] == "stale"
+    assert router.accept("a00", offers["a00"][0])[0] == "gone"
     cancelled = {sid for sid, _ in twilio.updates}
     assert cancelled == {offers["a00"][1], offers["a02"][1]}
-    assert agent(router, "a00")["state"] == "idle" and agent(router, "a02")["state"] == "idle"
+    for other in ("a00", "a02"):  # free once their cancelled calls have ended
+        router.agent_leg_status(other, offers[other][0], MultiDict({"CallStatus": "canceled"}))
+        assert agent(router, other)["state"] == "idle"
+        assert agent(router, other)["missed_in_a_row"] == 0
     assert agent(router, "a01")["state"] == "on-call"
     assert caller(router, "CA1")["agent"] == "a01"
     assert router.queue_stats("q")["answered"] == 1

@@ -1,5 +1,6 @@
 -- accept.lua: an agent pressed 1 in the whisper. The first acceptance wins atomically;
--- ring-all offers to other agents are withdrawn in the same step.
+-- ring-all offers to other agents are withdrawn in the same step (their calls are then
+-- cancelled by the worker; each agent is free when its call has ended).
 -- KEYS: the common layout of lib.lua.
 -- ARGV[3] JSON: {agent = id, token = offer token}
 -- Returns {"ok", caller id, kind, {withdrawn agent id, leg sid, ...}} | {"gone"} | {"stale"}.
@@ -7,26 +8,23 @@ local a = agent_get(ARGS.agent)
 if not a or a.state ~= 'offered' or not a.offer or a.offer.token ~= ARGS.token then
   return {'stale'}
 end
-untimer('ring|' .. a.id .. '|' .. ARGS.token)
 local c = caller_get(a.offer.call)
-if not c or c.st ~= 'offered' or c.offers[a.id] ~= ARGS.token then
-  release(a)
-  agent_put(a)
-  return {'gone'}
+if a.offer.gone or not c or c.st ~= 'offered' or c.offers[a.id] ~= ARGS.token then
+  return {'gone'}  -- the agent's call ends now; its status callback frees the agent
 end
 local withdrawn = {}
 for id, tok in pairs(c.offers) do
   if id ~= a.id then
-    untimer('ring|' .. id .. '|' .. tok)
     local o = agent_get(id)
     if o and o.state == 'offered' and o.offer and o.offer.token == tok then
       withdrawn[#withdrawn + 1] = id
       withdrawn[#withdrawn + 1] = o.leg or ''
-      release(o)
+      o.offer.gone = 1
       agent_put(o)
     end
   end
 end
+untimer('ring|' .. a.id .. '|' .. ARGS.token)
 c.offers = {}
 c.st = 'connected'
 c.agent = a.id

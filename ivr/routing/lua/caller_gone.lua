@@ -1,20 +1,20 @@
 -- caller_gone.lua: the caller's call ended (status callback). Waiting or ringing: abandoned,
--- and every agent being offered the call is freed at once. Harmless for anyone else.
+-- and every offer of the call is withdrawn: the worker cancels the agent's call, and the
+-- agent is free the moment that call has ended (its status callback, or the ring timer),
+-- so an agent's phone never has two of our calls at once. Harmless for anyone else.
 -- KEYS: the common layout of lib.lua.
 -- ARGV[3] JSON: {call = CallSid}
--- Returns {"none"} | {"abandoned", {agent id, leg sid, ...}, {offers}}.
+-- Returns {"none"} | {"abandoned", {agent id, leg sid, ...}}.
 local c = caller_get(ARGS.call)
 if not c or c.kind == 'callback' then return {'none'} end
 if c.st ~= 'waiting' and c.st ~= 'offered' then return {'none'} end
-local freed, agents = {}, {}
+local freed = {}
 for id, tok in pairs(c.offers) do
-  untimer('ring|' .. id .. '|' .. tok)
   local o = agent_get(id)
   if o and o.state == 'offered' and o.offer and o.offer.token == tok then
     freed[#freed + 1] = id
     freed[#freed + 1] = o.leg or ''
-    agents[#agents + 1] = o
-    release(o)
+    o.offer.gone = 1
     agent_put(o)
   end
 end
@@ -26,8 +26,4 @@ untimer('maxwait|' .. c.id)
 forget(c)
 caller_put(c)
 event('abandon', {queue = c.q, call = c.id, wait = math.floor((NOW - c.t0) / 1000)})
-local offers = {}
-for _, o in ipairs(agents) do
-  for _, x in ipairs(match_agent(agent_get(o.id))) do offers[#offers + 1] = x end
-end
-return {'abandoned', freed, offers}
+return {'abandoned', freed}

@@ -3,7 +3,10 @@
 -- max_missed in a row, goes on break. Then both sides are matched again.
 -- KEYS: the common layout of lib.lua.
 -- ARGV[3] JSON: {agent, token, reason, max_missed, rest_ms}
--- Returns {"stale"} | {"missed", put_on_break (0/1), caller id, leg sid, {offers}}.
+-- An offer withdrawn earlier (caller hung up, ring-all taken by another) ends here too,
+-- when the agent's call has ended: the agent is free, no miss is counted.
+-- Returns {"stale"} | {"missed" | "released", put_on_break (0/1), caller id, leg sid,
+-- {offers}}.
 local a = agent_get(ARGS.agent)
 if not a or a.state ~= 'offered' or not a.offer or a.offer.token ~= ARGS.token then
   return {'stale'}
@@ -11,8 +14,15 @@ end
 untimer('ring|' .. a.id .. '|' .. ARGS.token)
 local cid = a.offer.call
 local leg = a.leg or ''
-a.missed = (a.missed or 0) + 1
+local withdrawn = a.offer.gone
 local on_break = 0
+if withdrawn then
+  -- the caller hung up or another agent took them: not the agent's miss
+  release(a)
+  agent_put(a)
+  return {'released', 0, cid, leg, match_agent(agent_get(a.id))}
+end
+a.missed = (a.missed or 0) + 1
 if a.missed >= ARGS.max_missed then
   a.status = 'break'
   a.since = NOW
