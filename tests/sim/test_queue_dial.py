@@ -429,3 +429,26 @@ def test_phone_plan_and_per_call_inputs(canned: Canned, sim: TwilioSim) -> None:
         sim.place_call(CUSTOMER, NUMBER).wait(10)
         sim.wait_idle(5)
     assert results == ["no-answer", "completed"]  # hangs up on the first, accepts the next
+
+
+def test_dial_client_and_sip_ring_the_phones_registered_under_those_addresses(
+    canned: Canned, sim: TwilioSim
+) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp('<Dial action="/d" timeout="10"><Client>alice</Client>'
+                    "<Sip>sip:desk@pbx.example.com</Sip></Dial>")
+
+    @canned.twiml("/d")
+    def d(p: dict[str, str]) -> str:
+        return resp(f"<Say>{p['DialCallStatus']}</Say>")
+
+    sim.phones["client:alice"] = Phone(behaviour="no-answer")
+    sim.phones["sip:desk@pbx.example.com"] = Phone(ring_delay=2, hangup_after=3)
+    call = sim.place_call(CUSTOMER, NUMBER).wait(10)
+    assert call.said() == ["completed"]
+    sim.wait_idle(5)
+    desk = sim.calls_to("sip:desk@pbx.example.com")[0]
+    alice = sim.calls_to("client:alice")[0]
+    assert desk.record.bridged_to == [call.sid]
+    assert alice.status == "canceled"  # the other ringing leg is cancelled when one answers
