@@ -99,7 +99,7 @@ def load_text(text: str, file: str) -> tuple[Any, list[Problem]]:
         what = exc.problem or exc.context or "invalid YAML"
         if "duplicate key" in str(what) or type(exc).__name__ == "DuplicateKeyError":
             what = _duplicate_message(exc)
-        return None, [Problem(at(file, line, col), f"YAML: {what}")]
+        return None, [Problem(at(file, line, col), f"YAML: {what}{_hint(str(what))}")]
     except YAMLError as exc:  # errors without a mark (rare: bad encoding, ...)
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid YAML"
         return None, [Problem(Location(file, 1, 1), f"YAML: {first_line}")]
@@ -107,6 +107,26 @@ def load_text(text: str, file: str) -> tuple[Any, list[Problem]]:
         # ruamel raises these for a few hostile inputs (e.g. bad timestamps, odd anchors)
         return None, [Problem(Location(file, 1, 1), f"YAML: {exc}")]
     return data, []
+
+
+_HINTS = (
+    ("mapping values are not allowed", " (a ':' in unquoted text? put the text in quotes)"),
+    ("expected <block end>", " (check the indentation of this line)"),
+    ("could not find expected ':'", " (a key without ':', or unbalanced quotes?)"),
+    ("found character '\\t'", " (use spaces, not tabs, to indent)"),
+    ("found undefined alias", " (an *alias without its &anchor)"),
+    ("found unexpected end of stream", " (a quote left open?)"),
+    ("expected ',' or ']'", " (a [ left open?)"),
+    ("expected ',' or '}'", " (a { left open?)"),
+)
+
+
+def _hint(problem: str) -> str:
+    """A plain-words hint for the parser's most common complaints."""
+    for start, hint in _HINTS:
+        if start in problem:
+            return hint
+    return ""
 
 
 def _duplicate_message(exc: MarkedYAMLError) -> str:

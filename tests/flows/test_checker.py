@@ -20,7 +20,8 @@ DEMO = Path(__file__).parents[2] / "callflows"
 
 CASES: dict[str, list[str]] = {
     "yaml_syntax": [
-        "callflows/main.yaml:9:4: YAML: expected <block end>, but found '<block mapping start>'"],
+        "callflows/main.yaml:9:4: YAML: expected <block end>, but found '<block mapping start>' "
+        "(check the indentation of this line)"],
     "duplicate_key": ["callflows/main.yaml:9:5: YAML: duplicate key 'next'"],
     "anchor_loop": ["callflows/main.yaml:1:1: YAML anchors make this file contain itself "
                     "(or nest or repeat too much)"],
