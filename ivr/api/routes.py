@@ -69,9 +69,19 @@ def _api_error(exc: ApiError) -> tuple[Response, int]:
     return _json_error(exc.status, exc.message)
 
 
+def _from_http(exc: HTTPException) -> Response:
+    """JSON body, same status and headers (a 405 keeps its `Allow`, RFC 9110)."""
+    response = jsonify(error=exc.description or exc.name)
+    response.status_code = exc.code or 400
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> tuple[Response, int]:
-    return _json_error(exc.code or 400, exc.description or exc.name)
+def _http_error(exc: HTTPException) -> Response:
+    return _from_http(exc)
 
 
 @bp.errorhandler(redis.RedisError)
@@ -88,10 +98,10 @@ def _fault(exc: Exception) -> tuple[Response, int]:
 
 @bp.app_errorhandler(404)
 @bp.app_errorhandler(405)
-def _unrouted(exc: HTTPException) -> Response | tuple[Response, int] | HTTPException:
+def _unrouted(exc: HTTPException) -> Response | HTTPException:
     """URLs under /api that match no rule still answer JSON (routing happens app-wide)."""
     if request.path == "/api" or request.path.startswith("/api/"):
-        return _json_error(exc.code or 404, exc.description or exc.name)
+        return _from_http(exc)
     return exc
 
 
@@ -227,7 +237,8 @@ def get_agent(agent_id: str) -> Any:
 
 
 @api.route("/agents/<agent_id>", "PUT", summary="Add or replace an agent", tag="agents",
-           body=s.AgentFields, response=s.Agent, errors=(409,))
+           body=s.AgentFields, response=s.Agent, errors=(409,), also=(201,),
+           path={"agent_id": {"type": "string", "pattern": s.AGENT_ID}})
 def put_agent(agent_id: str, body: s.AgentFields) -> Any:
     """Status and state are kept; 201 when the agent is new. An API change wins over
     agents.yaml until the agent is removed."""
@@ -342,7 +353,7 @@ def list_flows() -> Any:
             "flows": [_summary(f) for f in current.flows.values()]}
 
 
-@api.route("/flows/reload", "POST", summary="Check the call-flow folder and load it now",
+@api.route("/reload", "POST", summary="Check the call-flow folder and load it now",
            tag="flows", response=s.ReloadResult)
 def reload_flows() -> Any:
     """A folder with any error is refused as a whole (`ok` false); the last good one serves."""

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-AgentId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+AGENT_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+AgentId = Annotated[str, Field(pattern=AGENT_ID,
                                description="letters, digits, _ . - (as in agents.yaml)")]
-PhoneOrSip = Annotated[str, Field(pattern=r"^(\+[1-9][0-9]{6,14}|sip:[^\s@]+@[^\s@]+)$",
-                                  description="E.164 number or sip: address")]
+PHONE = r"^(\+[1-9][0-9]{6,14}|sip:[A-Za-z0-9._~%+-]+@[A-Za-z0-9.-]+(:[0-9]{1,5})?)$"
+PhoneOrSip = Annotated[str, Field(pattern=PHONE, description="E.164 number or sip: address")]
 SkillLevel = Annotated[int, Field(ge=1, le=5)]
-SkillName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+SKILL_NAME = r"^[A-Za-z0-9_-]{1,40}$"
+SkillName = Annotated[str, Field(pattern=SKILL_NAME)]
+# pydantic describes dict keys with patternProperties alone, which lets any other key
+# through in the document; the explicit schema says what validation really does.
+Skills = Annotated[dict[SkillName, SkillLevel], WithJsonSchema({
+    "type": "object", "description": "skill name -> level 1..5",
+    "patternProperties": {SKILL_NAME: {"type": "integer", "minimum": 1, "maximum": 5}},
+    "additionalProperties": False,
+}, mode="validation")]
 Pin = Annotated[str, Field(pattern=r"^[0-9]{4,8}$", description="4 to 8 digits, for phone log-in")]
 Status = Literal["offline", "available", "break"]
 
@@ -36,7 +45,7 @@ class StatusChange(Strict):
 class AgentFields(Strict):
     name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     phone: PhoneOrSip
-    skills: dict[SkillName, SkillLevel] = Field(default_factory=dict)
+    skills: Skills = Field(default_factory=dict)
     pin: Pin | None = None
 
 
@@ -47,7 +56,7 @@ class NewAgent(AgentFields):
 class AgentPatch(Strict):
     name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     phone: PhoneOrSip | None = None
-    skills: dict[SkillName, SkillLevel] | None = None
+    skills: Skills | None = None
     pin: Pin | None = None
 
 
@@ -211,7 +220,7 @@ class ReloadResult(BaseModel):
 
 class EventsQuery(Strict):
     queue: str | None = None
-    since: Annotated[float, Field(ge=0)] | None = Field(
+    since: Annotated[float, Field(ge=0, le=10_000_000_000, allow_inf_nan=False)] | None = Field(
         None, description="epoch seconds; only events after it")
     count: Annotated[int, Field(ge=1, le=1000)] = 100
 

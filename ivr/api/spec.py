@@ -68,6 +68,8 @@ class Operation:
     response: Any
     status: int
     errors: tuple[int, ...]
+    also: tuple[int, ...] = ()  # other success codes with the same answer (PUT: 200 or 201)
+    path: dict[str, dict[str, Any]] = field(default_factory=dict)  # path arg -> JSON Schema
     adapter: TypeAdapter[Any] | None = field(default=None, repr=False)
 
 
@@ -95,6 +97,21 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
         raise ApiError(422, describe_validation(exc)) from exc
 
 
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query string cannot carry null: `X | None = None` is just an optional X there."""
+    branches = prop.get("anyOf")
+    if not branches:
+        return prop
+    kept = [b for b in branches if b.get("type") != "null"]
+    if len(kept) != 1:
+        return prop
+    out = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
+    out.update(kept[0])
+    if prop.get("default") is not None:
+        out["default"] = prop["default"]
+    return out
+
+
 class Api:
     """The operations of one blueprint, and the OpenAPI document describing them."""
 
@@ -120,6 +137,8 @@ class Api:
         body: type[BaseModel] | None = None,
         status: int = 200,
         errors: tuple[int, ...] = (),
+        also: tuple[int, ...] = (),
+        path: dict[str, dict[str, Any]] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register `fn` at `rule` for `method`; it gets path args, `query=`, `body=`."""
 
@@ -127,7 +146,7 @@ class Api:
             op = Operation(
                 rule=rule, method=method.upper(), name=fn.__name__, summary=summary,
                 description=(fn.__doc__ or "").strip(), tag=tag, query=query, body=body,
-                response=response, status=status,
+                response=response, status=status, also=also, path=dict(path or {}),
                 errors=tuple(sorted({*errors, *((422,) if query or body else ()),
                                      *((400, 415) if body else ())})),
                 adapter=TypeAdapter(response) if response is not None else None,
@@ -183,7 +202,8 @@ class Api:
         for i, op in enumerate(self.operations):
             path = self.prefix + re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", op.rule)
             params: list[dict[str, Any]] = [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                {"name": name, "in": "path", "required": True,
+                 "schema": op.path.get(name, {"type": "string"})}
                 for name in re.findall(r"{([^}]+)}", path)
             ]
             if op.query is not None:
@@ -192,6 +212,7 @@ class Api:
                     qschema = components.pop(qschema["$ref"].rsplit("/", 1)[1])
                 required = set(qschema.get("required", []))
                 for name, prop in qschema.get("properties", {}).items():
+                    prop = _without_null(prop)
                     param: dict[str, Any] = {"name": name, "in": "query",
                                              "required": name in required, "schema": prop}
                     if prop.get("description"):
@@ -215,7 +236,8 @@ class Api:
             if op.adapter is not None:
                 ok["content"] = {"application/json": {
                     "schema": schemas[(("response", i), "serialization")]}}
-            entry["responses"][str(op.status)] = ok
+            for code in (op.status, *op.also):
+                entry["responses"][str(code)] = ok
             for code in sorted({401, *op.errors}):
                 entry["responses"][str(code)] = {
                     "description": ERROR_TEXT.get(code, "Error"),
