@@ -226,6 +226,7 @@ class Simulation:
         self.console = console
         self.agents = dict(agents or {})  # phone number -> name
         self.caller_sid: str | None = None
+        self.me: str | None = None  # the terminal user's own number (rings for call backs)
         self.texter: str | None = None
         self.ring_seconds = ring_seconds  # real seconds the user has to pick up
         self._last_play: dict[str, str] = {}
@@ -250,7 +251,7 @@ class Simulation:
             return
         if leg is None:
             return
-        mine = leg.sid == self.caller_sid
+        mine = leg.sid == self.caller_sid or (self.me is not None and leg.to == self.me)
         line: str | None = None
         if kind in ("say", "play", "play_digits", "beep"):
             text = {"say": str(event[1]), "play": str(event[1]),
@@ -316,7 +317,7 @@ class Simulation:
         return Speech(text)
 
     def on_ring(self, call_sid: str, from_: str, to: str) -> Behaviour | None:
-        label = self.who_number(to)
+        label = "your phone" if to == self.me else self.who_number(to)
         try:
             answer = self.console.ask(f"📞 {label} rings, call from {from_}. "
                                       "[a]ccept/[d]ecline/[i]gnore:", self.ring_seconds,
@@ -350,14 +351,34 @@ class Simulation:
 
     # --- sessions ----------------------------------------------------------------------------
 
-    def call(self, from_: str, to: str, *, timeout: float = 3600.0) -> str:
+    def call(self, from_: str, to: str, *, timeout: float = 3600.0,
+             callback_wait: float = 300.0) -> str:
+        """Place the call; if the caller asked to be called back, stay for that call too."""
+        self.me = from_
+        self.sim.phones[from_] = Phone(name="you", on_ring=self.on_ring, live=self.caller_input,
+                                       hangup_after=None, ring_delay=1.0)
         self.console.show(f"📱 calling {to} from {from_} …")
-        caller = Caller(live=self.caller_input)
-        call = self.sim.place_call(from_, to, caller)
+        call = self.sim.place_call(from_, to, Caller(live=self.caller_input))
         self.caller_sid = call.sid
         call.wait(timeout)
         self.console.show(f"📴 call ended ({call.status})")
+        if any(e[0] == "leave" for e in call.transcript):
+            self.console.show("⏳ waiting for the call back (Ctrl-D to stop) …")
+            self.wait_for_callback(from_, callback_wait)
         return call.status
+
+    def wait_for_callback(self, number: str, limit: float) -> None:
+        """Until a call to `number` was answered and has ended, or `limit` real seconds."""
+        deadline = time.monotonic() + limit
+
+        def answered_and_over() -> bool:
+            calls = [c for c in self.sim.calls_to(number) if c.leg.answered_at is not None]
+            return bool(calls) and all(c.leg.done.is_set() for c in calls)
+
+        if self.sim.wait_for(answered_and_over, max(deadline - time.monotonic(), 0.0)):
+            self.console.show("📴 call back ended")
+        else:
+            self.console.show("⌛ no call back yet; stopping")
 
     def text(self, from_: str, to: str) -> None:
         self.texter = from_

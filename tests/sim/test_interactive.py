@@ -187,3 +187,49 @@ def test_ivr_simulate_rings_the_agent_in_the_terminal(
     assert "🔗 connected to +15005550101" in out
     assert "🔊 Thanks for calling. Goodbye." in out
     assert out.rstrip().endswith("📴 call ended (completed)")
+
+
+def test_console_caller_asks_for_a_call_back_and_their_phone_rings(
+    canned: Canned, sim: TwilioSim
+) -> None:
+    import threading
+
+    from twilio.rest import Client
+
+    from .canned import ACCOUNT_SID, AUTH_TOKEN
+
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp('<Enqueue waitUrl="/wait" action="/left">q</Enqueue>')
+
+    @canned.twiml("/wait")
+    def wait(p: dict[str, str]) -> str:
+        return resp('<Gather numDigits="1" action="/key" timeout="5">'
+                    "<Say>Press 1 to be called back.</Say></Gather>")
+
+    @canned.twiml("/key")
+    def key(p: dict[str, str]) -> str:
+        caller = p["From"]
+
+        def call_back() -> None:
+            client = Client(ACCOUNT_SID, AUTH_TOKEN)
+            client.api.base_url = sim.api_url
+            client.calls.create(to=caller, from_="+15005550006",
+                                twiml="<Response><Say>This is your call back.</Say></Response>")
+
+        threading.Timer(0.05, call_back).start()
+        return resp("<Leave/>")
+
+    @canned.twiml("/left")
+    def left(p: dict[str, str]) -> str:
+        return resp("<Say>We will call you back.</Say><Hangup/>")
+
+    console = ScriptedConsole([("keys or words", "1"), ("your phone rings", "a")])
+    Simulation(sim, console).call("+15551230000", "+15005550006", timeout=20,
+                                  callback_wait=20)
+    out = "\n".join(console.output)
+    assert "🔊 We will call you back." in out
+    assert "⏳ waiting for the call back" in out
+    assert "📞 your phone rings, call from +15005550006." in out
+    assert "🔊 This is your call back." in out
+    assert out.rstrip().endswith("📴 call back ended")
