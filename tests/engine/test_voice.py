@@ -107,6 +107,7 @@ steps:
     dial: ["+15005550199", "sip:desk@example.com"]
     timeout: 15
     caller_id: "+15005550006"
+    record: true
     next: transfer_failed
   transfer_failed:
     say: "Nobody answered."
@@ -366,6 +367,7 @@ def test_dial_not_answered_goes_next(voice_app: VoiceAppFactory) -> None:
     dial = phone.twiml.find("Dial")
     assert dial is not None
     assert dial.attrib["timeout"] == "15" and dial.attrib["callerId"] == "+15005550006"
+    assert dial.attrib["record"] == "record-from-answer"
     assert [(c.tag, c.text) for c in dial] == [("Number", "+15005550199"),
                                                ("Sip", "sip:desk@example.com")]
     phone.post(dial.attrib["action"], {"DialCallStatus": "no-answer"})
