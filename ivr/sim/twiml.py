@@ -427,9 +427,9 @@ def enqueue(leg: Leg, el: ET.Element, doc_url: str, mode: str) -> Source | None:
     queue_time = 0
     picked: Handoff | None = None
 
-    def close(res: str, *, picked: bool = False) -> None:
+    def close(res: str, *, taken: bool = False) -> None:
         nonlocal queue_time
-        if not sw.leave(name, member) and member.handoff is not None and not picked:
+        if not sw.leave(name, member) and member.handoff is not None and not taken:
             fail_handoff(member.handoff)  # a dequeuer took us as we left: let it try the next
             leg.discard_pending(Dequeued)  # and its message must not reach a later queue
         queue_time = int((member.dequeued_at or time.time()) - member.entered)
@@ -450,7 +450,7 @@ def enqueue(leg: Leg, el: ET.Element, doc_url: str, mode: str) -> Source | None:
             close(result)
         except Dequeued as d:
             handoff = d.handoff
-            close("bridged", picked=True)
+            close("bridged", taken=True)
             picked = handoff
             dequeued(leg, handoff, queue_time)
             result = "bridged"
