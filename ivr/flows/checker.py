@@ -14,6 +14,7 @@ import re
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,10 @@ def type_name(value: Any) -> str:
         return "a number"
     if isinstance(value, str):
         return "text"
+    if isinstance(value, datetime):
+        return "a date and time"
+    if isinstance(value, date):
+        return "a date"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
