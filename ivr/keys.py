@@ -48,6 +48,11 @@ def conversation_lock(from_: str, to: str) -> str:
     return f"{PREFIX}sms:lock:{from_}:{to}"
 
 
+def conversation_turns(from_: str, to: str) -> str:
+    """Hash {next, done}: tickets that keep one texter's messages in arrival order."""
+    return f"{PREFIX}sms:turns:{from_}:{to}"
+
+
 def sms_slowdown(number: str) -> str:
     """Set while a flooding sender has been told to slow down (so they are told once)."""
     return f"{PREFIX}sms:slow:{number}"

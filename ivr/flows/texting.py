@@ -15,9 +15,9 @@ engine (no second interpreter) and renders its outputs as texts:
   hour; a message after it ended starts the flow again.
 
 Before any flow runs, the opt-out rules of product.md §4 (`ivr.flows.optout`)
-and a flood throttle apply. One texter's messages are handled one at a time
-(a short Redis lock per conversation, waited for), so two messages arriving
-together neither lose nor double a step.
+and a flood throttle apply. One texter's messages are handled one at a time,
+in arrival order (`ivr.flows.sms_turns`), so two messages arriving together
+neither lose nor double a step.
 
 `after_call` is the missed-call text: called from the voice status callback,
 it texts a caller who hung up in a queue or called after hours when their
@@ -59,6 +59,7 @@ from ivr.flows.runner import (
     Turn,
     normalize_words,
 )
+from ivr.flows.sms_turns import TurnTaking
 from ivr.flows.state import FlowState
 
 if TYPE_CHECKING:
@@ -218,7 +219,8 @@ class TextEngine:
         self.conversation_ttl = int(extra.get("sms_conversation_ttl", CONVERSATION_TTL))
         self.rate_limit = int(extra.get("sms_rate_limit", RATE_LIMIT))
         self.rate_window = int(extra.get("sms_rate_window", RATE_WINDOW))
-        self.lock_wait = float(extra.get("sms_lock_wait", LOCK_WAIT))
+        self.turns = TurnTaking(store, wait=float(extra.get("sms_lock_wait", LOCK_WAIT)),
+                                hold=LOCK_TTL)
 
     # --- the webhook ------------------------------------------------------------------
 
@@ -244,8 +246,7 @@ class TextEngine:
         if self._flooding(sender, reply):
             return reply.twiml()
 
-        with self.store.lock(keys.conversation_lock(from_, to), timeout=LOCK_TTL,
-                             blocking_timeout=self.lock_wait, sleep=0.02):
+        with self.turns.turn(from_, to):
             if word in optout.HELP_WORDS:
                 reply.say(self._help(from_, to))
             elif not self._missed_call_reply(from_, to, body, reply):

@@ -351,3 +351,32 @@ def test_a_redelivered_message_is_one_turn(live: Callable[..., Live]) -> None:
     assert state["step"] == "order" and state["attempts"] == "0"
     # The next (new) message is the answer to the gather, not to the menu.
     assert sim.send_sms(TEXTER, SERVICE, "1")[0].startswith("That is not an order number.")
+
+
+def test_messages_sent_in_a_quick_row_are_handled_in_that_order(
+        live: Callable[..., Live]) -> None:
+    from .conftest import FILES
+
+    lv = live({**FILES, "text.yaml": COUNTER_FLOW})
+    sim = lv.sim
+    engine = lv.app.extensions["ivr.texting"]
+    sim.send_sms(TEXTER, SERVICE, "start")
+    real_turn = engine._turn
+
+    def slow_turn(*args: Any, **kwargs: Any) -> None:
+        time.sleep(0.08)  # a turn that takes a while (an http step), so the others queue up
+        real_turn(*args, **kwargs)
+
+    engine._turn = slow_turn
+    results: dict[int, list[str]] = {}
+    threads = []
+    for i in range(5):
+        t = threading.Thread(target=lambda i=i: results.__setitem__(
+            i, sim.send_sms(TEXTER, SERVICE, f"m{i}")))
+        threads.append(t)
+        t.start()
+        time.sleep(0.02)  # sent one after the other, faster than they are answered
+    for t in threads:
+        t.join(30)
+    assert [results[i][0].split("\n")[0] for i in range(5)] == [
+        f"Message {i + 1}: m{i}" for i in range(5)]
