@@ -130,6 +130,7 @@ def test_stop_then_nothing_is_sent_start_opts_back_in(live: Callable[..., Live])
     assert sim.send_sms(TEXTER, SERVICE, "STOP") == []
     assert sim.send_sms(TEXTER, SERVICE, "1") == []
     assert sim.send_sms(TEXTER, SERVICE, "hello") == []
+    assert sim.send_sms(TEXTER, SERVICE, "HELP") == []
     # Every way the server texts refuses that number: a flow's message step ...
     other = "+14155550111"
     sim.send_sms(other, SERVICE, "hi")
@@ -380,3 +381,15 @@ def test_messages_sent_in_a_quick_row_are_handled_in_that_order(
         t.join(30)
     assert [results[i][0].split("\n")[0] for i in range(5)] == [
         f"Message {i + 1}: m{i}" for i in range(5)]
+
+
+def test_throttle_lifts_after_the_window(live: Callable[..., Live]) -> None:
+    lv = live(sms_rate_limit=2, sms_rate_window=1)
+    sim = lv.sim
+    assert sim.send_sms(TEXTER, SERVICE, "hi")
+    assert sim.send_sms(TEXTER, SERVICE, "9")
+    assert sim.send_sms(TEXTER, SERVICE, "9")[0].startswith("You are sending messages too")
+    assert sim.send_sms(TEXTER, SERVICE, "1") == []
+    wait_until(lambda: not lv.redis.exists(keys.sms_rate(TEXTER)), 5)
+    # A new minute: the conversation goes on where it was (the menu, one invalid answer).
+    assert sim.send_sms(TEXTER, SERVICE, "1") == ["What is your 6-digit order number?"]
