@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 
 @dataclass
@@ -49,13 +49,23 @@ class RunningServer:
         self.stop()
 
 
-def serve_wsgi(app: Any, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per request (the simulator's own API, `ivr simulate`)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+def serve_wsgi(
+    app: Any, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = False
+) -> RunningServer:
     """Serve `app` on a free loopback port (port 0) and return once it accepts connections.
 
     `threaded=True`: a call waiting in a queue keeps requests in flight while
     other webhooks must still be answered, as on a real server.
     """
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True,
+                         request_handler=_QuietHandler if quiet else None)
     # Plenty of concurrent webhooks arrive at once in load tests; the default backlog is 5.
     server.socket.listen(128)
     actual_port = server.server_port

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import re
 import select
 import tempfile
@@ -254,8 +255,9 @@ class Simulation:
         mine = leg.sid == self.caller_sid or (self.me is not None and leg.to == self.me)
         line: str | None = None
         if kind in ("say", "play", "play_digits", "beep"):
-            text = {"say": str(event[1]), "play": str(event[1]),
-                    "play_digits": f"tones {event[1]}", "beep": "beep"}[kind]
+            text = "beep" if kind == "beep" else str(event[1])
+            if kind == "play_digits":
+                text = f"tones {text}"
             icon = {"say": "🔊", "play": "🎵", "play_digits": "🎵", "beep": "🔔"}[kind]
             line = f"{icon} {text}" if mine else f"📞 {self.who(leg)} hears: {text}"
             if kind == "play" and self._last_play.get(leg.sid) == line:
@@ -443,7 +445,7 @@ def running_app(
         embedded = EmbeddedRedis(Path(tmp.name))
         settings["redis_url"] = embedded.start()
     app = create_app(settings)
-    server = serve_wsgi(app)
+    server = serve_wsgi(app, quiet=True)
     sim.app_url = server.url
     try:
         yield sim, app
@@ -481,9 +483,13 @@ def default_number(app: Any) -> str:
               help="Real seconds per simulated second (prompts, hold music, ringing).")
 @click.option("--agents-available/--agents-as-they-are", default=True, show_default=True,
               help="Set every agent available before the call.")
+@click.option("--verbose", is_flag=True, help="Show the server's log lines too.")
 def simulate_command(to: str | None, from_: str, sms: bool, time_scale: float,
-                     agents_available: bool) -> None:
+                     agents_available: bool, verbose: bool) -> None:
     """A phone in the terminal: call (or text) the flows, and answer the agents' phones."""
+    # Before create_app configures logging: the terminal is for the conversation.
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
     console = TerminalConsole()
     try:
         run_simulation(console, to=to, from_=from_, sms=sms, time_scale=time_scale,

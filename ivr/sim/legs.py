@@ -146,7 +146,10 @@ class Leg:
         self.transcript.append(event)
         listener = self.sim.listener
         if listener is not None:
-            listener(self, event)
+            try:
+                listener(self, event)
+            except Exception as exc:  # a display bug must not end the call
+                self.sim.error(f"{self.sid}: listener failed on {event[:1]}: {exc!r}")
 
     def ask(self, kind: str, info: dict[str, str]) -> Input:
         """The next input of the person on this leg: a live console or the script."""

@@ -181,7 +181,7 @@ class TwilioSim:
     def start(self) -> TwilioSim:
         """Serve the REST API on a free loopback port (`api_url`)."""
         if self._server is None:
-            self._server = serve_wsgi(make_rest_app(self))
+            self._server = serve_wsgi(make_rest_app(self), quiet=True)
         return self
 
     @property

@@ -277,3 +277,26 @@ def test_ivr_simulate_sms_mode_end_to_end(redis_url: str, r: object, tmp_path: P
     first = out.index("💬 Hi from the test shop!")
     assert first < out.index("Reply 2 for our hours.") < out.index("💬 We are open every day.")
     assert out.index("💬 We are open every day.") < out.index("Bye!")
+
+
+def test_console_voicemail_shows_every_kind_of_event(canned: Canned, sim: TwilioSim) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp('<Say>Leave a message.</Say><Play digits="12"/><Pause length="1"/>',
+                    '<Record action="/saved" transcribeCallback="/tr"/>')
+
+    @canned.twiml("/saved")
+    def saved(p: dict[str, str]) -> str:
+        return resp("<Play>/bye.mp3</Play><Hangup/>")
+
+    @canned.twiml("/tr")
+    def tr(p: dict[str, str]) -> str:
+        return ""
+
+    console = ScriptedConsole(["please call me back"])
+    Simulation(sim, console).call("+15551230000", "+15005550006", timeout=20)
+    out = console.output
+    assert "🔊 Leave a message." in out and "🎵 tones 12" in out and "🔔 beep" in out
+    assert f"🎵 {canned.url}/bye.mp3" in out and "📴 the service hung up" in out
+    assert canned.hits_to("/tr")[0].params["TranscriptionText"] == "please call me back"
+    assert sim.errors == []
