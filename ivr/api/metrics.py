@@ -150,6 +150,7 @@ def start_sampler(app: Flask, every: float = SAMPLE_EVERY) -> threading.Thread:
     ref = weakref.ref(app)
 
     def run() -> None:
+        failing = False
         while True:
             time.sleep(every)
             target = ref()
@@ -158,8 +159,11 @@ def start_sampler(app: Flask, every: float = SAMPLE_EVERY) -> threading.Thread:
             try:
                 record_waiting(target.extensions["ivr.redis"],
                                target.extensions["ivr.router"].all_queue_stats())
+                failing = False
             except Exception as exc:  # the sampler must survive Redis restarts
-                log.warning("waiting-history sampler: %s", exc)
+                # Once per outage, not every 10 s: /healthz and the webhooks report it too.
+                (log.debug if failing else log.warning)("waiting-history sampler: %s", exc)
+                failing = True
             del target
 
     thread = threading.Thread(target=run, name="ivr-waiting-sampler", daemon=True)

@@ -67,6 +67,10 @@
     document.getElementById("token").focus();
   }
 
+  function refused() {
+    askForToken(storedToken() ? "That token was refused." : null);
+  }
+
   function onLogin(event) {
     event.preventDefault();
     const value = document.getElementById("token").value.trim();
@@ -192,7 +196,7 @@
       showBanner(null);
       await refresh();
     } catch (e) {
-      if (e instanceof Unauthorized) askForToken(e.message);
+      if (e instanceof Unauthorized) refused();
       else showBanner("Could not set " + agentId + " " + status + ": " + e.message);
     } finally {
       button.disabled = false;
@@ -296,7 +300,7 @@
       await api("/api/voicemails/" + encodeURIComponent(id) + "/heard", { method: "POST" });
       await refreshSlow();
     } catch (e) {
-      if (e instanceof Unauthorized) askForToken(e.message);
+      if (e instanceof Unauthorized) refused();
       else showBanner("Could not mark the voicemail heard: " + e.message);
       button.disabled = false;
     }
@@ -356,7 +360,7 @@
       const last = texts[texts.length - 1];
       const t = document.createElementNS(SVG_NS, "text");
       t.setAttribute("x", last.getAttribute("x"));
-      t.setAttribute("y", String(Number(last.getAttribute("y")) + 13));
+      t.setAttribute("y", String(Number(last.getAttribute("y")) + 21));
       t.setAttribute("text-anchor", "middle");
       t.setAttribute("class", "badge");
       t.setAttribute("fill", "#1f6feb");
@@ -455,7 +459,7 @@
       await refresh();
       showBanner(null);
     } catch (e) {
-      if (e instanceof Unauthorized) { askForToken(storedToken() ? "That token was refused." : null); return; }
+      if (e instanceof Unauthorized) { refused(); return; }
       showBanner("Cannot reach the server (" + e.message + "); retrying.");
       document.body.dataset.connected = "no";
     }
@@ -466,7 +470,7 @@
     try {
       await refreshSlow();
     } catch (e) {
-      if (e instanceof Unauthorized) { askForToken(e.message); return; }
+      if (e instanceof Unauthorized) { refused(); return; }
       showBanner("Flows or voicemails unavailable: " + e.message);
     }
     slowTimer = setTimeout(slowTick, SLOW_POLL_MS);

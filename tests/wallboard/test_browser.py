@@ -1,0 +1,102 @@
+"""The wallboard in headless Chromium (Debian's, driven by Playwright), against the app and
+the Twilio simulator over real HTTP: a caller appears in the queue, an agent is made
+available from the page and their simulated phone answers, then the agent is put on break
+from the page. Screenshots go to artifacts/ (kept by CI)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ivr.sim.people import Caller, Phone
+from tests.api.conftest import SERVICE, TOKEN, wire, write_folder
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+ALICE = "+15005550101"
+
+pytestmark = pytest.mark.browser
+
+sync_api = pytest.importorskip("playwright.sync_api",
+                               reason="the playwright package is not installed")
+
+if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (.ci/run installs it)",
+                allow_module_level=True)
+
+
+@pytest.fixture()
+def browser_page() -> Iterator[Any]:
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 1400})
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.errors = errors  # type: ignore[attr-defined]
+            yield page
+        finally:
+            browser.close()
+
+
+def test_wallboard_follows_a_caller_and_sets_an_agent_on_break(
+        live_factory: Any, callflows_dir: Path, browser_page: Any) -> None:
+    expect = sync_api.expect
+    live = live_factory(write_folder(callflows_dir), admin_token=TOKEN)
+    wire(live.app)
+    router = live.app.extensions["ivr.router"]
+    # Alice is logged in but on break: a caller waits for her.
+    router.set_agent_status("alice", "break", source="test")
+    live.sim.phones[ALICE] = Phone(inputs=["1"], ring_delay=2, hangup_after=None)
+
+    page = browser_page
+    page.goto(live.url + "/wallboard")
+    # The page asks for the token once; a wrong one is refused and asked again.
+    expect(page.locator("#login")).to_be_visible()
+    page.fill("#token", "not-the-token")
+    page.click("#login-submit")
+    expect(page.locator("#login-error")).to_contain_text("refused")
+    page.fill("#token", TOKEN)
+    page.click("#login-submit")
+    expect(page.locator("#login")).to_be_hidden()
+    alice = page.locator("#agent-alice")
+    expect(alice.locator(".status")).to_have_text("break")
+    expect(page.locator("#queue-sales [data-field=waiting]")).to_have_text("0")
+
+    call = live.sim.place_call("+15551230001", SERVICE, Caller(inputs=["1"], talk_for=500))
+    expect(page.locator("#queue-sales [data-field=waiting]")).to_have_text("1", timeout=15000)
+    expect(page.locator("#queue-sales [data-field=offered]")).to_have_text("1")
+    expect(page.locator("#waiting tbody tr[data-caller]")).to_have_count(1)
+    expect(page.locator("#waiting tbody")).to_contain_text("+15551230001")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "wallboard-waiting.png"), full_page=True)
+
+    # From the page: Alice available; her simulated phone rings, she presses 1.
+    alice.locator("button[data-set=available]").click()
+    expect(page.locator("#queue-sales [data-field=answered]")).to_have_text("1", timeout=20000)
+    expect(page.locator("#queue-sales [data-field=waiting]")).to_have_text("0")
+    expect(alice.locator(".state")).to_have_attribute("data-state", re.compile("on-call|wrap-up"))
+    assert live.sim.record.calls_to(ALICE), "the agent's phone was never rung"
+    page.screenshot(path=str(ARTIFACTS / "wallboard-answered.png"), full_page=True)
+
+    # From the page: Alice on break; the page and the router agree.
+    alice.locator("button[data-set=break]").click()
+    expect(alice.locator(".status")).to_have_text("break")
+    assert next(a for a in router.agents() if a["id"] == "alice")["status"] == "break"
+    expect(page.locator("#flow-main table.steps tbody tr[data-step=sales]")).to_contain_text("1",
+                                                                                          timeout=20000)
+    page.screenshot(path=str(ARTIFACTS / "wallboard.png"), full_page=True)
+    call.wait(30)
+    live.sim.assert_no_errors()
+    assert page.errors == []  # type: ignore[attr-defined]
