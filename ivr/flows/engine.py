@@ -115,6 +115,7 @@ class VoiceEngine:
         self.clock = clock
         self.http = http
         self.stats = StepStats(store)
+        self._save_script = store.register_script(state_mod.SAVE_UNLESS_HUNG_UP)
 
     # --- webhooks -----------------------------------------------------------
 
@@ -185,7 +186,7 @@ class VoiceEngine:
         if not state.ended:
             self.stats.count_dropped(key, state.flow, state.step)
         pipe = self.store.pipeline(transaction=False)
-        pipe.hset(key, "ended", state.ended or "caller-hangup")
+        pipe.hset(key, "ended", state.ended or state_mod.HUNG_UP)
         pipe.expire(key, state_mod.ENDED_TTL)
         pipe.zrem(keys.calls_active(), sid)
         pipe.execute()
@@ -277,8 +278,8 @@ class VoiceEngine:
         sid = state.call.get("sid", "")
         key = keys.call(sid)
         pipe = self.store.pipeline(transaction=False)
-        state_mod.save(pipe, key, state,
-                       state_mod.ENDED_TTL if state.ended else state_mod.CALL_TTL)
+        state_mod.save_unless_hung_up(self._save_script, pipe, key, state,
+                                      state_mod.ENDED_TTL if state.ended else state_mod.CALL_TTL)
         StepStats.count_reached(pipe, reached)
         if state.ended:
             pipe.zrem(keys.calls_active(), sid)

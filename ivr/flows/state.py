@@ -94,6 +94,31 @@ def load(store: redis.Redis, key: str) -> FlowState | None:
     return FlowState.from_fields(raw)
 
 
+HUNG_UP = "caller-hangup"  # `ended` as the status callback writes it
+
+# Write the state unless the call's final status callback has already been
+# handled (it may overtake the call's last action): a call that is over stays
+# over, and its state keeps the short TTL. One key, so valid on Redis Cluster.
+# KEYS[1] state hash; ARGV[1] ttl; ARGV[2..] field, value, field, value, ...
+SAVE_UNLESS_HUNG_UP = """
+if redis.call('HGET', KEYS[1], 'ended') == ARGV[2] then
+  return 0
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
+
+def save_unless_hung_up(script: redis.commands.core.Script, pipe: redis.client.Pipeline,
+                        key: str, state: FlowState, ttl: int = CALL_TTL) -> None:
+    """Like `save`, through the registered SAVE_UNLESS_HUNG_UP script (on the pipeline)."""
+    args: list[str | int] = [ttl, HUNG_UP]
+    for name, value in state.to_fields().items():
+        args += [name, value]
+    script(keys=[key], args=args, client=pipe)
+
+
 def save(pipe: redis.client.Pipeline, key: str, state: FlowState, ttl: int = CALL_TTL) -> None:
     """Queue the write on a pipeline (the caller executes it with its other writes)."""
     pipe.hset(key, mapping=state.to_fields())  # type: ignore[arg-type]

@@ -757,3 +757,28 @@ def test_star_and_hash_are_menu_keys(voice_app: VoiceAppFactory) -> None:
     assert phone.gather() is not None
     phone.press("#")
     assert phone.said() == "Bye."
+
+
+def test_final_status_overtaking_the_last_action_wins(voice_app: VoiceAppFactory) -> None:
+    """The status callback is handled while the caller's last action is still running."""
+    va = voice_app(FILES, now=OPEN)
+    phone = va.phone()
+    phone.call()
+    store = va.engine.store
+    key = keys.call(phone.sid)
+    engine = va.engine
+    original_save = engine._save
+
+    def hang_up_first(state: Any, reached: Any, *, new: bool) -> None:
+        phone.hang_up()  # arrives between the action's read and its write
+        original_save(state, reached, new=new)
+
+    engine._save = hang_up_first  # type: ignore[method-assign]
+    try:
+        phone.press("3")
+    finally:
+        engine._save = original_save  # type: ignore[method-assign]
+    assert store.hget(key, "ended") == "caller-hangup"
+    assert store.hget(key, "step") == "main_menu"  # the late write was refused
+    assert 0 < store.ttl(key) <= 600
+    assert analytics.step_stats(store, "main")["main_menu"]["dropped"] == 1
