@@ -393,3 +393,27 @@ def test_throttle_lifts_after_the_window(live: Callable[..., Live]) -> None:
     wait_until(lambda: not lv.redis.exists(keys.sms_rate(TEXTER)), 5)
     # A new minute: the conversation goes on where it was (the menu, one invalid answer).
     assert sim.send_sms(TEXTER, SERVICE, "1") == ["What is your 6-digit order number?"]
+
+
+BROKEN_FLOW = f"""
+numbers: ["{SERVICE}"]
+channels: [sms]
+on_error:
+  say: "Sorry, we're having trouble. Call us on +1 500-555-0006."
+steps:
+  hello:
+    say: "Hello {{{{ 1 // 0 }}}}"
+    next: bye
+  bye:
+    hangup: "Bye."
+"""
+
+
+def test_a_failing_step_answers_on_error_and_ends(live: Callable[..., Live]) -> None:
+    from .conftest import FILES
+
+    lv = live({**FILES, "text.yaml": BROKEN_FLOW})
+    assert lv.sim.send_sms(TEXTER, SERVICE, "hi") == [
+        "Sorry, we're having trouble. Call us on +1 500-555-0006."]
+    assert not lv.redis.exists(keys.conversation(TEXTER, SERVICE))
+    lv.sim.assert_no_errors()
