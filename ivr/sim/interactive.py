@@ -463,11 +463,13 @@ def running_app(
             tmp.cleanup()
 
 
-def default_number(app: Any) -> str:
-    """The first number a flow answers, so `ivr simulate` works with no options."""
+def default_number(app: Any, channel: str = "voice") -> str:
+    """The first number a flow of `channel` answers, so `ivr simulate` works with no options."""
     flows = app.extensions.get("ivr.flows")
     current = getattr(flows, "current", None)
     for flow in getattr(current, "flows", {}).values():
+        if channel not in getattr(flow, "channels", [channel]):
+            continue
         for number in getattr(flow, "numbers", []):
             if number != "*" and not number.startswith("whatsapp:"):
                 return str(number)
@@ -513,7 +515,7 @@ def run_simulation(
         if agents_available:
             make_available(app, console)
         session = Simulation(sim, console, agents)
-        number = to or default_number(app)
+        number = to or default_number(app, "sms" if sms else "voice")
         if sms:
             session.text(from_, number)
         else:
