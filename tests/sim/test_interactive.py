@@ -300,3 +300,44 @@ def test_console_voicemail_shows_every_kind_of_event(canned: Canned, sim: Twilio
     assert f"🎵 {canned.url}/bye.mp3" in out and "📴 the service hung up" in out
     assert canned.hits_to("/tr")[0].params["TranscriptionText"] == "please call me back"
     assert sim.errors == []
+
+
+def test_console_routes_lines_to_the_most_urgent_open_question() -> None:
+    import threading
+    import time
+
+    from ivr.sim.interactive import Console
+
+    class Quiet(Console):
+        def show(self, line: str) -> None:
+            pass
+
+    console = Quiet()
+    answers: dict[str, str | None] = {}
+
+    def ask(name: str, urgency: int, timeout: float | None) -> None:
+        answers[name] = console.ask(name, timeout, urgency=urgency)
+
+    hold = threading.Thread(target=ask, args=("hold", 0, 5.0))
+    hold.start()
+    time.sleep(0.05)
+    ring = threading.Thread(target=ask, args=("ring", 2, 5.0))
+    ring.start()
+    time.sleep(0.05)
+    assert console.ask("late hold", 0.01, urgency=0) is None  # quiet while a phone rings
+    console.feed("a")  # goes to the ringing phone, not the caller on hold
+    ring.join(2)
+    assert answers["ring"] == "a"
+    console.feed("1")
+    hold.join(2)
+    assert answers["hold"] == "1"
+    assert console.ask("menu", 0.05) is None  # nobody typed: time out
+    console.feed("typed ahead")
+    assert console.ask("hold again", 0.05, urgency=0) is None  # hold music skips it
+    assert console.ask("next real question") == "typed ahead"
+    console.feed("x", to="phone B")
+    assert console.ask("phone A rings", 0.05) is None
+    assert console.ask("phone B rings", 0.05) == "x"
+    console.feed(None)
+    with pytest.raises(EOFError):
+        console.ask("after the end")
