@@ -463,6 +463,10 @@ class Router:
         if kind == "callback":
             return "callback"
         if state in ("connected", "done"):
+            # QueueResult hangup: they hung up just as the agent accepted, never bridged.
+            if queue_result == "hangup" and \
+                    self.run("unconnect", {"call": call_sid}) == "abandoned":
+                return "abandoned"
             return "connected"
         if state == "abandoned" or queue_result == "hangup":
             self._caller_gone(call_sid)
@@ -895,7 +899,14 @@ class Router:
                     bucket[name] = bucket.get(name, 0) + by
 
                 kind, call = f["type"], f.get("call", "")
-                if kind == "enter":
+                if kind == "abandon" and f.get("was") == "connected":
+                    wait = int(f.get("wait", 0))
+                    bump("answered", -1)
+                    bump("wait_total", -wait)
+                    if wait <= self.queue_config(queue).service_level:
+                        bump("answered_in_sl", -1)
+                    bump("abandoned")
+                elif kind == "enter":
                     bump("offered")
                 elif kind == "connect" and f.get("kind") != "callback":
                     if call not in seen_outcome:

@@ -142,9 +142,11 @@ def accept(params: MultiDict[str, str]) -> TwiML:
 def _bridge(router: Router, agent_id: str, token: str, call_sid: str, n: int) -> VoiceResponse:
     response = VoiceResponse()
     if router.in_twilio_queue(call_sid) or n >= BRIDGE_TRIES:
-        dial = Dial()
+        dial = Dial(timeout=10)  # an empty queue: the caller hung up as we accepted
         dial.queue(call_sid)
         response.append(dial)
+        response.say("Sorry, the caller has hung up.")
+        response.hangup()
         return response
     response.pause(length=1)
     response.redirect(

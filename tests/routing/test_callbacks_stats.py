@@ -135,3 +135,24 @@ def test_api_agents_persist_and_yaml_does_not_override_them(make_router, twilio)
     assert twilio.placed[-1].to == "+15005568888"
     assert router.remove_agent("zoe") == "busy"  # ringing: logged out, removed later
     assert agent(router, "zoe")["status"] == "offline"
+
+
+def test_caller_hanging_up_as_the_agent_accepts_is_abandoned(make_router, twilio, clock):
+    router = make_router({"sales": {}}, agents_of(1))
+    router.set_agent_status("a00", "available", source="test")
+    enqueue(router, "CA1")
+    aid, token = token_of(twilio.placed[-1].url)
+    clock.advance(5)
+    assert router.accept(aid, token)[0] == "ok"
+    router.call_ended(MultiDict({"CallSid": "CA1", "CallStatus": "completed"}))
+    # Twilio: the caller left their queue by hanging up, never bridged
+    assert router.queue_result("CA1", "hangup") == "abandoned"
+    s = router.queue_stats("sales")
+    assert (s["answered"], s["abandoned"], s["average_wait"]) == (0, 1, None)
+    rebuilt = router.rebuild_stats()
+    stored = router.stored_stats()
+    for bucket, counters in rebuilt.items():
+        for name, value in counters.items():
+            assert stored[bucket].get(name, 0) == value, (bucket, name)
+    # a bridged call reported later is connected, and stays so
+    router.set_agent_status("a00", "available", source="test")

@@ -72,7 +72,10 @@ class Cluster:
             "REDIS_URL": redis_url, "TWILIO_API_URL": self.sim.api_url,
             "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID, "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
             "IVR_CALLFLOWS": str(callflows), "IVR_RECORDINGS": str(callflows.parent),
-        }, cwd=str(Path(__file__).resolve().parents[2]), log_path=log, timeout=60)
+        }, cwd=str(Path(__file__).resolve().parents[2]), log_path=log, timeout=60,
+            # The simulator keeps connections alive; gunicorn's 2 s default closes idle ones
+            # just as a request may be sent on them (a client-side race, not an app error).
+            extra_args=["--keep-alive", "60"])
         self.sim.app_url = self.server.url
 
     def stop(self) -> None:
@@ -90,7 +93,7 @@ def caller_of_offer(url: str) -> str:
 def test_200_callers_20_agents_4_workers(run: int, redis_url: str, r: redis.Redis,
                                         tmp_path: Path) -> None:
     rng = random.Random(run)
-    callflows = write_folder(tmp_path / "callflows", agents=20, max_wait=30)
+    callflows = write_folder(tmp_path / "callflows", agents=20, max_wait=12)
     cluster = Cluster(redis_url, callflows, workers=4, log=tmp_path / "gunicorn.log")
     sim = cluster.sim
     lock = threading.Lock()
@@ -106,7 +109,7 @@ def test_200_callers_20_agents_4_workers(run: int, redis_url: str, r: redis.Redi
         for i in range(20):
             phone = AGENT_PHONE.format(i)
             sim.phones[phone] = Phone(on_ring=ring, live=agent_keys, ring_delay=rng.uniform(1, 6),
-                                      hangup_after=rng.uniform(5, 40))
+                                      hangup_after=rng.uniform(100, 700))
             assert "available" in sim.send_sms(phone, SERVICE, "ON")[0]
         calls = []
         callers: dict[str, str] = {}  # number -> what the script does
@@ -114,18 +117,19 @@ def test_200_callers_20_agents_4_workers(run: int, redis_url: str, r: redis.Redi
             number = CALLER_PHONE.format(run * 1000 + i)
             kind = rng.choices(["patient", "impatient", "callback"], [75, 18, 7])[0]
             callers[number] = kind
+            # (times are simulated seconds: 100 of them are one real second)
             if kind == "callback":
-                sim.phones[number] = Phone(hangup_after=rng.uniform(5, 20))
-                person = Caller(inputs=["1"])
+                sim.phones[number] = Phone(hangup_after=rng.uniform(50, 200))
+                person = Caller(inputs=["1"], talk_for=rng.uniform(100, 700))
             elif kind == "impatient":
-                person = Caller(hangup_after=rng.uniform(100, 1500), talk_for=rng.uniform(5, 40))
+                person = Caller(hangup_after=rng.uniform(100, 1500), talk_for=rng.uniform(100, 700))
             else:
-                person = Caller(talk_for=rng.uniform(5, 40))
+                person = Caller(talk_for=rng.uniform(100, 700))
             calls.append(sim.place_call(number, SERVICE, person))
-            time.sleep(rng.uniform(0.0, 0.08))
+            time.sleep(rng.uniform(0.0, 0.06))
         for call in calls:
-            call.wait(120)
-        sim.wait_idle(120)
+            call.wait(180)
+        sim.wait_idle(180)
 
         snap = sim.record.snapshot()
         # no 5xx, and TwiML the simulator accepted
@@ -151,12 +155,17 @@ def test_200_callers_20_agents_4_workers(run: int, redis_url: str, r: redis.Redi
             elif result == "leave":
                 outcome = "callback"
                 assert callers[call.leg.from_] == "callback"
+                # called back: an agent's call dialled them from the service number
+                back = sim.record.calls_to(call.leg.from_)
+                assert back and back[0].from_ == SERVICE, call.leg.from_
             else:
                 assert result == "hangup", (call.sid, result)
                 outcome = "abandoned"
                 assert queue_bridges == []
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        assert outcomes.get("connected", 0) > 100, outcomes
+        print("outcomes", run, outcomes)
+        assert outcomes.get("connected", 0) > 50, outcomes
+        assert outcomes.get("abandoned", 0) + outcomes.get("overflowed", 0) > 0, outcomes
         # 3. same priority: first offers follow arrival order (0.5 s apart or more)
         arrival = {c.sid: snap["calls"][c.sid].queue_entries[0][1] for c in calls}
         first_offer: dict[str, float] = {}
