@@ -156,8 +156,9 @@ def run_gunicorn(
         app_spec,
     ]
     full_env = {**os.environ, **env}
-    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    try:
+    with contextlib.ExitStack() as stack:
+        out: Any = (stack.enter_context(open(log_path, "ab")) if log_path
+                    else subprocess.DEVNULL)
         process = subprocess.Popen(
             args,
             cwd=cwd,
@@ -167,9 +168,6 @@ def run_gunicorn(
             stderr=subprocess.STDOUT if log_path else subprocess.DEVNULL,
             start_new_session=True,
         )
-    finally:
-        if log_path:
-            out.close()  # type: ignore[union-attr]
     running = RunningProcess(process=process, host=host, port=bind_port, log_path=log_path)
     deadline = time.monotonic() + timeout
     while True:

@@ -114,6 +114,7 @@ class Leg:
         self.requests: list[HttpExchange] = []
         self.done = threading.Event()
         self.documents = 0
+        self.current_url = ""  # the last document fetched: relative URLs resolve against it
         self.started = time.monotonic()
         self.answered_at: float | None = None
         self.hangup_at: float | None = None  # monotonic; the person hangs up then
@@ -365,8 +366,6 @@ class Leg:
                 return root
         self.application_error()
         return None
-
-    current_url: str = ""
 
     def parse_answer(self, ex: HttpExchange, where: str) -> ET.Element | None:
         """The TwiML of a 2xx answer, checking what Twilio checks (type, size)."""
