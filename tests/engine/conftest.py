@@ -133,6 +133,10 @@ class DeskRouter:
     def queue_result(self, call_sid: str, queue_result: str) -> str:
         return self.RESULTS.get(queue_result, "error")
 
+    def request_callback(self, number: str, *, queue: str, service_number: str,
+                         channel: str = "sms") -> int:
+        raise AssertionError("voice engine tests never ask for a call back by text")
+
 
 # --- the app --------------------------------------------------------------------
 
@@ -181,6 +185,9 @@ def voice_app(redis_url: str, r: Any, callflows_dir: Path,
         engine = VoiceEngine(store, flows, twilio, router, cfg, clock=lambda: clock[0],
                              **engine_kwargs)
         app.extensions["ivr.engine"] = engine
+        from ivr.flows.texting import TextEngine  # the status webhook's missed-call hook
+
+        app.extensions["ivr.texting"] = TextEngine(store, flows, twilio, router, cfg)
         app.register_blueprint(voice.bp)
         return VoiceApp(app, app.test_client(), engine, flows, router, callflows_dir, clock)
 
