@@ -288,3 +288,18 @@ def test_queue_connected_then_next_after_the_agent_hangs_up(live: Callable[..., 
     assert stats["sales"] == {"reached": 1, "dropped": 0}
     assert stats["goodbye"] == {"reached": 1, "dropped": 0}
     lv.sim.assert_no_errors()
+
+
+def test_concurrent_calls_keep_their_own_state(live: Callable[..., Live]) -> None:
+    """Twenty callers at once, each on their own path; nothing leaks between calls."""
+    lv = live()
+    accounts = [f"{10000 + n}" for n in range(20)]
+    handles = [lv.sim.place_call(f"+1415555{n:04d}", MAIN_NUMBER, Caller(["3", account]))
+               for n, account in enumerate(accounts)]
+    for n, handle in enumerate(handles):
+        c = handle.wait(30)
+        assert c.said()[-2] == f"Account {accounts[n]} noted.", c.said()
+    stats = analytics.step_stats(lv.redis, "main")
+    assert stats["account"]["reached"] == 20 and stats["regular"]["reached"] == 20
+    assert lv.sim.wait_for(lambda: lv.redis.zcard(keys.calls_active()) == 0, 5)
+    lv.sim.assert_no_errors()
