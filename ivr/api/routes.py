@@ -14,7 +14,7 @@ from collections import OrderedDict
 from typing import Any
 
 import redis
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ivr import keys
@@ -307,10 +307,26 @@ def _voicemails(box: str | None = None) -> list[dict[str, Any]]:
     return items[:MAX_VOICEMAILS]
 
 
+UNHEARD_TTL = 15.0  # seconds: counting reads every message, too much for every 2 s poll
+UNHEARD = "ivr.api.unheard"  # app.extensions: (monotonic time, count) of the last count
+
+
+def _unheard_count(*, fresh: bool = False) -> int:
+    """Unheard voicemails, recounted at most every UNHEARD_TTL seconds per worker."""
+    stamp, count = current_app.extensions.get(UNHEARD, (float("-inf"), 0))
+    if fresh or time.monotonic() - stamp > UNHEARD_TTL:
+        count = sum(1 for v in _voicemails() if v["heard"] is None)
+        current_app.extensions[UNHEARD] = (time.monotonic(), count)
+    return int(count)
+
+
 @api.route("/voicemails", "GET", summary="Voicemails with their transcriptions, newest first",
            tag="voicemails", query=s.VoicemailQuery, response=list[s.Voicemail])
 def list_voicemails(query: s.VoicemailQuery) -> Any:
     items = _voicemails(query.box)
+    if query.box is None:
+        current_app.extensions[UNHEARD] = (time.monotonic(),
+                                           sum(1 for v in items if v["heard"] is None))
     return [v for v in items if not query.unheard or v["heard"] is None]
 
 
@@ -325,6 +341,7 @@ def mark_heard(vm_id: str) -> Any:
     store.hsetnx(keys.voicemail_item(vm_id), "heard", repr(time.time()))
     item = voicemail.get(store, vm_id) or {}
     item["heard"] = float(item["heard"])
+    _unheard_count(fresh=True)
     return item
 
 
@@ -426,7 +443,6 @@ def wallboard() -> Any:
     last hour of callers waiting; the wallboard page polls it every 2 s."""
     store = get_redis()
     queues = _all_queues()
-    unheard = sum(1 for v in _voicemails() if v["heard"] is None)
     return {
         "now": time.time(),
         "version": get_flows().current.version,
@@ -434,6 +450,6 @@ def wallboard() -> Any:
         "agents": router().agents(),
         "waiting": router().waiting(),
         "calls_in_progress": int(store.zcard(keys.calls_active())),  # type: ignore[arg-type]
-        "unheard_voicemails": unheard,
+        "unheard_voicemails": _unheard_count(),
         "history": waiting_history(store, [q["queue"] for q in queues]),
     }

@@ -324,3 +324,14 @@ def test_history_endpoint_bounds(app, auth):
     assert client.get("/api/history/waiting?minutes=61", headers=auth).status_code == 422
     got = client.get("/api/history/waiting?minutes=5", headers=auth).json
     assert set(got) >= {"sales", "support"}
+
+
+def test_redis_unreachable_is_503_json_and_metrics_say_so(make_app, auth):
+    app = make_app(redis_url="redis://127.0.0.1:1/0")  # nothing listens on port 1
+    client = app.test_client()
+    for path in ("/api/agents", "/api/wallboard", "/api/queues"):
+        response = client.get(path, headers=auth)
+        assert response.status_code == 503, path
+        assert "Redis" in response.json["error"]
+    assert client.get("/api/openapi.json").status_code == 200  # needs no Redis
+    assert "ivr_live_stats_up 0.0" in client.get("/metrics").get_data(as_text=True)
