@@ -102,6 +102,8 @@ class CallbackRouter(Protocol):
     def request_callback(self, number: str, *, queue: str, service_number: str,
                          channel: str = "sms") -> int: ...
 
+    def waiting(self) -> list[dict[str, Any]]: ...
+
 
 class MessageInput(str):
     """The template's `input` on the text channel: the message text, plus `input.media`.
@@ -375,9 +377,7 @@ class TextEngine:
         state.input = text
         if said in YES_WORDS:
             number = optout.bare_number(state.call.get("from", ""))
-            position = self.router.request_callback(
-                number, queue=queue, service_number=optout.bare_number(state.call.get("to", "")),
-                channel="sms")
+            position = self._callback(number, queue, optout.bare_number(state.call.get("to", "")))
             log.info("texter %s asked for a call back from %s (place %d)", number, queue, position)
             reply.say(CALLBACK_PLACED.format(position=position, number=number))
             state.ended = "callback"
@@ -392,6 +392,16 @@ class TextEngine:
         reply.say(CALLBACK_DECLINED)
         state.ended = "declined"
         return Turn(end=Hangup())
+
+    def _callback(self, number: str, queue: str, service: str) -> int:
+        """Join `queue` as a callback, or keep the place of one already waiting there
+        (a texter who says yes twice is called back once); their place in line."""
+        for waiting in self.router.waiting():
+            if waiting.get("kind") == "callback" and waiting.get("queue") == queue and \
+                    waiting.get("from") == number:
+                return int(waiting.get("position") or 1)
+        return self.router.request_callback(number, queue=queue, service_number=service,
+                                            channel="sms")
 
     # --- rendering --------------------------------------------------------------------
 
@@ -451,8 +461,7 @@ class TextEngine:
         queue = self.store.getdel(keys.missed_call_offer(number, service))
         if not queue:
             return False
-        position = self.router.request_callback(number, queue=str(queue),
-                                                service_number=service, channel="sms")
+        position = self._callback(number, str(queue), service)
         log.info("missed caller %s asked for a call back from %s (place %d)", number, queue,
                  position)
         reply.say(CALLBACK_PLACED.format(position=position, number=number))

@@ -417,3 +417,19 @@ def test_a_failing_step_answers_on_error_and_ends(live: Callable[..., Live]) -> 
         "Sorry, we're having trouble. Call us on +1 500-555-0006."]
     assert not lv.redis.exists(keys.conversation(TEXTER, SERVICE))
     lv.sim.assert_no_errors()
+
+
+def test_saying_yes_twice_is_one_callback(live: Callable[..., Live]) -> None:
+    lv = live()
+    sim = lv.sim
+    for _ in range(2):
+        sim.send_sms(TEXTER, SERVICE, "hi")
+        sim.send_sms(TEXTER, SERVICE, "2")
+        assert sim.send_sms(TEXTER, SERVICE, "yes")[0].startswith(
+            "Thank you. You are number 1 in line")
+    sim.send_sms("+14155550124", SERVICE, "hi")
+    sim.send_sms("+14155550124", SERVICE, "2")
+    assert sim.send_sms("+14155550124", SERVICE, "yes")[0].startswith(
+        "Thank you. You are number 2 in line")
+    waiting = lv.app.extensions["ivr.router"].waiting()
+    assert [w["from"] for w in waiting] == [TEXTER, "+14155550124"]
