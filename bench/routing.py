@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import platform
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -91,7 +90,7 @@ def run(url: str, n_agents: int, n_callers: int) -> dict[str, Any]:
     config = build_config(rng, n_agents)
     offers: list[list[Any]] = []
     router = Router(store, lambda: config, None, public_url="http://bench")  # type: ignore[arg-type]
-    router._place_offers = offers.extend  # type: ignore[method-assign]
+    router._place_offers = offers.extend  # type: ignore[method-assign,assignment]
     t = Timings()
 
     noop = store.register_script("return 0")
@@ -129,18 +128,15 @@ def run(url: str, n_agents: int, n_callers: int) -> dict[str, Any]:
     waiting = sum(int(store.zcard(k)) for q in queues for k in router.buckets_of(q))
     per_caller = (after - before) / n_callers
 
-    served = 0
-    for caller_id, agent_id, token, *_ in list(offers):
-        if served >= 10_000:
-            break
-        t.time("accept (agent pressed 1)", lambda a=agent_id, tk=token: router.run(
-            "accept", {"agent": a, "token": tk}))
+    def script(name: str, args: dict[str, Any], scope: Any = "all") -> Callable[[], Any]:
+        return lambda: router.run(name, args, scope=scope)
+
+    for _caller_id, agent_id, token, *_ in list(offers)[:10_000]:
+        t.time("accept (agent pressed 1)",
+               script("accept", {"agent": agent_id, "token": token}, "none"))
         t.time("call ends, agent takes next (agent-side match)",
-               lambda a=agent_id, tk=token: router.run(
-                   "agent_done", {"agent": a, "token": tk, "wrap_ms": 0}))
-        served += 1
-        _ = caller_id
-    plain, _, layout = router._layout()
+               script("agent_done", {"agent": agent_id, "token": token, "wrap_ms": 0}))
+    plain, _, layout = router._layout("all")
     ctx = router._ctx()
     for _ in range(10_000):
         t.time("no-op EVALSHA (decision's keys and args)",

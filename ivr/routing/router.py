@@ -43,6 +43,7 @@ log = logging.getLogger("ivr.routing")
 STATUSES = ("offline", "available", "break")
 FINAL_CALL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
 FINISHED = ("abandoned", "overflowed", "done", "failed")
+Scope = Literal["all", "queue", "none"]
 QueueOutcome = Literal["connected", "overflow", "callback", "abandoned", "error"]
 
 RING_GRACE = 15  # seconds past ring_timeout before the safety-net timer ends an offer
@@ -119,7 +120,7 @@ class Router:
         self.scripts = Scripts(store)
         self._roster_version: str | None = None
         self._universe: tuple[float, list[str], list[str], list[str]] = (0.0, [], [], [])
-        self._layout_cache: tuple[Any, tuple[list[str], list[str], str]] | None = None
+        self._layouts: dict[Any, tuple[list[str], list[str], str]] = {}
         self._ctx_cache: tuple[float, str] = (0.0, "")
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -185,6 +186,8 @@ class Router:
         skills = sorted(set(got_skills))
         buckets = sorted(got_buckets)
         queues = sorted({b.split("#", 1)[0] for b in buckets} | set(self._config().queues))
+        if (skills, buckets) != (self._universe[1], self._universe[3]):
+            self._layouts.clear()
         self._universe = (time.monotonic(), skills, queues, buckets)
         return skills, queues, buckets
 
@@ -201,25 +204,43 @@ class Router:
         plain, with_phones, _ = self._layout()
         return with_phones if phones else plain
 
-    def _layout(self) -> tuple[list[str], list[str], str]:
-        """KEYS for every script (and with the phones hash), and the layout JSON (ARGV[4])
-        telling lib.lua which KEYS index is which free set, logged-in set and bucket."""
-        skills, _, buckets = self._universe_now()
-        cached = self._layout_cache
-        if cached is not None and cached[0] == (skills, buckets):
-            return cached[1]
+    def _layout(
+        self, scope: Scope = "all", queue: str | None = None, skills: Iterable[str] = ()
+    ) -> tuple[list[str], list[str], str]:
+        """KEYS for a script (plain, and with the phones hash) and the layout JSON (ARGV[4])
+        telling lib.lua which KEYS index is which free set, logged-in set and bucket.
+
+        scope "all": every skill and bucket (any script that may match an agent against
+        every queue); "queue": one queue's buckets and the given skills (a caller entering);
+        "none": the fixed keys only (scripts that touch no set or line)."""
+        all_skills, _, buckets = self._universe_now()
+        cache_key = (scope, queue, tuple(sorted(skills)))
+        cached = self._layouts.get(cache_key)
+        if cached is not None:
+            return cached
         out = [
             keys.acd("agents"), keys.acd("callers"), keys.acd("timers"), keys.acd("events"),
             keys.acd("stats"), keys.acd("aht"), keys.acd("buckets"),
         ]
-        layout: dict[str, Any] = {"free": {}, "on": {}, "wait": {}, "nwait": len(buckets)}
-        for kind, names in (("free", ["*", *skills]), ("on", ["*", *skills]),
-                            ("wait", buckets)):
+        names: list[str] = []
+        lines: list[str] = []
+        if scope == "all":
+            names, lines = ["*", *all_skills], buckets
+        elif scope == "queue":
+            names = ["*", *sorted(set(skills))]
+            lines = [b for b in buckets if b.split("#", 1)[0] == queue]
+        layout: dict[str, Any] = {"free": {}, "on": {}, "wait": {},
+                                  "nwait": len(buckets) if scope == "all" else -1}
+        for kind in ("free", "on"):
             for name in names:
                 out.append(keys.acd(kind, name))
                 layout[kind][name] = len(out)  # Lua's KEYS are 1-based
+        for name in lines:
+            out.append(keys.acd("wait", name))
+            needs, level = name.split("#", 1)[1].rsplit("/", 1)
+            layout["wait"][name] = [len(out), [n for n in needs.split(",") if n], int(level)]
         built = (out, [*out, keys.acd("phones", "all")], json.dumps(layout))
-        self._layout_cache = ((skills, buckets), built)
+        self._layouts[cache_key] = built
         return built
 
     def today(self, queue: str) -> str:
@@ -247,11 +268,14 @@ class Router:
         self._ctx_cache = (now, built)
         return built
 
-    def run(self, name: str, args: dict[str, Any], *, phones: bool = False) -> Any:
+    def run(
+        self, name: str, args: dict[str, Any], *, phones: bool = False, scope: Scope = "all",
+        queue: str | None = None, skills: Iterable[str] = (),
+    ) -> Any:
         """Run one routing script with the common key layout (see lib.lua)."""
         payload = json.dumps(args)
         for attempt in (1, 2):
-            plain, with_phones, layout = self._layout()
+            plain, with_phones, layout = self._layout(scope, queue, skills)
             try:
                 return self.scripts[name](
                     keys=with_phones if phones else plain,
@@ -443,10 +467,11 @@ class Router:
             record["dl"] = now + wait_limit * 1000
         if out:
             record["out"] = out
+        touched = {*required, *(s for st in steps for s in st["skills"])}
         result = self.run("enter", {
             "caller": record, "timers": timers, "overflow_if_nobody": kind == "call",
             "reach": steps[-1] if steps else {"skills": required, "lvl": level},
-        })
+        }, scope="queue", queue=queue, skills=touched)
         status = str(result[0])
         if status == "queued":
             self._place_offers(result[1])
@@ -465,7 +490,7 @@ class Router:
         if state in ("connected", "done"):
             # QueueResult hangup: they hung up just as the agent accepted, never bridged.
             if queue_result == "hangup" and \
-                    self.run("unconnect", {"call": call_sid}) == "abandoned":
+                    self.run("unconnect", {"call": call_sid}, scope="none") == "abandoned":
                 return "abandoned"
             return "connected"
         if state == "abandoned" or queue_result == "hangup":
@@ -553,7 +578,7 @@ class Router:
                 self.offer_failed(agent_id, token, "failed")
                 continue
             log.info("offered %s call %s to %s (%s)", kind, caller_id, agent_id, call.sid)
-            self.run("set_leg", {"agent": agent_id, "token": token, "leg": call.sid})
+            self.run("set_leg", {"agent": agent_id, "token": token, "leg": call.sid}, scope="none")
 
     def _end_leg(self, leg: str) -> None:
         """Stop ringing (or hang up) an agent's call whose offer is over."""
@@ -617,7 +642,7 @@ class Router:
 
     def accept(self, agent_id: str, token: str) -> tuple[str, dict[str, Any] | None]:
         """The agent pressed 1: ("ok", caller) if they won the caller, else ("gone", None)."""
-        result = self.run("accept", {"agent": agent_id, "token": token})
+        result = self.run("accept", {"agent": agent_id, "token": token}, scope="none")
         if result[0] != "ok":
             return str(result[0]), None
         withdrawn = result[3]
@@ -630,7 +655,8 @@ class Router:
         status = params.get("CallStatus", "")
         if status not in FINAL_CALL_STATUSES:
             if params.get("CallSid"):
-                self.run("set_leg", {"agent": agent_id, "token": token, "leg": params["CallSid"]})
+                self.run("set_leg", {"agent": agent_id, "token": token,
+                                     "leg": params["CallSid"]}, scope="none")
             return
         agent = self._agent(agent_id)
         if not agent or (agent.get("offer") or {}).get("token") != token:
@@ -652,11 +678,11 @@ class Router:
         return str(self.run("callback_result", {
             "agent": agent_id, "token": token, "status": dial_status,
             "max_tries": CALLBACK_TRIES, "spacing_ms": int(self.callback_spacing * 1000),
-        }))
+        }, scope="none"))
 
     def press_callback(self, call_sid: str) -> str:
         """A waiting caller pressed 1 for a call back ("ok", "busy" or "none")."""
-        return str(self.run("callback", {"call": call_sid}))
+        return str(self.run("callback", {"call": call_sid}, scope="none"))
 
     def _match_agents(self, agent_ids: list[str]) -> None:
         if agent_ids:
@@ -690,7 +716,8 @@ class Router:
 
     def run_timers(self, limit: int = 50) -> int:
         """Claim and fire due timers once; the number fired (tests call this directly)."""
-        claimed = self.run("claim_timers", {"limit": limit, "lease_ms": int(TIMER_LEASE * 1000)})
+        claimed = self.run("claim_timers", {"limit": limit,
+                                            "lease_ms": int(TIMER_LEASE * 1000)}, scope="none")
         for i in range(0, len(claimed), 2):
             member, lease = claimed[i], claimed[i + 1]
             try:
@@ -698,7 +725,7 @@ class Router:
             except Exception:
                 log.exception("timer %s failed; retried after its lease", member)
                 continue
-            self.run("timer_done", {"member": member, "lease": str(lease)})
+            self.run("timer_done", {"member": member, "lease": str(lease)}, scope="none")
         return len(claimed) // 2
 
     def _fire(self, member: str) -> None:

@@ -19,8 +19,11 @@
 -- buckets registered than declared refuses (STALE), and the worker reloads and retries.
 -- ARGV[1] now (ms), ARGV[2] context JSON {dates = {queue = "YYYY-MM-DD"}, day, maxlen, scan,
 --         scanmax, ringall, grace, keep}, ARGV[3] the script's own arguments as JSON,
---         ARGV[4] the key layout JSON {free = {name = KEYS index}, on = {...}, wait = {...},
---         nwait = n} (so no key name is parsed here), ARGV[5] a random number in [0, 1).
+--         ARGV[4] the key layout JSON {free = {name = KEYS index}, on = {...}, wait = {name =
+--         {KEYS index, skills, level}}, nwait = n or -1} (so no key name is parsed here; a
+--         script may be given only the keys it needs: nwait -1 means "not every bucket",
+--         and such a script must not match agents against every queue), ARGV[5] a random
+--         number in [0, 1).
 --
 -- Per-skill free sets are cleaned lazily: an agent chosen through one skill's set is
 -- removed from the sets this script declared; a stale entry elsewhere is dropped when a
@@ -34,11 +37,14 @@ local ARGS = cjson.decode(ARGV[3])
 local BUCKETS = KEYS[7]
 local LAYOUT = cjson.decode(ARGV[4])
 local RAND = tonumber(ARGV[5])
-local FREE, ON, WAIT = {}, {}, {}
+local FREE, ON, WAIT, NEEDS = {}, {}, {}, {}
 for name, i in pairs(LAYOUT.free) do FREE[name] = KEYS[i] end
 for name, i in pairs(LAYOUT.on) do ON[name] = KEYS[i] end
-for name, i in pairs(LAYOUT.wait) do WAIT[name] = KEYS[i] end
-if redis.call('HLEN', BUCKETS) ~= LAYOUT.nwait then
+for name, w in pairs(LAYOUT.wait) do
+  WAIT[name] = KEYS[w[1]]
+  NEEDS[name] = {skills = w[2], lvl = w[3]}
+end
+if LAYOUT.nwait >= 0 and redis.call('HLEN', BUCKETS) ~= LAYOUT.nwait then
   return redis.error_reply('STALE routing buckets: reload and retry')
 end
 
@@ -87,15 +93,6 @@ local function bucket(c)
   local key = WAIT[c.q .. '#' .. table.concat(skills, ',') .. '/' .. c.lvl]
   if not key then error('routing bucket not declared for ' .. c.id) end
   return key
-end
-
--- Requirements written in a bucket name, as a caller-like table.
-local function bucket_needs(name)
-  local sig = string.match(name, '#(.*)$')
-  local list, lvl = string.match(sig, '^(.*)/(%d+)$')
-  local skills = {}
-  for s in string.gmatch(list, '[^,]+') do skills[#skills + 1] = s end
-  return {skills = skills, lvl = tonumber(lvl)}
 end
 
 local function score(c) return (100 - c.p) * 1e13 + c.t0 end
@@ -155,9 +152,14 @@ local function anyone_logged_in(c)
     if not best or redis.call('SCARD', k) < redis.call('SCARD', best) then best = k end
   end
   key = best or key
-  if c.lvl <= 1 and #c.skills <= 1 then
+  if c.lvl <= 1 then
     -- everyone in a skill's logged-in set has that skill at level 1 or more
-    return redis.call('SCARD', key) > 0 and 1 or 0
+    if #c.skills <= 1 then return redis.call('SCARD', key) > 0 and 1 or 0 end
+    local args = {'SINTERCARD', #c.skills}
+    for _, s in ipairs(c.skills) do args[#args + 1] = ON[s] end
+    args[#args + 1] = 'LIMIT'
+    args[#args + 1] = 1
+    return redis.call(unpack(args)) > 0 and 1 or 0
   end
   local cursor = '0'
   for _ = 1, 100 do
@@ -184,6 +186,30 @@ local function candidates(c, want)
     end
   end
   local found = {}
+  if #c.skills >= 2 then
+    -- Agents free in every required skill's set, longest idle first (ZINTER runs in C;
+    -- a stale entry is skipped by the freshness check below).
+    local args = {'ZINTER', #c.skills}
+    for _, s in ipairs(c.skills) do
+      if not FREE[s] then args = nil; break end
+      args[#args + 1] = FREE[s]
+    end
+    if args then
+      args[#args + 1] = 'AGGREGATE'
+      args[#args + 1] = 'MAX'
+      local scanned = 0
+      for _, id in ipairs(redis.call(unpack(args))) do
+        scanned = scanned + 1
+        if scanned > CTX.scanmax then break end
+        local a = agent_get(id)
+        if a and is_free(a) and eligible(a, c) then
+          found[#found + 1] = a
+          if #found >= want then break end
+        end
+      end
+      return found
+    end
+  end
   local start, batch, scanned = 0, 64, 0
   while #found < want and scanned < CTX.scanmax do
     local ids = redis.call('ZRANGE', key, start, start + batch - 1)
@@ -279,8 +305,8 @@ local function match_agent(a)
   if not a or not is_free(a) then return {} end
   local best, best_score = nil, nil
   for name, key in pairs(WAIT) do
-    local start, batch, scanned = 0, 32, 0
-    local done = not eligible(a, bucket_needs(name))
+    local start, batch, scanned = 0, 1, 0  -- the head is nearly always the one
+    local done = not eligible(a, NEEDS[name])
     while not done and scanned < CTX.scanmax do
       local page = redis.call('ZRANGE', key, start, start + batch - 1, 'WITHSCORES')
       if #page == 0 then break end
@@ -300,6 +326,7 @@ local function match_agent(a)
         end
       end
       start = start + batch - stale
+      batch = 16
     end
   end
   if not best then return {} end
