@@ -245,3 +245,34 @@ def test_press_1_for_callback_keeps_place_and_agent_calls_back(app_live):
     assert stats(live)["abandoned"] == 0
     _ = call
     _ = Hangup
+
+
+def test_free_agent_is_offered_a_waiting_caller_within_100_ms(app_live):
+    live = app_live()
+    live.sim.phones[ALICE] = Phone(inputs=["1"], hangup_after=2)
+    live.sim.send_sms(ALICE, SERVICE, "BREAK")
+    call = live.sim.place_call("+15551230001", SERVICE, Caller(talk_for=2))
+    wait_until(lambda: stats(live)["waiting"] == 1)
+    started = time.time()
+    login(live, ALICE)
+    offers = [q for q in live.sim.record.rest_requests
+              if q.path.endswith("/Calls.json") and q.method == "POST"]
+    # placed inside the webhook that freed the agent (no poll): before the reply came back
+    assert len(offers) == 1
+    assert offers[0].at - started < 0.1
+    call.wait(20)
+    assert live.sim.record.calls_to(ALICE)[0].sid in call.record.bridged_to
+
+
+def test_escalation_lets_a_less_skilled_agent_take_the_call(app_live):
+    live = app_live(escalate="[{after: 0, min_level: 4}, {after: 2, min_level: 1}]")
+    live.sim.phones[BOB] = Phone(inputs=["1"], hangup_after=2)  # sales level 3
+    login(live, BOB)
+    call = live.sim.place_call("+15551230001", SERVICE, Caller(talk_for=2))
+    time.sleep(1.0)
+    assert live.sim.record.calls_to(BOB) == []  # needs level 4 at first
+    call.wait(20)
+    bob = live.sim.record.calls_to(BOB)
+    assert len(bob) == 1 and bob[0].sid in call.record.bridged_to
+    offered_after = bob[0].statuses[0][1] - call.record.queue_entries[0][1]
+    assert offered_after >= 1.5
