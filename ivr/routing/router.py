@@ -305,6 +305,9 @@ class Router:
         with self._roster_lock:
             if self._roster_version == config.version and config.version:
                 return
+            if config.version and self.db.get(keys.acd("roster_version")) == config.version:
+                self._roster_version = config.version  # another worker applied this version
+                return
             for agent in config.agents.values():
                 self._upsert(agent, source="yaml", keep_api=True)
             listed = set(config.agents)
@@ -312,6 +315,8 @@ class Router:
                 if row.get("source") == "yaml" and row["id"] not in listed:
                     self.run("remove", {"agent": row["id"]}, phones=True)
             self._roster_version = config.version
+            if config.version:
+                self.db.set(keys.acd("roster_version"), config.version)
 
     def _upsert(self, agent: AgentConfig, *, source: str, keep_api: bool) -> str:
         if agent.skills:
