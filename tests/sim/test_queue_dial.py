@@ -69,7 +69,10 @@ def test_caller_hangup_in_queue_posts_action_hangup(canned: Canned, sim: TwilioS
     def after(p: dict[str, str]) -> str:
         return resp("<Say>ignored, the caller is gone</Say>")
 
-    call = sim.place_call(CUSTOMER, NUMBER, Caller(hangup_after=30)).wait(10)
+    call = sim.place_call(CUSTOMER, NUMBER)
+    assert sim.wait_for(lambda: sim.switch.size("sales") == 1, 5)
+    call.leg.hang_up_in(0)  # the caller gives up while on hold
+    call.wait(10)
     assert call.status == "completed"
     hits = canned.hits_to("/after")
     assert len(hits) == 1 and hits[0].params["QueueResult"] == "hangup"
@@ -216,14 +219,17 @@ def test_caller_hangup_while_dialing_cancels_the_ringing_phone(
 ) -> None:
     @canned.twiml("/twilio/voice")
     def voice(p: dict[str, str]) -> str:
-        return resp(f'<Dial action="/dialed" timeout="60">{AGENT}</Dial>')
+        return resp(f'<Dial action="/dialed" timeout="100000">{AGENT}</Dial>')
 
     @canned.twiml("/dialed")
     def dialed(p: dict[str, str]) -> str:
         return resp("<Say>ignored</Say>")
 
     sim.phones[AGENT] = Phone(behaviour="no-answer")
-    call = sim.place_call(CUSTOMER, NUMBER, Caller(hangup_after=10)).wait(10)
+    call = sim.place_call(CUSTOMER, NUMBER)
+    assert sim.wait_for(lambda: [c.status for c in sim.calls_to(AGENT)] == ["ringing"], 5)
+    call.leg.hang_up_in(0)  # the caller gives up while the agent's phone rings
+    call.wait(10)
     sim.wait_idle(5)
     agent_leg = sim.calls_to(AGENT)[0]
     assert agent_leg.status == "canceled"
@@ -318,7 +324,7 @@ def test_many_callers_many_dequeuers_each_bridged_exactly_once(
     @canned.twiml("/twilio/voice")
     def voice(p: dict[str, str]) -> str:
         if p["From"].startswith("+1500555"):
-            return resp('<Dial timeout="30"><Queue>q</Queue></Dial>')
+            return resp('<Dial timeout="5000"><Queue>q</Queue></Dial>')
         return resp('<Enqueue waitUrl="/wait">q</Enqueue>')
 
     @canned.twiml("/wait")
@@ -339,13 +345,16 @@ def test_many_callers_many_dequeuers_each_bridged_exactly_once(
 def test_overlapping_offers_witness(canned: Canned, sim: TwilioSim) -> None:
     @canned.twiml("/twilio/voice")
     def voice(p: dict[str, str]) -> str:
-        return resp(f"<Dial timeout=\"5\">{AGENT}</Dial>")
+        timeout = 5 if p["From"] == CUSTOMER else 100_000
+        return resp(f'<Dial timeout="{timeout}">{AGENT}</Dial>')
 
     sim.phones[AGENT] = Phone(behaviour="no-answer", busy_when_in_call=False)
-    first = sim.place_call(CUSTOMER, NUMBER)
-    second = sim.place_call("+15551230002", NUMBER)
-    first.wait(10)
-    second.wait(10)
+    first = sim.place_call("+15551230002", NUMBER)
+    second = sim.place_call("+15551230003", NUMBER)
+    assert sim.wait_for(lambda: [c.status for c in sim.calls_to(AGENT)] == ["ringing"] * 2, 5)
+    for c in (first, second):
+        c.leg.interrupt(HungUp("test"))  # both callers give up while the agent's phone rings
+        c.wait(10)
     sim.wait_idle(5)
     assert len(sim.record.overlapping_offers(AGENT)) == 1  # both rang the agent at once
     third = sim.place_call(CUSTOMER, NUMBER).wait(10)
