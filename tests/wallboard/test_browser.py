@@ -97,6 +97,19 @@ def test_wallboard_follows_a_caller_and_sets_an_agent_on_break(
     expect(page.locator("#flow-main table.steps tbody tr[data-step=sales]")).to_contain_text("1",
                                                                                           timeout=20000)
     page.screenshot(path=str(ARTIFACTS / "wallboard.png"), full_page=True)
+
+    # On a phone, opened as a kiosk link: the token comes in the fragment, which the page
+    # keeps and removes from the address bar; nothing is wider than the screen.
+    phone = page.context.browser.new_context(viewport={"width": 390, "height": 844},
+                                             is_mobile=True)
+    small = phone.new_page()
+    small.goto(live.url + "/wallboard#token=" + TOKEN)
+    expect(small.locator("#agent-alice .status")).to_have_text("break")
+    expect(small.locator("#login")).to_be_hidden()
+    assert TOKEN not in small.url
+    assert small.evaluate("document.documentElement.scrollWidth") <= 390
+    small.screenshot(path=str(ARTIFACTS / "wallboard-phone.png"), full_page=True)
+    phone.close()
     call.wait(30)
     live.sim.assert_no_errors()
     assert page.errors == []  # type: ignore[attr-defined]

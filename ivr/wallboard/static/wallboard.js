@@ -389,7 +389,7 @@
         el("tbody"),
       ]);
       const fresh = el("article", { class: "flow", id: id }, [
-        el("h3", { text: detail.name + " (" + detail.file + ")" }),
+        el("h3", { text: detail.name + " (" + detail.file.split("/").pop() + ")", title: detail.file }),
         el("p", { class: "muted", text: "numbers " + detail.numbers.join(", ") + " · " + detail.channels.join(", ") }),
         diagram,
         el("details", {}, [el("summary", { text: "steps: callers reached and dropped" }),
