@@ -16,7 +16,7 @@ bp = Blueprint("wallboard", __name__, template_folder="templates", static_folder
                static_url_path="/wallboard/static")
 
 POLL_SECONDS = 2.0
-SLOW_POLL_SECONDS = 15.0  # flows and voicemails change less often
+SLOW_POLL_SECONDS = 5.0  # flows and voicemails: several requests, change less often
 
 
 @bp.get("/wallboard")

@@ -7,7 +7,7 @@
 (function () {
   const TOKEN_KEY = "ivr.adminToken";
   const POLL_MS = Number(document.body.dataset.pollMs) || 2000;
-  const SLOW_POLL_MS = Number(document.body.dataset.slowPollMs) || 15000;
+  const SLOW_POLL_MS = Number(document.body.dataset.slowPollMs) || 5000;
   const COLOURS = ["#58a6ff", "#3fb950", "#d29922", "#f85149", "#bc8cff", "#39c5cf", "#ff9bce"];
   const SVG_NS = "http://www.w3.org/2000/svg";
 
