@@ -131,11 +131,16 @@ def run(url: str, n_agents: int, n_callers: int) -> dict[str, Any]:
     def script(name: str, args: dict[str, Any], scope: Any = "all") -> Callable[[], Any]:
         return lambda: router.run(name, args, scope=scope)
 
+    def done(agent_id: str, token: str, skills: dict[str, int]) -> Callable[[], Any]:
+        return lambda: router.run("agent_done", {"agent": agent_id, "token": token,
+                                                 "wrap_ms": 0},
+                                  scope="agent", agent_skills=skills)
+
     for _caller_id, agent_id, token, *_ in list(offers)[:10_000]:
         t.time("accept (agent pressed 1)",
                script("accept", {"agent": agent_id, "token": token}, "none"))
         t.time("call ends, agent takes next (agent-side match)",
-               script("agent_done", {"agent": agent_id, "token": token, "wrap_ms": 0}))
+               done(agent_id, token, config.agents[agent_id].skills))
     plain, _, layout = router._layout("all")
     ctx = router._ctx()
     for _ in range(10_000):

@@ -43,7 +43,7 @@ log = logging.getLogger("ivr.routing")
 STATUSES = ("offline", "available", "break")
 FINAL_CALL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
 FINISHED = ("abandoned", "overflowed", "done", "failed")
-Scope = Literal["all", "queue", "none"]
+Scope = Literal["all", "queue", "agent", "none"]
 QueueOutcome = Literal["connected", "overflow", "callback", "abandoned", "error"]
 
 RING_GRACE = 15  # seconds past ring_timeout before the safety-net timer ends an offer
@@ -81,6 +81,12 @@ def spoken_wait(seconds: float) -> str:
 def bucket_name(queue: str, skills: Iterable[str], level: int) -> str:
     """A waiting-line bucket: the queue and the requirements (as lib.lua's bucket())."""
     return f"{queue}#{','.join(sorted(skills))}/{level}"
+
+
+def can_serve(skills: dict[str, int], bucket: str) -> bool:
+    """Does an agent with these skills meet a bucket's requirements (as lib.lua's eligible)?"""
+    needs, level = bucket.split("#", 1)[1].rsplit("/", 1)
+    return all(skills.get(n, 0) >= int(level) for n in needs.split(",") if n)
 
 
 def spoken_number(number: str) -> str:
@@ -205,16 +211,20 @@ class Router:
         return with_phones if phones else plain
 
     def _layout(
-        self, scope: Scope = "all", queue: str | None = None, skills: Iterable[str] = ()
+        self, scope: Scope = "all", queue: str | None = None, skills: Iterable[str] = (),
+        agent_skills: dict[str, int] | None = None,
     ) -> tuple[list[str], list[str], str]:
         """KEYS for a script (plain, and with the phones hash) and the layout JSON (ARGV[4])
         telling lib.lua which KEYS index is which free set, logged-in set and bucket.
 
         scope "all": every skill and bucket (any script that may match an agent against
         every queue); "queue": one queue's buckets and the given skills (a caller entering);
-        "none": the fixed keys only (scripts that touch no set or line)."""
+        "none": the fixed keys only (scripts that touch no set or line); "agent": the lines
+        one agent can serve and the agent's skills (an agent-side match for
+        that agent only; every bucket still counts for the STALE check)."""
         all_skills, _, buckets = self._universe_now()
-        cache_key = (scope, queue, tuple(sorted(skills)))
+        mine = agent_skills or {}
+        cache_key = (scope, queue, tuple(sorted(skills)), tuple(sorted(mine.items())))
         cached = self._layouts.get(cache_key)
         if cached is not None:
             return cached
@@ -229,8 +239,11 @@ class Router:
         elif scope == "queue":
             names = ["*", *sorted(set(skills))]
             lines = [b for b in buckets if b.split("#", 1)[0] == queue]
+        elif scope == "agent":
+            names = ["*", *sorted(mine)]
+            lines = [b for b in buckets if can_serve(mine, b)]
         layout: dict[str, Any] = {"free": {}, "on": {}, "wait": {},
-                                  "nwait": len(buckets) if scope == "all" else -1}
+                                  "nwait": len(buckets) if scope in ("all", "agent") else -1}
         for kind in ("free", "on"):
             for name in names:
                 out.append(keys.acd(kind, name))
@@ -271,11 +284,12 @@ class Router:
     def run(
         self, name: str, args: dict[str, Any], *, phones: bool = False, scope: Scope = "all",
         queue: str | None = None, skills: Iterable[str] = (),
+        agent_skills: dict[str, int] | None = None,
     ) -> Any:
         """Run one routing script with the common key layout (see lib.lua)."""
         payload = json.dumps(args)
         for attempt in (1, 2):
-            plain, with_phones, layout = self._layout(scope, queue, skills)
+            plain, with_phones, layout = self._layout(scope, queue, skills, agent_skills)
             try:
                 return self.scripts[name](
                     keys=with_phones if phones else plain,
@@ -674,7 +688,7 @@ class Router:
             wrap = self.queue_config(caller["q"]).wrap_up if caller else 0
             result = self.run("agent_done", {
                 "agent": agent_id, "token": token, "wrap_ms": int(wrap * 1000),
-            })
+            }, scope="agent", agent_skills=agent.get("skills") or {})
             if result[0] == "free":
                 self._place_offers(result[1])
 
