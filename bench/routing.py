@@ -23,6 +23,7 @@ REST calls are not placed (the bench measures Redis, not Twilio).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
 import sys
@@ -151,6 +152,7 @@ def run(url: str, n_agents: int, n_callers: int) -> dict[str, Any]:
         "per_caller": per_caller, "before": before, "after": after,
         "load_agents": load_agents, "offers": len(offers),
         "server": store.info("server").get("redis_version"),
+        "load": os.getloadavg()[0],
         "mem": {k: store.memory_usage(k) or 0 for k in (
             "ivr:{acd}:callers", "ivr:{acd}:timers", "ivr:{acd}:events")},
     }
@@ -167,7 +169,8 @@ def report(result: dict[str, Any]) -> str:
         f"Redis-protocol server {result['server']} on a Unix socket, one client thread, "
         f"{result['agents']:,} agents (1-4 of 20 skills), {result['callers']:,} callers "
         f"entering 10 queues ({result['waiting']:,} left waiting after "
-        f"{result['offers']:,} offers).",
+        f"{result['offers']:,} offers); load average {result['load']:.1f} on "
+        f"{os.cpu_count()} cores while it ran.",
         "",
         "| operation | count | p50 ms | p99 ms | per second |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -208,8 +211,6 @@ def main() -> None:
     parser.add_argument("--callers", type=int, default=100_000)
     parser.add_argument("--write", type=Path, help="put the section into this markdown file")
     args = parser.parse_args()
-    import os
-
     url = os.environ.get("REDIS_URL")
     server = None
     if not url:
