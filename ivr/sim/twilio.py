@@ -224,6 +224,18 @@ class TwilioSim:
         if self.on_error is not None:
             self.on_error(message)
 
+    def dump(self) -> str:
+        """Every leg (statuses, bridges, transcript) and every error, for a failing test's log."""
+        lines: list[str] = []
+        for leg in list(self.legs.values()):
+            statuses = " > ".join(s for s, _ in leg.record.statuses)
+            lines.append(f"{leg.sid} {leg.direction} {leg.from_} -> {leg.to}: {statuses}"
+                         + (f" (bridged to {', '.join(leg.record.bridged_to)})"
+                            if leg.record.bridged_to else ""))
+            lines.extend(f"    {event}" for event in leg.transcript)
+        lines.extend(f"ERROR {e}" for e in self.errors)
+        return "\n".join(lines)
+
     def assert_no_errors(self) -> None:
         errors = self.errors
         assert not errors, "Twilio simulator saw errors:\n" + "\n".join(errors)

@@ -238,3 +238,14 @@ def test_wrong_content_type_and_oversized_twiml_are_reported(
     sim.voice_url = canned.url + "/big"
     call = sim.place_call(FROM, TO).wait(10)
     assert any("64 KB" in e for e in sim.errors)
+
+
+def test_dump_lists_legs_transcripts_and_errors(canned: Canned, sim: TwilioSim) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp("<Say>Hello dump</Say><Oops/>")
+
+    call = sim.place_call(FROM, TO).wait(10)
+    text = sim.dump()
+    assert f"{call.sid} inbound {FROM} -> {TO}: queued > ringing > in-progress > completed" in text
+    assert "Hello dump" in text and "ERROR" in text and "<Oops>" in text
