@@ -54,12 +54,18 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
 
     app.extensions["ivr.texting"] = TextEngine(store, flows, twilio, router, cfg)
 
+    import ivr.api
+    import ivr.api.metrics
+    import ivr.wallboard
     from ivr.webhooks import health, queue, sms, voice
 
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(queue.bp)
+    app.register_blueprint(ivr.api.bp)
+    app.register_blueprint(ivr.wallboard.bp)
+    ivr.api.metrics.install(app)  # live queue gauges in /metrics
 
     if cfg.background:
         flows.start()
