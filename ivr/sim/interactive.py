@@ -275,6 +275,8 @@ class Simulation:
             line = f"🔚 {'' if mine else self.who(leg) + ': '}conversation over"
         elif kind == "hangup":
             line = f"📴 {'the service hung up' if mine else self.who(leg) + ' call ended'}"
+        elif kind == "not-answered" and not mine:
+            line = f"📞 {self.who(leg)}: {event[1]}"
         elif kind == "reject" and mine:
             line = f"🚫 call rejected ({event[1]})"
         if line is not None:

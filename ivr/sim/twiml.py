@@ -808,6 +808,13 @@ def ring(leg: Leg, timeout: float) -> str:
 
     A REST redirect while ringing just changes the TwiML fetched on answer.
     """
+    outcome = _ring(leg, timeout)
+    if outcome != "answered":
+        leg.note("not-answered", outcome)
+    return outcome
+
+
+def _ring(leg: Leg, timeout: float) -> str:
     phone = leg.phone
     leg.set_status("ringing", "ringing")
     leg.note("ringing", leg.to)

@@ -341,3 +341,11 @@ def test_console_routes_lines_to_the_most_urgent_open_question() -> None:
     console.feed(None)
     with pytest.raises(EOFError):
         console.ask("after the end")
+
+
+def test_console_ignored_ring_shows_no_answer(canned: Canned, sim: TwilioSim) -> None:
+    menu_app(canned)
+    console = ScriptedConsole(["1", "i"])
+    Simulation(sim, console, {AGENT: "alice"}).call("+15551230000", "+15005550006", timeout=20)
+    assert f"📞 {AGENT} (alice): no-answer" in console.output
+    assert "🔊 Call no-answer. Goodbye." in console.output
