@@ -74,6 +74,10 @@ class SimCall:
     def requests_to(self, path_part: str) -> list[HttpExchange]:
         return [r for r in self.leg.requests if path_part in r.url]
 
+    def hang_up(self) -> None:
+        """The person on this leg hangs up now (wherever they are: menu, hold, talking)."""
+        self.leg.hang_up_in(0)
+
     def wait(self, timeout: float = 30.0) -> SimCall:
         """Block until the call has ended and its late callbacks were posted."""
         if not self.leg.done.wait(timeout):

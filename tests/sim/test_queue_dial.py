@@ -71,7 +71,7 @@ def test_caller_hangup_in_queue_posts_action_hangup(canned: Canned, sim: TwilioS
 
     call = sim.place_call(CUSTOMER, NUMBER)
     assert sim.wait_for(lambda: sim.switch.size("sales") == 1, 5)
-    call.leg.hang_up_in(0)  # the caller gives up while on hold
+    call.hang_up()  # the caller gives up while on hold
     call.wait(10)
     assert call.status == "completed"
     hits = canned.hits_to("/after")
