@@ -230,7 +230,7 @@ class Router:
             return cached
         out = [
             keys.acd("agents"), keys.acd("callers"), keys.acd("timers"), keys.acd("events"),
-            keys.acd("stats"), keys.acd("aht"), keys.acd("buckets"),
+            keys.acd("stats"), keys.acd("aht"), keys.acd("buckets"), keys.acd("skills"),
         ]
         names: list[str] = []
         lines: list[str] = []
@@ -243,7 +243,8 @@ class Router:
             names = ["*", *sorted(mine)]
             lines = [b for b in buckets if can_serve(mine, b)]
         layout: dict[str, Any] = {"free": {}, "on": {}, "wait": {},
-                                  "nwait": len(buckets) if scope in ("all", "agent") else -1}
+                                  "nwait": len(buckets) if scope in ("all", "agent") else -1,
+                                  "nskills": len(all_skills) if scope == "all" else -1}
         for kind in ("free", "on"):
             for name in names:
                 out.append(keys.acd(kind, name))

@@ -58,3 +58,17 @@ def test_concurrent_matches_never_double_assign(make_router, twilio):
         t.join()
     stats = routers[0].queue_stats("sales")
     assert stats["answered"] == 20 and stats["agents_by_state"]["wrap-up"] == 20
+
+
+def test_a_worker_with_stale_skill_lists_reloads_them(make_router, twilio):
+    worker_a = make_router({"q": {"skills": ["french"]}}, agents_of(1))
+    worker_b = make_router({"q": {"skills": ["french"]}}, agents_of(1))
+    worker_a.sync_roster()
+    worker_a._skills_and_queues()  # cached for a second: no "french" in it yet
+    from ivr.flows.model import AgentConfig
+    worker_b.upsert_agent(AgentConfig(id="fr", name="Fr", phone="+15005567777",
+                                      skills={"french": 2}))
+    worker_a.set_agent_status("fr", "available", source="test")  # indexes under french
+    enqueue(worker_a, "CA1", "q")
+    assert [p.to for p in twilio.placed] == ["+15005567777"]
+    _ = MultiDict

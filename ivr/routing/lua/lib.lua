@@ -9,21 +9,24 @@
 --   KEYS[5] stats    hash   "queue|date|counter" -> integer, since midnight in the queue's zone
 --   KEYS[6] aht      hash   queue -> recent average handle time (seconds, moving average)
 --   KEYS[7]  buckets hash   every waiting-line bucket name ("queue#skills/level") -> 1
---   KEYS[8..] named by their last part: ...:free:<skill> (zset of free agents by idle time,
+--   KEYS[8]  skills  set    every skill any agent has
+--   KEYS[9..] named by their last part: ...:free:<skill> (zset of free agents by idle time,
 --            "*" = all), ...:on:<skill> (set of logged-in agents), ...:wait:<queue>#<sig>
 --            (zset of waiting callers of one queue with the same requirements, sig =
 --            "skill,skill/min_level"; score = (100 - priority) * 1e13 + enqueue ms).
 -- Why buckets: an agent-side decision looks at the head of each bucket whose requirements
 -- it meets, never scanning past callers it cannot take. Every bucket a caller can reach
 -- (escalation included) is registered before the caller enters; a script that sees more
--- buckets registered than declared refuses (STALE), and the worker reloads and retries.
+-- buckets (or skills) registered than declared refuses (STALE), and the worker reloads its
+-- lists and retries, so no agent is ever indexed under fewer skills than it has.
 -- ARGV[1] now (ms), ARGV[2] context JSON {dates = {queue = "YYYY-MM-DD"}, day, maxlen, scan,
 --         scanmax, ringall, grace, keep}, ARGV[3] the script's own arguments as JSON,
 --         ARGV[4] the key layout JSON {free = {name = KEYS index}, on = {...}, wait = {name =
---         {KEYS index, skills, level}}, nwait = n or -1} (so no key name is parsed here; a
---         script may be given only the keys it needs: nwait -1 means "not every bucket",
---         and such a script must not match agents against every queue), ARGV[5] a random
---         number in [0, 1).
+--         {KEYS index, skills, level}}, nwait = n or -1, nskills = n or -1} (so no key name
+--         is parsed here; a script may be given only the keys it needs: nwait -1 means "not
+--         every bucket", and such a script must not match agents against every queue;
+--         nskills -1 means the skills given are the ones it needs), ARGV[5] a random number
+--         in [0, 1).
 --
 -- Per-skill free sets are cleaned lazily: an agent chosen through one skill's set is
 -- removed from the sets this script declared; a stale entry elsewhere is dropped when a
@@ -34,7 +37,7 @@ local AGENTS, CALLERS, TIMERS, EVENTS, STATS, AHT = KEYS[1], KEYS[2], KEYS[3], K
 local NOW = tonumber(ARGV[1])
 local CTX = cjson.decode(ARGV[2])
 local ARGS = cjson.decode(ARGV[3])
-local BUCKETS = KEYS[7]
+local BUCKETS, SKILLSET = KEYS[7], KEYS[8]
 local LAYOUT = cjson.decode(ARGV[4])
 local RAND = tonumber(ARGV[5])
 local FREE, ON, WAIT, NEEDS = {}, {}, {}, {}
@@ -44,7 +47,8 @@ for name, w in pairs(LAYOUT.wait) do
   WAIT[name] = KEYS[w[1]]
   NEEDS[name] = {skills = w[2], lvl = w[3]}
 end
-if LAYOUT.nwait >= 0 and redis.call('HLEN', BUCKETS) ~= LAYOUT.nwait then
+if (LAYOUT.nwait >= 0 and redis.call('HLEN', BUCKETS) ~= LAYOUT.nwait) or
+   (LAYOUT.nskills >= 0 and redis.call('SCARD', SKILLSET) ~= LAYOUT.nskills) then
   return redis.error_reply('STALE routing buckets: reload and retry')
 end
 
