@@ -79,9 +79,10 @@ def run_document(leg: Leg, source: Source, mode: str) -> Source | None:
         raise HungUp("application-error")
     doc_url = source.url or leg.current_url
     if mode == "call" and leg.status in ("queued", "ringing"):
-        first = root[0].tag if len(root) else None
-        if first != "Reject":
-            answer(leg)
+        first = root[0] if len(root) else None
+        waits = first is not None and first.tag == "Dial" and flag(first, "answerOnBridge", False)
+        if (first is None or first.tag != "Reject") and not waits:
+            answer(leg)  # answerOnBridge: the caller hears ringing until the bridge
     for el in root:
         leg.check()
         handler = VERBS.get(el.tag)
@@ -547,6 +548,7 @@ def dial(leg: Leg, el: ET.Element, doc_url: str, mode: str) -> Source | None:
     action gets DialCallStatus (completed | answered | busy | no-answer | failed
     | canceled), DialCallSid, DialCallDuration, DialBridged; without action the
     document goes on with the next verb. timeout (default 30) is the ringing time.
+    answerOnBridge on the first verb keeps an inbound call ringing until the bridge.
     """
     action = el.get("action")
     method = el.get("method", "POST").upper()
@@ -603,6 +605,8 @@ def dial(leg: Leg, el: ET.Element, doc_url: str, mode: str) -> Source | None:
         params.update({"RecordingUrl": leg.sim.recording_url(rec_sid), "RecordingSid": rec_sid,
                        "RecordingDuration": str(outcome.duration)})
     leg.note("dial-result", outcome.status)
+    if leg.answered_at is None and outcome.interrupted is None and leg.direction == "inbound":
+        answer(leg)  # answerOnBridge without a bridge: the action's TwiML is played
     if outcome.interrupted is not None:
         if action and isinstance(outcome.interrupted, HungUp):
             leg.post(absolute(doc_url, action), params, method=method)  # answer not played
@@ -794,6 +798,8 @@ def dial_numbers(
     if winner is None:
         attempt.close(None, None)
         return DialOutcome(attempt.outcome_without_winner(), single)
+    if leg.answered_at is None:
+        answer(leg)  # answerOnBridge: answered when the dialed party is
     bridge = sim.switch.bridge("dial", [leg, winner])
     attempt.close(winner, bridge)
     try:

@@ -461,3 +461,23 @@ def test_dial_client_and_sip_ring_the_phones_registered_under_those_addresses(
     alice = sim.calls_to("client:alice")[0]
     assert desk.record.bridged_to == [call.sid]
     assert alice.status == "canceled"  # the other ringing leg is cancelled when one answers
+
+
+def test_answer_on_bridge_keeps_the_caller_ringing_until_the_agent_answers(
+    canned: Canned, sim: TwilioSim
+) -> None:
+    @canned.twiml("/twilio/voice")
+    def voice(p: dict[str, str]) -> str:
+        return resp(f'<Dial answerOnBridge="true" action="/d">{AGENT}</Dial>')
+
+    @canned.twiml("/d")
+    def d(p: dict[str, str]) -> str:
+        return resp(f"<Say>{p['CallStatus']}</Say>")
+
+    sim.phones[AGENT] = Phone(ring_delay=20, hangup_after=2)
+    call = sim.place_call(CUSTOMER, NUMBER).wait(10)
+    agent = sim.calls_to(AGENT)[0]
+    caller_answered = dict(call.record.statuses)["in-progress"]
+    agent_answered = dict(agent.record.statuses)["in-progress"]
+    assert caller_answered >= agent_answered
+    assert call.said() == ["in-progress"]  # the action comes while the caller is on the line
