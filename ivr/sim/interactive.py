@@ -479,9 +479,10 @@ def default_number(app: Any, channel: str = "voice") -> str:
 
 
 @click.command("simulate")
-@click.option("--to", "to", default=None, help="The number dialed (default: the first flow's).")
-@click.option("--from", "from_", default="+15551230000", show_default=True,
-              help="The caller's number.")
+@click.option("--to", "to", default=None, metavar="NUMBER",
+              help="The number dialed (default: the first flow's).")
+@click.option("--from", "from_", default="+15551230000", show_default=True, metavar="NUMBER",
+              help="The caller's number (whatsapp:+1... with --sms for WhatsApp).")
 @click.option("--sms", is_flag=True, help="Text the number instead of calling it.")
 @click.option("--time-scale", default=0.25, show_default=True, type=float,
               help="Real seconds per simulated second (prompts, hold music, ringing).")
