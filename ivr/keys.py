@@ -93,6 +93,12 @@ ACD = "{acd}"
 
 
 def acd(*parts: str) -> str:
+    """A routing key. Those in use (ivr/routing/lua/lib.lua describes each):
+    agents, callers (hashes of JSON records), timers (zset), events (stream), stats, aht,
+    buckets (hashes), skills (set), free:<skill|*> (zsets of free agents), on:<skill|*>
+    (sets of logged-in agents), wait:<queue>#<skills>/<level> (zsets: waiting lines),
+    phones:all (hash phone -> agent), inq:<CallSid> (hold loop started; last
+    announcement), base_url, roster_version (strings)."""
     return f"{PREFIX}{ACD}:" + ":".join(parts)
 
 
