@@ -37,6 +37,7 @@ from werkzeug.datastructures import MultiDict
 
 from ivr import keys
 from ivr.config import Config
+from ivr.context import final_writes
 from ivr.flows import state as state_mod
 from ivr.flows import voicemail
 from ivr.flows.actions_http import call_http
@@ -277,7 +278,7 @@ class VoiceEngine:
     def _save(self, state: FlowState, reached: list[tuple[str, str]], *, new: bool) -> None:
         sid = state.call.get("sid", "")
         key = keys.call(sid)
-        pipe = self.store.pipeline(transaction=False)
+        pipe, deferred = final_writes(self.store)
         state_mod.save_unless_hung_up(self._save_script, pipe, key, state,
                                       state_mod.ENDED_TTL if state.ended else state_mod.CALL_TTL)
         StepStats.count_reached(pipe, reached)
@@ -287,7 +288,8 @@ class VoiceEngine:
             pipe.zadd(keys.calls_active(), {sid: state.started})
             # Calls whose status callback never came (no console status URL) age out here.
             pipe.zremrangebyscore(keys.calls_active(), "-inf", state.started - state_mod.CALL_TTL)
-        pipe.execute()
+        if not deferred:  # inside a webhook, it goes out with the replay-cache write
+            pipe.execute()
 
     def _render_outputs(self, parent: VoiceResponse | Gather, outputs: list[Output],
                         state: FlowState) -> None:

@@ -249,10 +249,14 @@ def _handle(
             if cached is not None:
                 log.info("%s: replayed delivery for %s answered from cache", endpoint, sid)
                 return Response(cached, mimetype="text/xml")
+        pipe = get_redis().pipeline(transaction=False)
+        g.ivr_final_writes = pipe  # see ivr.context.final_writes
         result = handler(params)
         body = str(result) if result is not None else str(VoiceResponse())
         if key is not None:
-            get_redis().set(key, body, ex=REPLAY_TTL)
+            pipe.set(key, body, ex=REPLAY_TTL)
+        if len(pipe):
+            pipe.execute()
         return Response(body, mimetype="text/xml")
     except Exception:
         metrics.WEBHOOK_FAULTS.labels(endpoint).inc()
