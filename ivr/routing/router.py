@@ -58,6 +58,7 @@ TIMER_LEASE = 30.0  # seconds a claimed timer is ours before another worker may 
 TIMER_POLL = 0.1  # seconds between timer sweeps (timers only; free agents match at once)
 MUSIC_GUARD = 120.0  # seconds before max wait when hold music gives way to short pauses
 DEFAULT_HANDLE = 120.0  # seconds assumed per call before any call was handled
+ON_CALL_CHECK = 300  # seconds between checks that an on-call agent's call still exists
 KEEP_FINISHED = 3600  # seconds a finished caller's record stays (late webhooks, the API)
 
 
@@ -278,6 +279,7 @@ class Router:
             "ringall": RING_ALL_MAX,
             "grace": RING_GRACE,
             "keep": KEEP_FINISHED,
+            "check": ON_CALL_CHECK,
         })
         self._ctx_cache = (now, built)
         return built
@@ -760,6 +762,8 @@ class Router:
             self._place_offers(
                 self.run("match_caller", {"call": args[0], "escalate": int(args[1])})
             )
+        elif kind == "check":
+            self._check_on_call(args[0], args[1])
         elif kind == "forget":
             raw = self.db.hget(keys.acd("callers"), args[0])
             if raw and json.loads(raw).get("st") in FINISHED:
@@ -769,6 +773,26 @@ class Router:
             self._place_offers(self.run("match_caller", {"call": args[0]}))
         else:
             log.warning("unknown timer %s", member)
+
+    def _check_on_call(self, agent_id: str, token: str) -> None:
+        """An agent on a call for a while: does Twilio still have that call? (A status
+        callback lost while Redis was away would otherwise leave them on-call for good.)"""
+        agent = self._agent(agent_id)
+        if not agent or agent.get("state") != "on-call" or \
+                (agent.get("offer") or {}).get("token") != token:
+            return
+        status = ""
+        if agent.get("leg"):
+            try:
+                status = str(self.twilio.calls(agent["leg"]).fetch().status)
+            except (TwilioException, OSError) as exc:
+                log.info("checking %s's call %s: %s", agent_id, agent["leg"], exc)
+        if status in FINAL_CALL_STATUSES:
+            log.warning("%s's call %s ended without a status callback", agent_id, agent["leg"])
+            self.agent_leg_status(agent_id, token, MultiDict({"CallStatus": status}))
+        else:
+            member = f"check|{agent_id}|{token}"
+            self.db.zadd(keys.acd("timers"), {member: self.now_ms() + ON_CALL_CHECK * 1000})
 
     def _max_wait(self, call_sid: str) -> None:
         """Max wait passed: count the overflow now; the caller's next waitUrl fetch (due by

@@ -39,6 +39,7 @@ class RecordingTwilio:
     updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     texts: list[dict[str, Any]] = field(default_factory=list)
     fail_to: set[str] = field(default_factory=set)
+    statuses: dict[str, str] = field(default_factory=dict)  # what a fetch of a call says
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -58,6 +59,10 @@ class RecordingTwilio:
                 class _One:
                     def update(self, **kw: Any) -> None:
                         outer.updates.append((sid, kw))
+
+                    def fetch(self) -> Any:
+                        status = outer.statuses.get(sid, "in-progress")
+                        return type("Call", (), {"sid": sid, "status": status})()
                 return _One()
 
         return _Calls()

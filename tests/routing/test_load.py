@@ -135,9 +135,10 @@ def test_200_callers_20_agents_4_workers(run: int, redis_url: str, r: redis.Redi
         # no 5xx, and TwiML the simulator accepted
         assert [e for e in sim.record.exchanges if e.status >= 500] == []
         assert sim.errors == []
-        # 1. no agent ever had two offers at once
+        # 1. no agent ever had two offers at once; and every agent was offered calls
         for i in range(20):
             assert sim.record.overlapping_offers(AGENT_PHONE.format(i)) == []
+            assert sim.record.calls_to(AGENT_PHONE.format(i)), f"agent{i:02d} never offered"
         # 2 and 4. every caller entered once and ended one way; connected at most once
         outcomes: dict[str, int] = {}
         for call in calls:

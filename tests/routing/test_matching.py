@@ -314,3 +314,20 @@ def test_timers_fire_once_across_workers(make_router, twilio, clock, r):
 
 def test_unused_twilio_fixture_types(twilio: RecordingTwilio, clock: Clock) -> None:
     assert twilio.placed == [] and clock() > 0
+
+
+def test_lost_status_callback_of_a_finished_call_is_found_by_the_check(make_router, twilio,
+                                                                       clock):
+    router = make_router({"sales": {"wrap_up": 0}}, agents_of(1))
+    router.set_agent_status("a00", "available", source="test")
+    enqueue(router, "CA1")
+    aid, token = token_of(twilio.placed[-1].url)
+    router.accept(aid, token)
+    clock.advance(301)
+    router.run_timers()
+    assert agent(router, "a00")["state"] == "on-call"  # Twilio says still in progress
+    twilio.statuses[twilio.placed[-1].sid] = "completed"  # ... and its callback got lost
+    clock.advance(301)
+    router.run_timers()
+    assert agent(router, "a00")["state"] == "idle"
+    assert router.queue_stats("sales")["average_talk"] == 602

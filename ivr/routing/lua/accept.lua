@@ -34,6 +34,8 @@ untimer('maxwait|' .. c.id)
 caller_put(c)
 a.state = 'on-call'
 a.state_since = NOW
+-- If the agent's status callback is ever lost, this check asks Twilio about the call.
+timer(NOW + CTX.check * 1000, 'check|' .. a.id .. '|' .. ARGS.token)
 a.calls = (a.calls or 0) + 1
 a.missed = 0
 agent_put(a)
