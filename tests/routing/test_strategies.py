@@ -89,7 +89,7 @@ def test_round_robin_rotates_through_agents(make_router, twilio, clock):
 def test_random_spreads_offers(make_router, twilio, clock):
     router = make_router({"q": {"strategy": "random", "wrap_up": 0}}, agents_of(4))
     login_in_order(router, clock, ["a00", "a01", "a02", "a03"])
-    seen = Counter()
+    seen: Counter[str] = Counter()
     for i in range(60):
         enqueue(router, f"CA{i}", "q")
         seen[offered_agent(twilio)] += 1
