@@ -276,3 +276,31 @@ def test_escalation_lets_a_less_skilled_agent_take_the_call(app_live):
     assert len(bob) == 1 and bob[0].sid in call.record.bridged_to
     offered_after = bob[0].statuses[0][1] - call.record.queue_entries[0][1]
     assert offered_after >= 1.5
+
+
+def test_higher_priority_caller_is_served_first(app_live, callflows_dir):
+    vip_number = "+15005550007"
+    (callflows_dir / "vip.yaml").write_text(f"""
+numbers: ["{vip_number}"]
+start: sales
+steps:
+  sales:
+    queue: sales
+    priority: 5
+    overflow: sorry
+  sorry:
+    hangup: "Sorry."
+""")
+    live = app_live(wrap_up=0)
+    live.sim.phones[ALICE] = Phone(inputs=["1"] * 5, hangup_after=1)
+    live.sim.send_sms(ALICE, SERVICE, "BREAK")
+    calls = []
+    for i, to in enumerate([SERVICE, SERVICE, vip_number]):
+        calls.append(live.sim.place_call(f"+1555123001{i}", to, Caller(talk_for=1)))
+        wait_until(lambda n=i + 1: stats(live)["waiting"] == n)
+    login(live, ALICE)
+    for c in calls:
+        c.wait(30)
+    order = [c.leg.to for c in sorted(calls, key=lambda c: c.record.bridges[0].started)]
+    assert order == [vip_number, SERVICE, SERVICE]
+    assert calls[0].record.bridges[0].started < calls[1].record.bridges[0].started
