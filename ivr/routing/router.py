@@ -42,7 +42,7 @@ log = logging.getLogger("ivr.routing")
 
 STATUSES = ("offline", "available", "break")
 FINAL_CALL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
-FINISHED = ("abandoned", "overflowed", "done", "failed")
+FINISHED = ("abandoned", "overflowed", "done", "failed")  # "overflowing" is not yet
 Scope = Literal["all", "queue", "agent", "none"]
 QueueOutcome = Literal["connected", "overflow", "callback", "abandoned", "error"]
 
@@ -507,6 +507,9 @@ class Router:
         state, kind = record.get("st"), record.get("kind")
         if state == "overflowed":
             return "overflow"
+        if state == "overflowing" and queue_result != "hangup":
+            self.run("overflow", {"call": call_sid, "final": True})
+            return "overflow"
         if kind == "callback":
             return "callback"
         if state in ("connected", "done"):
@@ -520,7 +523,7 @@ class Router:
             return "abandoned"
         # Twilio could not keep them in the queue: take them out as an overflow.
         if queue_result in ("queue-full", "error", "system-error", "leave", "redirected") \
-                and self.run("overflow", {"call": call_sid})[0] == "overflow":
+                and self.run("overflow", {"call": call_sid, "final": True})[0] == "overflow":
             return "overflow"
         return "error"
 
@@ -795,11 +798,11 @@ class Router:
             self.db.zadd(keys.acd("timers"), {member: self.now_ms() + ON_CALL_CHECK * 1000})
 
     def _max_wait(self, call_sid: str) -> None:
-        """Max wait passed: count the overflow now; the caller's next waitUrl fetch (due by
-        then, see wait_twiml) answers <Leave/>, and the <Enqueue> action takes them on to
-        the step's overflow. Why not a REST redirect: Twilio also posts the Enqueue action
-        (QueueResult=redirected) for a redirected call, so the engine would see two
-        continuations of one turn."""
+        """Max wait passed: out of line now; the caller's next waitUrl fetch (due by then,
+        see wait_twiml) answers <Leave/>, and the <Enqueue> action takes them on to the
+        step's overflow (and counts it: queue_result). Why not a REST redirect: Twilio
+        also posts the Enqueue action (QueueResult=redirected) for a redirected call, so
+        the engine would see two continuations of one turn."""
         result = self.run("overflow", {"call": call_sid})
         if result[0] == "busy":  # an agent's phone rings for them: look again shortly
             self.db.zadd(keys.acd("timers"), {f"maxwait|{call_sid}": self.now_ms() + 5000})
@@ -832,8 +835,8 @@ class Router:
                 self.now_ms() >= caller["dl"] and caller.get("kind") == "call":
             self._max_wait(call_sid)  # the timer may not have fired yet
             caller = self._caller(call_sid)
-        if caller is None or caller.get("st") in ("overflowed", "abandoned") or \
-                caller.get("kind") == "callback":
+        if caller is None or caller.get("st") in ("overflowing", "overflowed", "abandoned") \
+                or caller.get("kind") == "callback":
             response.leave()
             return response
         config = self.queue_config(caller["q"])

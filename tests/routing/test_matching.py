@@ -196,9 +196,10 @@ def test_max_wait_overflows_and_the_next_wait_fetch_leaves(make_router, twilio, 
     assert '<Pause length="5"' in str(router.wait_twiml("CA1", 1))
     clock.advance(6)
     router.run_timers()
-    assert caller(router, "CA1")["st"] == "overflowed"
+    assert caller(router, "CA1")["st"] == "overflowing"  # out of line, not counted yet
+    assert router.queue_stats("sales")["overflowed"] == 0
     assert "<Leave" in str(router.wait_twiml("CA1", 2))
-    assert router.queue_result("CA1", "leave") == "overflow"
+    assert router.queue_result("CA1", "leave") == "overflow"  # Twilio: they left
     stats = router.queue_stats("sales")
     assert stats["overflowed"] == 1 and stats["waiting"] == 0
     # the caller hanging up afterwards is not an abandon too
@@ -222,9 +223,22 @@ def test_wait_fetch_after_max_wait_overflows_even_before_the_timer(make_router, 
     enqueue(router, "CA1")
     clock.advance(16)
     assert "<Leave" in str(router.wait_twiml("CA1", 3))
-    assert router.queue_stats("sales")["overflowed"] == 1
     router.run_timers()  # the timer finds nothing left to do
+    assert router.queue_result("CA1", "leave") == "overflow"
+    assert router.queue_result("CA1", "leave") == "overflow"  # a replay counts nothing twice
     assert router.queue_stats("sales")["overflowed"] == 1
+
+
+def test_caller_hanging_up_between_max_wait_and_leaving_is_abandoned(make_router, clock):
+    router = make_router({"sales": {"max_wait": 15}}, agents_of(1))
+    router.set_agent_status("a00", "break", source="test")
+    enqueue(router, "CA1")
+    clock.advance(16)
+    router.run_timers()
+    router.call_ended(MultiDict({"CallSid": "CA1", "CallStatus": "completed"}))
+    assert router.queue_result("CA1", "hangup") == "abandoned"
+    s = router.queue_stats("sales")
+    assert (s["abandoned"], s["overflowed"]) == (1, 0)
 
 
 def test_escalation_relaxes_skills(make_router, twilio, clock):
@@ -301,6 +315,9 @@ def test_timers_fire_once_across_workers(make_router, twilio, clock, r):
     for t in threads:
         t.join()
     assert sum(fired) == 20
+    assert all(caller(routers[0], f"CA{i}")["st"] == "overflowing" for i in range(20))
+    for i in range(20):  # Twilio's <Enqueue> actions: they left
+        assert routers[i % 3].queue_result(f"CA{i}", "leave") == "overflow"
     overflows = [e for e in routers[0].events(count=1000) if e["type"] == "overflow"]
     assert len(overflows) == 20 and len({e["call"] for e in overflows}) == 20
     assert routers[0].queue_stats("sales")["overflowed"] == 20

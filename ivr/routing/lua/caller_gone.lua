@@ -7,7 +7,7 @@
 -- Returns {"none"} | {"abandoned", {agent id, leg sid, ...}}.
 local c = caller_get(ARGS.call)
 if not c or c.kind == 'callback' then return {'none'} end
-if c.st ~= 'waiting' and c.st ~= 'offered' then return {'none'} end
+if c.st ~= 'waiting' and c.st ~= 'offered' and c.st ~= 'overflowing' then return {'none'} end
 local freed = {}
 for id, tok in pairs(c.offers) do
   local o = agent_get(id)

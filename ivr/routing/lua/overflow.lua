@@ -1,17 +1,28 @@
--- overflow.lua: a caller's max wait passed: they leave the queue for the step's overflow.
+-- overflow.lua: a caller's max wait passed: they leave the line for the step's overflow.
+-- Two steps, so that the outcome is what the caller lived: first (the timer) they are
+-- taken out of line as "overflowing", and their next hold-loop fetch answers <Leave/>;
+-- then (final = true, when Twilio's <Enqueue> action says they left) the outcome is
+-- overflowed. A caller who hangs up in between is abandoned (caller_gone.lua).
 -- A caller whose offer is ringing right now is left alone (the timer is retried).
 -- KEYS: the common layout of lib.lua.
--- ARGV[3] JSON: {call}
+-- ARGV[3] JSON: {call, final}
 -- Returns {"overflow", action url} | {"busy"} | {"none"}.
 local c = caller_get(ARGS.call)
 if not c or c.kind == 'callback' then return {'none'} end
 if c.st == 'offered' then return {'busy'} end
-if c.st ~= 'waiting' then return {'none'} end
-redis.call('ZREM', bucket(c), c.id)
-c.st = 'overflowed'
-outcome(c, 'overflowed')
-forget(c)
+if c.st == 'waiting' then
+  redis.call('ZREM', bucket(c), c.id)
+  untimer('maxwait|' .. c.id)
+  c.st = 'overflowing'
+elseif c.st ~= 'overflowing' then
+  return {'none'}
+end
+if ARGS.final then
+  c.st = 'overflowed'
+  outcome(c, 'overflowed')
+  forget(c)
+  event('overflow', {queue = c.q, call = c.id, reason = 'max wait',
+                     wait = math.floor((NOW - c.t0) / 1000)})
+end
 caller_put(c)
-event('overflow', {queue = c.q, call = c.id, reason = 'max wait',
-                   wait = math.floor((NOW - c.t0) / 1000)})
 return {'overflow', c.action or ''}
