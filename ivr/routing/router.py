@@ -606,15 +606,19 @@ class Router:
             self.run("set_leg", {"agent": agent_id, "token": token, "leg": call.sid}, scope="none")
 
     def _end_leg(self, leg: str) -> None:
-        """Stop ringing (or hang up) an agent's call whose offer is over."""
+        """Stop ringing (or hang up) an agent's call whose offer is over.
+
+        Twilio's Call update: `canceled` only hangs up a queued or ringing call
+        and leaves an answered one (an agent in the whisper) untouched, while
+        `completed` "will attempt to hang up a call even if it's already in
+        progress". We can't know which it is at this instant, so: `completed`.
+        """
         if not leg:
             return
-        for status in ("canceled", "completed"):
-            try:
-                self.twilio.calls(leg).update(status=status)
-                return
-            except (TwilioException, OSError) as exc:
-                log.info("ending agent leg %s as %s: %s", leg, status, exc)
+        try:
+            self.twilio.calls(leg).update(status="completed")
+        except (TwilioException, OSError) as exc:
+            log.info("ending agent leg %s: %s", leg, exc)
 
     def offer(self, agent_id: str, token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The (agent, caller) of a live offer, or None when that offer is over."""

