@@ -53,6 +53,7 @@ CALLBACK_SPACING = 120.0  # seconds between callback tries
 SCAN = 32  # strategies other than longest-idle rank the first SCAN eligible free agents
 SCAN_MAX = 2000  # a single decision never examines more entries than this
 RING_ALL_MAX = 25  # ring-all rings at most this many agents at once
+PHONE_BOOK_SECONDS = 2.0  # how stale a worker's copy of the agents' phone book may be
 EVENTS_MAXLEN = 100_000
 TIMER_LEASE = 30.0  # seconds a claimed timer is ours before another worker may fire it
 TIMER_POLL = 0.1  # seconds between timer sweeps (timers only; free agents match at once)
@@ -132,6 +133,7 @@ class Router:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._roster_lock = threading.Lock()
+        self._phones: tuple[float, dict[str, str]] = (0.0, {})
 
     # --- plumbing ---------------------------------------------------------------
 
@@ -331,11 +333,13 @@ class Router:
             for row in self._all_agents():
                 if row.get("source") == "yaml" and row["id"] not in listed:
                     self.run("remove", {"agent": row["id"]}, phones=True)
+                    self._phones = (0.0, {})
             self._roster_version = config.version
             if config.version:
                 self.db.set(keys.acd("roster_version"), config.version)
 
     def _upsert(self, agent: AgentConfig, *, source: str, keep_api: bool) -> str:
+        self._phones = (0.0, {})
         if agent.skills:
             self.db.sadd(keys.acd("skills"), *agent.skills)
             if not set(agent.skills) <= set(self._skills_and_queues()[0]):
@@ -360,15 +364,25 @@ class Router:
         """Take an agent off the roster ("removed"), or log them out first when busy ("busy")."""
         self.sync_roster()
         verdict = str(self.run("remove", {"agent": agent_id}, phones=True))
+        self._phones = (0.0, {})
         if verdict == "unknown":
             raise UnknownAgent(agent_id)
         return verdict
 
     def agent_by_phone(self, phone: str) -> str | None:
+        """Which agent owns this phone. Every incoming call and text asks, so the
+        phone book is read from Redis at most every PHONE_BOOK_SECONDS per worker
+        (at once after this worker changed the roster): a customer's call costs
+        no round trip, and an agent added through another worker is known
+        within that time."""
         if not phone:
             return None
         self.sync_roster()
-        found = self.db.hget(keys.acd("phones", "all"), phone.removeprefix("whatsapp:"))
+        read_at, book = self._phones
+        if time.monotonic() - read_at > PHONE_BOOK_SECONDS:
+            book = self.db.hgetall(keys.acd("phones", "all"))
+            self._phones = (time.monotonic(), book)
+        found = book.get(phone.removeprefix("whatsapp:"))
         return str(found) if found else None
 
     def set_agent_status(self, agent_id: str, status: str, *, source: str) -> dict[str, Any]:
