@@ -19,8 +19,10 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
+from redis.commands.core import Script
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,36 @@ def connect(url: str, **kwargs: object) -> redis.Redis:
     }
     options.update(kwargs)
     return redis.Redis.from_url(url, **options)  # type: ignore[arg-type]
+
+
+_SCRIPTS: dict[str, Script] = {}
+
+
+def queue_script(pipe: redis.client.Pipeline, script: Script, keys: list[str],
+                 args: list[Any]) -> None:
+    """Queue a registered script on a pipeline as a bare EVALSHA.
+
+    Calling the Script with `client=pipe` (redis-py's way) makes every
+    `execute()` first ask the server SCRIPT EXISTS: one more round trip on
+    every webhook. We skip that, and `execute_pipeline` loads the script only
+    when the server answers NOSCRIPT (after a restart or a SCRIPT FLUSH).
+    """
+    _SCRIPTS[script.sha] = script
+    pipe.evalsha(script.sha, len(keys), *keys, *args)
+
+
+def execute_pipeline(store: redis.Redis, pipe: redis.client.Pipeline) -> list[Any]:
+    """`pipe.execute()`, re-running any EVALSHA the server did not know yet."""
+    commands = [args for args, _options in pipe.command_stack]
+    results: list[Any] = pipe.execute(raise_on_error=False)
+    for i, result in enumerate(results):
+        if isinstance(result, redis.exceptions.NoScriptError):
+            script = _SCRIPTS[str(commands[i][1])]
+            store.script_load(script.script)
+            results[i] = store.execute_command(*commands[i])
+        elif isinstance(result, Exception):
+            raise result
+    return results
 
 
 def _server_binary() -> str:

@@ -61,6 +61,7 @@ from ivr.flows.runner import (
     Turn,
 )
 from ivr.flows.state import FlowState
+from ivr.store import execute_pipeline
 
 if TYPE_CHECKING:
     from ivr.flows.registry import FlowRegistry
@@ -289,7 +290,7 @@ class VoiceEngine:
             # Calls whose status callback never came (no console status URL) age out here.
             pipe.zremrangebyscore(keys.calls_active(), "-inf", state.started - state_mod.CALL_TTL)
         if not deferred:  # inside a webhook, it goes out with the replay-cache write
-            pipe.execute()
+            execute_pipeline(self.store, pipe)
 
     def _render_outputs(self, parent: VoiceResponse | Gather, outputs: list[Output],
                         state: FlowState) -> None:

@@ -15,9 +15,12 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 import redis
+
+from ivr.store import queue_script
 
 CALL_TTL = 4 * 3600  # seconds: longer than any call (Twilio's maximum is 4 h)
 ENDED_TTL = 600  # seconds a finished call's state stays, for late callbacks (transcriptions)
@@ -96,18 +99,9 @@ def load(store: redis.Redis, key: str) -> FlowState | None:
 
 HUNG_UP = "caller-hangup"  # `ended` as the status callback writes it
 
-# Write the state unless the call's final status callback has already been
-# handled (it may overtake the call's last action): a call that is over stays
-# over, and its state keeps the short TTL. One key, so valid on Redis Cluster.
-# KEYS[1] state hash; ARGV[1] ttl; ARGV[2..] field, value, field, value, ...
-SAVE_UNLESS_HUNG_UP = """
-if redis.call('HGET', KEYS[1], 'ended') == ARGV[2] then
-  return 0
-end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
+# The script is a package resource with its KEYS/ARGV header: lua/save_unless_hung_up.lua.
+SAVE_UNLESS_HUNG_UP = (resources.files("ivr.flows") / "lua" / "save_unless_hung_up.lua").read_text()
+
 
 
 def save_unless_hung_up(script: redis.commands.core.Script, pipe: redis.client.Pipeline,
@@ -116,7 +110,7 @@ def save_unless_hung_up(script: redis.commands.core.Script, pipe: redis.client.P
     args: list[str | int] = [ttl, HUNG_UP]
     for name, value in state.to_fields().items():
         args += [name, value]
-    script(keys=[key], args=args, client=pipe)
+    queue_script(pipe, script, [key], args)
 
 
 def save(pipe: redis.client.Pipeline, key: str, state: FlowState, ttl: int = CALL_TTL) -> None:

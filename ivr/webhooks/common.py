@@ -30,6 +30,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ivr import keys, metrics
 from ivr.context import get_config, get_flows, get_redis
 from ivr.flows.model import Flow, OnError
+from ivr.store import execute_pipeline
 
 log = logging.getLogger("ivr.webhooks")
 
@@ -256,7 +257,7 @@ def _handle(
         if key is not None:
             pipe.set(key, body, ex=REPLAY_TTL)
         if len(pipe):
-            pipe.execute()
+            execute_pipeline(get_redis(), pipe)
         return Response(body, mimetype="text/xml")
     except Exception:
         metrics.WEBHOOK_FAULTS.labels(endpoint).inc()
