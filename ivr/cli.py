@@ -107,13 +107,17 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         "graceful_timeout": 10,
         "accesslog": "-",
     }
+    master = os.getpid()
     try:
         _Gunicorn(options).run()
     finally:
-        if embedded is not None:
-            embedded.stop()
-            click.echo("Embedded Redis stopped (data saved).")
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        # Forked workers unwind through here too when they exit: only the
+        # master, once every worker is gone, may stop the shared server.
+        if os.getpid() == master:
+            if embedded is not None:
+                embedded.stop()
+                click.echo("Embedded Redis stopped (data saved).")
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -106,6 +106,12 @@ def test_serve_shares_one_embedded_server_and_keeps_data(data_dir: Path) -> None
         assert len(workers) == 2, f"expected both workers to answer, saw {workers}"
         store = connect(EmbeddedRedis(data_dir).url)
         store.hset("ivr:test:agent", mapping={"status": "available"})
+
+        # A worker that exits (gunicorn recycles it) must not take the shared server along.
+        os.kill(sorted(workers)[0], signal.SIGTERM)
+        time.sleep(2)
+        assert store.ping()
+        assert requests.get(serve.url + "/healthz", timeout=20).status_code == 200
         out = serve.interrupt()
     finally:
         if serve.proc.poll() is None:
