@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from ivr.store import EmbeddedRedis  # noqa: E402
 
 TOKEN = "bench-auth-token"
+WRK_THREADS = 2
 ACCOUNT = "AC" + "b" * 32
 TO = "+15005550006"
 
@@ -69,21 +70,26 @@ def lua_table(requests_: list[tuple[str, str, str]]) -> str:
 
     rows = ",\n".join(f"{{{q(p)}, {q(b)}, {q(s)}}}" for p, b, s in requests_)
     return f"""
+local THREADS = {WRK_THREADS}
 local reqs = {{
 {rows}
 }}
 local n = #reqs
+local threads = {{}}
 local i = 0
-local wrapped = 0
+local step = 1
+-- Thread k sends requests k, k+T, k+2T, ...: no two threads ever send the same one.
 function setup(thread)
-  thread:set("offset", math.random(n))
+  table.insert(threads, thread)
+  thread:set("id", #threads)
 end
 function init(args)
-  i = tonumber(offset) or 0
+  i = tonumber(id) or 1
+  step = THREADS
 end
 function request()
-  i = i + 1
-  local r = reqs[(i % n) + 1]
+  local r = reqs[((i - 1) % n) + 1]
+  i = i + step
   return wrk.format("POST", r[1], {{
     ["Content-Type"] = "application/x-www-form-urlencoded",
     ["X-Twilio-Signature"] = r[3]}}, r[2])
@@ -97,10 +103,12 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {**os.environ, **env, "IVR_PUBLIC_URL": self.url,
                     "PYTHONPATH": str(ROOT)}
+        # The servers' logs go to a file: an unread pipe would fill and stall them.
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="ivr-bench-", suffix=".log")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", spec, "-b", f"127.0.0.1:{self.port}",
              "-w", str(workers), "-k", "gthread", "--threads", "8", "--log-level", "warning"],
-            cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=self.log,
         )
         deadline = time.monotonic() + 60
         while True:
@@ -118,6 +126,11 @@ class Gunicorn:
             self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        self.log.seek(0)
+        lines = self.log.read().splitlines()
+        if lines:
+            print(f"  (server log: {len(lines)} lines; last: {lines[-1][:200]})")
+        self.log.close()
 
 
 def signed(url_base: str, path: str, params: dict[str, str]) -> tuple[str, str, str]:
@@ -131,7 +144,8 @@ def run_wrk(url: str, script: str, duration: int, connections: int) -> dict[str,
         path = f.name
     try:
         out = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", path, url],
+            ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{duration}s", "--latency",
+             "-s", path, url],
             capture_output=True, text=True, check=True,
         ).stdout
     finally:
