@@ -107,7 +107,8 @@ class Gunicorn:
         self.log = tempfile.NamedTemporaryFile("w+", prefix="ivr-bench-", suffix=".log")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", spec, "-b", f"127.0.0.1:{self.port}",
-             "-w", str(workers), "-k", "gthread", "--threads", "8", "--log-level", "warning"],
+             "-w", str(workers), "-k", "gthread", "--threads", "8", "--log-level", "warning",
+             "--no-control-socket"],
             cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=self.log,
         )
         deadline = time.monotonic() + 60

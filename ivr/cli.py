@@ -106,6 +106,9 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         "timeout": 30,
         "graceful_timeout": 10,
         "accesslog": "-",
+        # gunicorn's control socket sits at one fixed path per user: two servers
+        # on one machine would fight over it, and nothing here uses it.
+        "control_socket_disable": True,
     }
     master = os.getpid()
     try:

@@ -152,6 +152,7 @@ def run_gunicorn(
         "--worker-class", "gthread",
         "--graceful-timeout", "5",
         "--timeout", "60",
+        "--no-control-socket",  # one fixed path per user: parallel test servers would share it
         *(extra_args or []),
         app_spec,
     ]
