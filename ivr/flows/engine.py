@@ -30,7 +30,6 @@ from urllib.parse import quote, urlencode
 
 import redis
 from flask import has_request_context
-from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
 from werkzeug.datastructures import MultiDict
@@ -43,6 +42,7 @@ from ivr.flows import voicemail
 from ivr.flows.actions_http import call_http
 from ivr.flows.analytics import StepStats
 from ivr.flows.model import Callflows, Flow
+from ivr.flows.optout import send_text
 from ivr.flows.runner import (
     Ask,
     Dial,
@@ -319,10 +319,11 @@ class VoiceEngine:
         if not to or not to.startswith(("+", "whatsapp:")):
             log.warning("call %s: no number to text (%r)", state.call.get("sid"), to)
             return
-        try:
-            self.twilio.messages.create(to=to, from_=state.call.get("to", ""), body=out.body)
-        except (TwilioException, OSError) as exc:
-            log.warning("call %s: text to %s failed: %s", state.call.get("sid"), to, exc)
+        # Through the opt-out guard (issue 5): nothing goes to a number that texted STOP.
+        if not send_text(self.store, self.twilio, to=to, from_=state.call.get("to", ""),
+                         body=out.body):
+            log.info("call %s: text to %s not sent (opted out or refused)",
+                     state.call.get("sid"), to)
 
     def _render_end(self, response: VoiceResponse, end: object, state: FlowState) -> None:
         if isinstance(end, Ask):

@@ -24,11 +24,11 @@ import time
 from typing import Any
 
 import redis
-from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
 from ivr import keys
 from ivr.flows.model import Callflows
+from ivr.flows.optout import send_text
 
 log = logging.getLogger("ivr.flows.voicemail")
 
@@ -137,11 +137,10 @@ def notify_owner(
     minutes, seconds = divmod(max(duration, 0), 60)
     body = (f"New voicemail in box {box} from {caller or 'an unknown caller'} "
             f"({minutes}:{seconds:02d}): {recording_url}")
-    try:
-        twilio.messages.create(to=owner, from_=from_, body=body)
-    except (TwilioException, OSError) as exc:
-        # Logged, not retried: the message itself is kept and shows on the API/wallboard.
-        log.warning("voicemail %s: could not text %s: %s", vm_id, owner, exc)
+    # Through the opt-out guard (issue 5); it logs a failure. Not retried: the message
+    # itself is kept and shows on the API/wallboard.
+    if not send_text(store, twilio, to=owner, from_=from_, body=body):
+        log.warning("voicemail %s: owner %s not texted", vm_id, owner)
         store.hdel(item, "notified")  # a later delivery of the same action may try again
         return False
     return True

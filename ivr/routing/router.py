@@ -36,6 +36,7 @@ from werkzeug.datastructures import MultiDict
 
 from ivr import keys
 from ivr.flows.model import AgentConfig, Callflows, QueueConfig
+from ivr.flows.optout import send_text
 from ivr.routing.scripts import Scripts
 
 log = logging.getLogger("ivr.routing")
@@ -671,10 +672,9 @@ class Router:
         service = (caller or {}).get("to") or self._any_service_number()
         body = (f"You missed {misses} calls in a row, so we put you on break. "
                 "Text ON when you are ready for calls again.")
-        try:
-            self.twilio.messages.create(to=agent["phone"], from_=service, body=body)
-        except (TwilioException, OSError) as exc:
-            log.warning("could not text %s about their break: %s", agent_id, exc)
+        # Through the opt-out guard (issue 5), which logs a failure.
+        if not send_text(self.store, self.twilio, to=agent["phone"], from_=service, body=body):
+            log.warning("could not text %s about their break", agent_id)
 
     def _any_service_number(self) -> str:
         for flow in self._config().flows.values():
