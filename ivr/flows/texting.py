@@ -104,6 +104,8 @@ class CallbackRouter(Protocol):
 
     def waiting(self) -> list[dict[str, Any]]: ...
 
+    def caller_outcome(self, call_sid: str) -> str | None: ...
+
 
 class MessageInput(str):
     """The template's `input` on the text channel: the message text, plus `input.media`.
@@ -543,14 +545,11 @@ class TextEngine:
         return None
 
     def _abandoned(self, sid: str, state: FlowState) -> bool:
-        """Did the router count this caller as abandoned? Asked through the router's caller
-        record (no public accessor yet); without a router record, the engine's own view:
-        the caller hung up while the flow waited at the queue step."""
-        lookup = getattr(self.router, "_caller", None)
-        if callable(lookup):
-            record = lookup(sid)
-            if isinstance(record, dict):
-                return record.get("out") == "abandoned" or record.get("st") == "abandoned"
+        """Did the router count this caller as abandoned? Without a router record, the
+        engine's own view: the caller hung up while the flow waited at the queue step."""
+        outcome = self.router.caller_outcome(sid)
+        if outcome is not None:
+            return outcome == "abandoned"
         return state.ended == "caller-hangup"
 
 

@@ -311,6 +311,15 @@ class Router:
         raw = self.db.hget(keys.acd("callers"), caller_id)
         return json.loads(raw) if raw else None
 
+    def caller_outcome(self, call_sid: str) -> str | None:
+        """How a caller's time in a queue ended ("abandoned", "overflowed", ...), or None
+        while they still wait, or when they never queued (or were forgotten after an hour)."""
+        record = self._caller(call_sid)
+        if record is None:
+            return None
+        outcome = record.get("out") or record.get("st")
+        return str(outcome) if outcome in FINISHED else None
+
     def _agent(self, agent_id: str) -> dict[str, Any] | None:
         raw = self.db.hget(keys.acd("agents"), agent_id)
         return json.loads(raw) if raw else None

@@ -44,7 +44,8 @@ def test_demo_closed_and_help(live_factory: Callable[..., Live]) -> None:
         "Acme Bikes: reply MENU to start over, STOP to opt out."]
     assert sim.send_sms(TEXTER, DEMO_NUMBER, "hi") == [
         "Hi from Acme Bikes!",
-        "We're closed right now. Reply any time and we'll text you when we open.",
+        "We're closed right now. Text us again during opening hours: Monday to Friday "
+        "9:00-17:30, Saturday 10:00-14:00 (New York time).",
         "Thanks for texting Acme Bikes!"]
 
 
