@@ -86,8 +86,9 @@ def test_broken_change_keeps_last_good(registry: FlowRegistry, folder: Path,
     expected = (f"{folder / 'main.yaml'}:19:12: unknown queue 'sals' (did you mean 'sales'?) "
                 "(queues are in queues.yaml)")
     assert [str(p) for p in registry.problems] == [expected]
-    assert any(r.levelno == logging.ERROR and r.getMessage() == expected
-               for r in caplog.records)
+    # The watcher thread logs just after it publishes the problems.
+    wait_for(lambda: any(r.levelno == logging.ERROR and r.getMessage() == expected
+                         for r in caplog.records))
     # fixing it is picked up again
     edit(folder / "main.yaml", "    queue: sals", "    queue: sales")
     wait_for(lambda: registry.problems == [])
