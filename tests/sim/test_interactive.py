@@ -298,6 +298,8 @@ def test_console_voicemail_shows_every_kind_of_event(canned: Canned, sim: Twilio
     out = console.output
     assert "🔊 Leave a message." in out and "🎵 tones 12" in out and "🔔 beep" in out
     assert f"🎵 {canned.url}/bye.mp3" in out and "📴 the service hung up" in out
+    # Twilio (and the simulator) post the transcription some time after the recording.
+    assert sim.wait_for(lambda: bool(canned.hits_to("/tr")), timeout=10)
     assert canned.hits_to("/tr")[0].params["TranscriptionText"] == "please call me back"
     assert sim.errors == []
 
