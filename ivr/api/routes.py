@@ -255,10 +255,10 @@ def put_agent(agent_id: str, body: s.AgentFields) -> Any:
            tag="agents", body=s.AgentPatch, response=s.Agent, errors=(404, 409))
 def patch_agent(agent_id: str, body: s.AgentPatch) -> Any:
     current = _find_agent(agent_id)
-    # The PIN is not in the public record; the router's own record keeps it.
-    raw = router()._agent(agent_id) or {}
+    # The PIN is not in the public record; the roster's own settings keep it.
+    config = router().agent_config(agent_id)
     fields = {"name": current["name"], "phone": current["phone"],
-              "skills": current["skills"], "pin": raw.get("pin") or None}
+              "skills": current["skills"], "pin": config.pin if config else None}
     fields.update(body.model_dump(exclude_unset=True))
     if not fields["phone"]:
         raise ApiError(422, "phone: an agent needs a phone")

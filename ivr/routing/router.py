@@ -311,6 +311,15 @@ class Router:
         raw = self.db.hget(keys.acd("callers"), caller_id)
         return json.loads(raw) if raw else None
 
+    def agent_config(self, agent_id: str) -> AgentConfig | None:
+        """An agent's settings as the roster holds them (PIN included), for editing."""
+        record = self._agent(agent_id)
+        if record is None:
+            return None
+        return AgentConfig(id=record["id"], name=record.get("name") or record["id"],
+                           phone=record.get("phone", ""), skills=dict(record.get("skills") or {}),
+                           pin=record.get("pin") or None)
+
     def caller_outcome(self, call_sid: str) -> str | None:
         """How a caller's time in a queue ended ("abandoned", "overflowed", ...), or None
         while they still wait, or when they never queued (or were forgotten after an hour)."""

@@ -155,7 +155,7 @@ def test_add_change_and_remove_an_agent(app, auth):
     assert patched.json["skills"] == {"sales": 4, "support": 1}
     assert patched.json["phone"] == "+15005550109" and patched.json["name"] == "Dana Lee"
     # The PIN survives a PATCH that does not mention it (the router keeps it).
-    assert app.extensions[ROUTER]._agent("dana")["pin"] == "8080"
+    assert app.extensions[ROUTER].agent_config("dana").pin == "8080"
     # Dana now counts for the support queue's agents.
     support = client.get("/api/queues/support", headers=auth).json
     assert support["agents_by_status"]["offline"] == 2
