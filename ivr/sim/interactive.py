@@ -12,6 +12,7 @@ import io
 import logging
 import re
 import select
+import sys
 import tempfile
 import threading
 import time
@@ -157,7 +158,8 @@ class TerminalConsole(Console):
             self._reader.start()
 
     def _read(self) -> None:
-        stream = click.get_text_stream("stdin")
+        # sys.stdin: CliRunner swaps it for its input (click 8.5 deprecates get_text_stream).
+        stream = sys.stdin
         try:
             fd: int | None = stream.fileno()
         except (OSError, ValueError, io.UnsupportedOperation):
