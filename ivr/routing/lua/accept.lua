@@ -12,18 +12,7 @@ local c = caller_get(a.offer.call)
 if a.offer.gone or not c or c.st ~= 'offered' or c.offers[a.id] ~= ARGS.token then
   return {'gone'}  -- the agent's call ends now; its status callback frees the agent
 end
-local withdrawn = {}
-for id, tok in pairs(c.offers) do
-  if id ~= a.id then
-    local o = agent_get(id)
-    if o and o.state == 'offered' and o.offer and o.offer.token == tok then
-      withdrawn[#withdrawn + 1] = id
-      withdrawn[#withdrawn + 1] = o.leg or ''
-      o.offer.gone = 1
-      agent_put(o)
-    end
-  end
-end
+local withdrawn = withdraw_offers(c, a.id)
 untimer('ring|' .. a.id .. '|' .. ARGS.token)
 c.offers = {}
 c.st = 'connected'

@@ -8,16 +8,7 @@
 local c = caller_get(ARGS.call)
 if not c or c.kind == 'callback' then return {'none'} end
 if c.st ~= 'waiting' and c.st ~= 'offered' and c.st ~= 'overflowing' then return {'none'} end
-local freed = {}
-for id, tok in pairs(c.offers) do
-  local o = agent_get(id)
-  if o and o.state == 'offered' and o.offer and o.offer.token == tok then
-    freed[#freed + 1] = id
-    freed[#freed + 1] = o.leg or ''
-    o.offer.gone = 1
-    agent_put(o)
-  end
-end
+local freed = withdraw_offers(c, nil)
 redis.call('ZREM', bucket(c), c.id)
 c.offers = {}
 c.st = 'abandoned'

@@ -286,6 +286,25 @@ local function offer(c, a)
   return {c.id, a.id, token, a.phone, c.kind, c.to or '', c.q}
 end
 
+-- Withdraw caller c's live offers (all but the one to agent `keep`): each such agent's
+-- offer is marked gone (their call is then ended by the worker, and its status callback
+-- frees them). Returns {agent id, leg sid, ...} for the worker.
+local function withdraw_offers(c, keep)
+  local withdrawn = {}
+  for id, tok in pairs(c.offers) do
+    if id ~= keep then
+      local o = agent_get(id)
+      if o and o.state == 'offered' and o.offer and o.offer.token == tok then
+        withdrawn[#withdrawn + 1] = id
+        withdrawn[#withdrawn + 1] = o.leg or ''
+        o.offer.gone = 1
+        agent_put(o)
+      end
+    end
+  end
+  return withdrawn
+end
+
 local function take(c, offers)
   if #offers > 0 then
     c.st = 'offered'
