@@ -16,7 +16,10 @@ from ivr.config import Config
 if TYPE_CHECKING:
     from twilio.rest import Client
 
+    from ivr.flows.engine import VoiceEngine
     from ivr.flows.registry import FlowRegistry
+    from ivr.flows.texting import TextEngine
+    from ivr.routing.router import Router
 
 
 def get_config() -> Config:
@@ -37,6 +40,21 @@ def get_flows() -> FlowRegistry:
 def get_twilio() -> Client:
     client: Client = current_app.extensions["ivr.twilio"]
     return client
+
+
+def get_engine() -> VoiceEngine:
+    engine: VoiceEngine = current_app.extensions["ivr.engine"]
+    return engine
+
+
+def get_router() -> Router:
+    router: Router = current_app.extensions["ivr.router"]
+    return router
+
+
+def get_texting() -> TextEngine:
+    texting: TextEngine = current_app.extensions["ivr.texting"]
+    return texting
 
 
 def get_extension(name: str) -> Any:

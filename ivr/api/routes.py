@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -22,11 +22,14 @@ from ivr.api import schemas as s
 from ivr.api.auth import admin_allowed, refusal_reason
 from ivr.api.metrics import record_waiting, waiting_history
 from ivr.api.spec import Api, ApiError
-from ivr.context import get_extension, get_flows, get_redis
+from ivr.context import get_flows, get_redis, get_router
 from ivr.flows import analytics, graph, voicemail
 from ivr.flows import state as state_mod
 from ivr.flows.model import AgentConfig, Flow
 from ivr.flows.yamlsrc import Problem
+
+if TYPE_CHECKING:
+    from ivr.routing.router import Router
 
 log = logging.getLogger("ivr.api")
 
@@ -39,8 +42,8 @@ MAX_CALLS = 500
 MAX_VOICEMAILS = 500
 
 
-def router() -> Any:
-    return get_extension("ivr.router")
+def router() -> Router:
+    return get_router()
 
 
 # --- access and errors ---------------------------------------------------------------
@@ -196,7 +199,7 @@ def list_calls() -> Any:
 def _find_agent(agent_id: str) -> dict[str, Any]:
     for agent in router().agents():
         if agent["id"] == agent_id:
-            return agent  # type: ignore[no-any-return]
+            return agent
     raise ApiError(404, f"no agent {agent_id!r}")
 
 
@@ -211,7 +214,7 @@ def _save_agent(agent_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     config = AgentConfig(id=agent_id, name=fields.get("name") or agent_id,
                          phone=fields["phone"], skills=dict(fields.get("skills") or {}),
                          pin=fields.get("pin") or None)
-    return router().upsert_agent(config)  # type: ignore[no-any-return]
+    return router().upsert_agent(config)
 
 
 @api.route("/agents", "GET", summary="Every agent: status, state, time in state, calls today",

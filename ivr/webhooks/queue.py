@@ -20,7 +20,7 @@ from flask import Blueprint
 from twilio.twiml.voice_response import Dial, VoiceResponse
 from werkzeug.datastructures import MultiDict
 
-from ivr.context import get_extension
+from ivr.context import get_router
 from ivr.routing.router import spoken_number, spoken_wait
 from ivr.webhooks.common import TwiML, twilio_webhook
 
@@ -34,7 +34,7 @@ BRIDGE_TRIES = 10  # seconds an accepting agent waits for the caller's hold loop
 
 
 def _router() -> Router:
-    router: Router = get_extension("ivr.router")
+    router: Router = get_router()
     return router
 
 

@@ -6,7 +6,7 @@ from flask import Blueprint
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 
-from ivr.context import get_extension
+from ivr.context import get_router, get_texting
 from ivr.webhooks.common import TwiML, twilio_webhook
 
 bp = Blueprint("sms", __name__)
@@ -15,9 +15,9 @@ bp = Blueprint("sms", __name__)
 @bp.post("/twilio/sms")
 @twilio_webhook("sms", required=("From", "To"))
 def incoming(params: MultiDict[str, str]) -> TwiML:
-    reply = get_extension("ivr.router").handle_agent_sms(params)
+    reply = get_router().handle_agent_sms(params)
     if reply is not None:
         response = MessagingResponse()
         response.message(reply)
         return response
-    return get_extension("ivr.texting").incoming(params)  # type: ignore[no-any-return]
+    return get_texting().incoming(params)

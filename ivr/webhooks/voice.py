@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint
 from werkzeug.datastructures import MultiDict
 
-from ivr.context import get_extension
+from ivr.context import get_engine, get_router, get_texting
 from ivr.webhooks.common import TwiML, flow_for_request, on_error_twiml, twilio_webhook
 
 bp = Blueprint("voice", __name__)
@@ -18,18 +18,18 @@ log = logging.getLogger("ivr.webhooks.voice")
 @twilio_webhook("voice", required=("CallSid", "From", "To"))
 def incoming(params: MultiDict[str, str]) -> TwiML:
     """A call comes in: an agent calling from their own phone, or a customer."""
-    router = get_extension("ivr.router")
+    router = get_router()
     agent_line = router.agent_line(params)
     if agent_line is not None:
         return agent_line
-    return get_extension("ivr.engine").incoming(params)  # type: ignore[no-any-return]
+    return get_engine().incoming(params)
 
 
 @bp.post("/twilio/voice/step")
 @twilio_webhook("voice", required=("CallSid",))
 def step(params: MultiDict[str, str]) -> TwiML:
     """Every way back into a flow: Gather, Record, Dial and Enqueue actions, Redirects."""
-    return get_extension("ivr.engine").resume(params)  # type: ignore[no-any-return]
+    return get_engine().resume(params)
 
 
 @bp.post("/twilio/voice/fallback")
@@ -43,12 +43,12 @@ def fallback(params: MultiDict[str, str]) -> TwiML:
 @twilio_webhook("callback", required=("CallSid",))
 def status(params: MultiDict[str, str]) -> TwiML | None:
     """Call progress: a hang-up ends the call's flow state and any queue wait or offer."""
-    get_extension("ivr.engine").status(params)
-    get_extension("ivr.router").call_ended(params)
+    get_engine().status(params)
+    get_router().call_ended(params)
     # Last, so it sees what the engine and the router made of the hang-up: the flow's
     # missed_call text to a caller who hung up in a queue or called after hours (issue 5).
     try:
-        get_extension("ivr.texting").after_call(params)
+        get_texting().after_call(params)
     except Exception:  # a failed courtesy text must not undo the hang-up bookkeeping
         log.exception("missed-call text for %s failed", params.get("CallSid"))
     return None
@@ -57,5 +57,5 @@ def status(params: MultiDict[str, str]) -> TwiML | None:
 @bp.post("/twilio/voice/transcription")
 @twilio_webhook("callback", required=("RecordingSid",))
 def transcription(params: MultiDict[str, str]) -> TwiML | None:
-    get_extension("ivr.engine").transcription(params)
+    get_engine().transcription(params)
     return None
