@@ -102,6 +102,11 @@ def acd(*parts: str) -> str:
     return f"{PREFIX}{ACD}:" + ":".join(parts)
 
 
+def public_base() -> str:
+    """String: the base URL learnt from Twilio's webhooks (ivr/urls.py), when not configured."""
+    return acd("base_url")
+
+
 # --- wallboard and admin API (ivr/api, ivr/wallboard) -------------------------
 
 

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlencode
 
 import redis
-from flask import has_request_context
 from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
 from werkzeug.datastructures import MultiDict
@@ -62,6 +61,7 @@ from ivr.flows.runner import (
 )
 from ivr.flows.state import FlowState
 from ivr.store import execute_pipeline
+from ivr.urls import PublicUrl
 
 if TYPE_CHECKING:
     from ivr.flows.registry import FlowRegistry
@@ -114,6 +114,8 @@ class VoiceEngine:
         self.twilio = twilio
         self.router = router
         self.config = config
+        # Outside a webhook (tests driving the engine directly) URLs stay relative.
+        self.urls = PublicUrl(store, config.public_url, default="")
         self.clock = clock
         self.http = http
         self.stats = StepStats(store)
@@ -223,11 +225,7 @@ class VoiceEngine:
         return current
 
     def _url(self, path: str) -> str:
-        if has_request_context():
-            from ivr.webhooks.common import external_url
-
-            return external_url(path)
-        return (self.config.public_url or "") + path
+        return self.urls.url(path)
 
     def _step_url(self, state: FlowState, kind: str, **extra: str) -> str:
         query = {"kind": kind, "at": state.step, "seq": str(state.seq), **extra}

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import redis
@@ -38,6 +37,7 @@ from ivr import keys
 from ivr.flows.model import AgentConfig, Callflows, QueueConfig
 from ivr.flows.optout import send_text
 from ivr.routing.scripts import Scripts
+from ivr.urls import PublicUrl
 
 log = logging.getLogger("ivr.routing")
 
@@ -111,7 +111,7 @@ class Router:
         callflows: Callable[[], Callflows],
         twilio: Client,
         *,
-        public_url: str | None,
+        public_url: str | PublicUrl | None,
         clock: Callable[[], float] = time.time,
         miss_rest: float = MISS_REST,
         callback_spacing: float = CALLBACK_SPACING,
@@ -122,7 +122,8 @@ class Router:
         self.db: Any = store
         self.callflows = callflows
         self.twilio = twilio
-        self.public_url = public_url.rstrip("/") if public_url else None
+        self.urls = (public_url if isinstance(public_url, PublicUrl)
+                     else PublicUrl(store, public_url))
         self.clock = clock
         self.miss_rest = miss_rest
         self.callback_spacing = callback_spacing
@@ -142,36 +143,11 @@ class Router:
         return int(self.clock() * 1000)
 
     def base_url(self) -> str:
-        """Our public base URL; learnt from requests (and shared via Redis) when not configured."""
-        if self.public_url:
-            return self.public_url
-        try:
-            from flask import has_request_context, request
-
-            if has_request_context():
-                base = request.host_url.rstrip("/")
-                if base != self._learnt:
-                    try:
-                        self.db.set(keys.acd("base_url"), base)
-                        self._learnt = base
-                    except redis.RedisError:
-                        pass  # shared next time; this request knows its own host
-                return base
-        except ImportError:  # pragma: no cover - flask is a dependency
-            pass
-        return self._learnt_base() or "http://127.0.0.1:5000"
-
-    _learnt: str | None = None
-
-    def _learnt_base(self) -> str | None:
-        if self._learnt is None:
-            value = self.db.get(keys.acd("base_url"))
-            self._learnt = str(value) if value else None
-        return self._learnt
+        """Our public base URL (configured, or learnt from Twilio's webhooks: ivr/urls.py)."""
+        return self.urls.base()
 
     def url(self, path: str, **query: Any) -> str:
-        qs = urlencode({k: v for k, v in query.items() if v is not None})
-        return self.base_url() + path + (f"?{qs}" if qs else "")
+        return self.urls.url(path, **query)
 
     def _config(self) -> Callflows:
         return self.callflows()

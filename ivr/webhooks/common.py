@@ -31,6 +31,7 @@ from ivr import keys, metrics
 from ivr.context import get_config, get_flows, get_redis
 from ivr.flows.model import Flow, OnError
 from ivr.store import execute_pipeline
+from ivr.urls import PublicUrl
 
 log = logging.getLogger("ivr.webhooks")
 
@@ -54,14 +55,6 @@ def xml_response(twiml: TwiML | None, status: int = 200) -> Response:
     return Response(body, status=status, mimetype="text/xml")
 
 
-def external_url(path: str) -> str:
-    """Absolute URL of one of our endpoints, as Twilio must reach it.
-
-    With IVR_PUBLIC_URL set this is authoritative (behind a TLS proxy the
-    request's own URL says http://internal-host); otherwise the request's host.
-    """
-    base = get_config().public_url or request.host_url.rstrip("/")
-    return base + path
 
 
 def signed_url() -> str:
@@ -245,7 +238,11 @@ def _handle(
     g.twilio_params = params
     sid = params.get("CallSid") or params.get("MessageSid") or "-"
     key = None
+    # Only a webhook that passed the checks above may say where Twilio reaches us.
+    base = request.host_url.rstrip("/")
+    bound = PublicUrl.bind(base)
     try:
+        PublicUrl(get_redis(), get_config().public_url).learn(base)
         if replay:
             key = _replay_key(params)
             cached = _replayed_answer(get_redis(), key)
@@ -268,3 +265,5 @@ def _handle(
             with contextlib.suppress(redis.RedisError):
                 get_redis().delete(key)
         return xml_response(on_error_twiml(flow_for_request(params, channel), kind))
+    finally:
+        PublicUrl.unbind(bound)
