@@ -41,6 +41,7 @@ from ivr.flows import voicemail
 from ivr.flows.actions_http import call_http
 from ivr.flows.analytics import StepStats
 from ivr.flows.model import Callflows, Flow
+from ivr.flows.on_error import on_error_twiml
 from ivr.flows.optout import send_text
 from ivr.flows.runner import (
     Ask,
@@ -96,7 +97,7 @@ def caller_from(params: MultiDict[str, str]) -> dict[str, str]:
 
 
 class VoiceEngine:
-    """Answers the voice webhooks of one app (see `ivr/webhooks/voice.py`)."""
+    """Answers the voice webhooks of one app (the voice blueprint hands them over)."""
 
     def __init__(
         self,
@@ -232,8 +233,6 @@ class VoiceEngine:
         return self._url(f"{STEP_PATH}?{urlencode(query)}")
 
     def _on_error(self, flow: Flow | None) -> VoiceResponse:
-        from ivr.webhooks.common import on_error_twiml
-
         twiml = on_error_twiml(flow, "voice")
         assert isinstance(twiml, VoiceResponse)
         return twiml

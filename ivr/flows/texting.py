@@ -45,6 +45,7 @@ from ivr.flows.actions_http import call_http
 from ivr.flows.analytics import StepStats
 from ivr.flows.exits import split_target
 from ivr.flows.model import Callflows, Flow
+from ivr.flows.on_error import on_error_text
 from ivr.flows.runner import (
     Ask,
     Failed,
@@ -444,14 +445,7 @@ class TextEngine:
 
     @staticmethod
     def _on_error_text(flow: Flow | None) -> str:
-        from ivr.webhooks.common import GENERIC_APOLOGY
-
-        if flow is None:
-            return GENERIC_APOLOGY
-        text = flow.on_error.say
-        if isinstance(text, dict):
-            text = text.get(flow.language) or next(iter(text.values()), GENERIC_APOLOGY)
-        return text
+        return on_error_text(flow)
 
     # --- missed calls -----------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import ipaddress
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 from urllib.parse import parse_qsl
 
 import redis
@@ -29,21 +29,19 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ivr import keys, metrics
 from ivr.context import get_config, get_flows, get_redis
-from ivr.flows.model import Flow, OnError
+from ivr.flows.model import Flow
+from ivr.flows.on_error import Kind, on_error_twiml
 from ivr.store import execute_pipeline
 from ivr.urls import PublicUrl
 
 log = logging.getLogger("ivr.webhooks")
 
-Kind: TypeAlias = Literal["voice", "sms", "callback"]
 TwiML: TypeAlias = VoiceResponse | MessagingResponse | str
 Handler: TypeAlias = Callable[[MultiDict[str, str]], TwiML | None]
 
 REPLAY_TTL = 600  # seconds a delivery's answer is remembered (Twilio retries within minutes)
 REPLAY_WAIT = 5.0  # how long a concurrent duplicate waits for the first delivery's answer
 PENDING = "\x00pending"
-
-GENERIC_APOLOGY = "Sorry, we are having trouble right now. Please call again later."
 
 
 class BadRequest(Exception):
@@ -124,31 +122,6 @@ def flow_for_request(params: MultiDict[str, str], channel: str) -> Flow | None:
     except Exception:  # the fallback itself must never fail
         log.exception("no flow for fallback")
         return None
-
-
-def on_error_twiml(flow: Flow | None, kind: Kind) -> TwiML:
-    """The flow's `on_error`: a text and an optional transfer, built without Redis."""
-    on_error = flow.on_error if flow else OnError()
-    language = flow.language if flow else "en-US"
-    text = on_error.say
-    if isinstance(text, dict):
-        text = text.get(language) or next(iter(text.values()), GENERIC_APOLOGY)
-    if kind == "sms":
-        sms = MessagingResponse()
-        sms.message(text)
-        return sms
-    voice = VoiceResponse()
-    if kind == "callback":
-        return voice
-    say_args: dict[str, Any] = {"language": language}
-    if flow and flow.voice:
-        say_args["voice"] = flow.voice
-    voice.say(text, **say_args)
-    if on_error.dial:
-        voice.dial(on_error.dial)
-    else:
-        voice.hangup()
-    return voice
 
 
 def _replay_key(params: MultiDict[str, str]) -> str:
