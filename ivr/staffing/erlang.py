@@ -269,7 +269,7 @@ def rostered(agents: int, shrinkage: float) -> int:
     """
     _check_agents(agents)
     _check_shrinkage(shrinkage)
-    # round() first: 14 / (1 − 0.3) is 20.000000000000004 in binary floating point.
+    # round() first: 21 / (1 − 0.3) is 30.000000000000004 in binary floating point.
     return math.ceil(round(agents / (1.0 - shrinkage), 9))
 
 
