@@ -178,11 +178,14 @@ def erlang_a_performance(agents: int, traffic: float, aht_s: float, target_s: fl
     π(N+k) = π(N)·t_k with t_k = Π_{j=1..k} λ/(Nμ+jθ) = y^k / Π(x+j), where
     x = Nμ/θ and y = λ/θ; Σ t_k is Garnett, Mandelbaum & Reiman's A(x, y)
     (their incomplete-gamma form). Below N, Σ π(n)/π(N) = 1/B − 1 (Erlang B).
-    A caller who finds k waiting ahead is answered with probability
-    x/(x+k+1), after an average wait (1/θ)·x/(x+k+1)·Σ_{j=1..k+1} 1/(x+j), and
-    answered later than t with the generating function derived in
-    docs/staffing.md (`served_late` below). Every quantity is a ratio of
-    positive sums, so nothing cancels.
+    A caller who finds k waiting ahead moves up at rate θ(x+j) with j ahead
+    and gives up at rate θ, so (telescoping the Laplace transform) is
+    answered with probability x/(x+k+1), after an average wait
+    (1/θ)·x/(x+k+1)·Σ_{j=1..k+1} 1/(x+j). Those moves are the rings of x+k
+    exponential(θ) clocks, so by time t a Binomial(x+k, 1−q) number of them
+    has rung (q = e^(−θt)); summed over k with the weights t_k this leaves
+    q^x·e^(y(1−q))·t_m(yq) for "m still ahead at t" — hence `served_late`.
+    Every quantity is a ratio of positive sums, so nothing cancels.
     """
     _check_agents(agents)
     _check_traffic(traffic)
