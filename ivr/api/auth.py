@@ -2,31 +2,22 @@
 
 - Token set: `Authorization: Bearer <token>`, compared with `hmac.compare_digest`
   (constant time). The token is never logged: failures log the client address only.
-- Token unset: only loopback clients get in, and only when no proxy header says the
-  request came from elsewhere (behind a reverse proxy on the same host every client
+- Token unset: only local clients get in (`ivr.access.local_client`: a loopback peer
+  and no proxy header, since behind a reverse proxy on the same host every client
   would otherwise look like 127.0.0.1).
 """
 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 
 from flask import request
 
+from ivr import access
 from ivr.context import get_config
 
 log = logging.getLogger("ivr.api")
-
-PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
-
-
-def _is_loopback(address: str | None) -> bool:
-    try:
-        return address is not None and ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
 
 
 def bearer_token() -> str | None:
@@ -46,9 +37,7 @@ def admin_allowed() -> bool:
             return False
         # Bytes, so that non-ASCII input cannot raise inside compare_digest.
         return hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
-    if any(request.headers.get(h) for h in PROXY_HEADERS):
-        return False
-    return _is_loopback(request.remote_addr)
+    return access.local_client()
 
 
 def refusal_reason() -> str:

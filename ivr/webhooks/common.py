@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import ipaddress
 import logging
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ivr import keys, metrics
+from ivr import access, keys, metrics
 from ivr.context import get_config, get_flows, get_redis
 from ivr.flows.model import Flow
 from ivr.flows.on_error import Kind, on_error_twiml
@@ -64,13 +63,6 @@ def signed_url() -> str:
     return public + request.path + (f"?{query}" if query else "")
 
 
-def _is_loopback(address: str | None) -> bool:
-    try:
-        return address is not None and ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
-
-
 def parse_params() -> tuple[MultiDict[str, str], MultiDict[str, str]]:
     """(form body, form body plus query string), decoded strictly.
 
@@ -98,20 +90,30 @@ def parse_params() -> tuple[MultiDict[str, str], MultiDict[str, str]]:
     return MultiDict(pairs), MultiDict(pairs + query_pairs)
 
 
-def signature_ok(form: MultiDict[str, str]) -> bool:
+def refusal(form: MultiDict[str, str]) -> str | None:
+    """Why this request may not be taken as Twilio's (None: it may).
+
+    With a token, the `X-Twilio-Signature` must match. In dev mode there is no
+    secret, so only this machine is trusted (`ivr.access`): a loopback peer that
+    no proxy header says relays someone else.
+    """
     config = get_config()
     if config.dev_mode:
-        return _is_loopback(request.remote_addr)
+        if not access.local_client():
+            return "dev mode: not a local client (a remote peer, or a proxy header)"
+        return None
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
-        return False
+        return "missing signature"
     validator = RequestValidator(config.twilio_auth_token)
     url = signed_url()
     # The common case costs one HMAC; `validate` then covers what Twilio also
     # accepts (the URL with or without an explicit port), at two more.
     if compare(validator.compute_signature(url, form), signature):
-        return True
-    return bool(validator.validate(url, form, signature))
+        return None
+    if validator.validate(url, form, signature):
+        return None
+    return "bad signature"
 
 
 def flow_for_request(params: MultiDict[str, str], channel: str) -> Flow | None:
@@ -198,11 +200,12 @@ def _handle(
         metrics.WEBHOOK_REJECTED.labels(endpoint, "malformed").inc()
         log.warning("%s: malformed webhook: %s", endpoint, exc)
         return xml_response(on_error_twiml(None, kind), 400)
-    if not signature_ok(form):
+    refused = refusal(form)
+    if refused is not None:
         metrics.WEBHOOK_REJECTED.labels(endpoint, "signature").inc()
-        log.warning("%s: rejected webhook from %s: bad or missing signature",
-                    endpoint, request.remote_addr)
-        return Response("Forbidden: invalid Twilio signature\n", status=403, mimetype="text/plain")
+        log.warning("%s: rejected webhook from %s: %s", endpoint, request.remote_addr, refused)
+        reason = "not a local request" if get_config().dev_mode else "invalid Twilio signature"
+        return Response(f"Forbidden: {reason}\n", status=403, mimetype="text/plain")
     missing = [name for name in required if not params.get(name)]
     if missing:
         metrics.WEBHOOK_REJECTED.labels(endpoint, "malformed").inc()
