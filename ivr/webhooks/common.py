@@ -37,6 +37,8 @@ log = logging.getLogger("ivr.webhooks")
 
 TwiML: TypeAlias = VoiceResponse | MessagingResponse | str
 Handler: TypeAlias = Callable[[MultiDict[str, str]], TwiML | None]
+#: What an endpoint answers when handling failed (params, the exception); default on_error.
+FaultAnswer: TypeAlias = Callable[[MultiDict[str, str], Exception], TwiML]
 
 REPLAY_TTL = 600  # seconds a delivery's answer is remembered (Twilio retries within minutes)
 REPLAY_WAIT = 5.0  # how long a concurrent duplicate waits for the first delivery's answer
@@ -157,13 +159,16 @@ def twilio_webhook(
     required: tuple[str, ...] = (),
     *,
     replay: bool = True,
+    fault: FaultAnswer | None = None,
 ) -> Callable[[Handler], Callable[..., Response]]:
     """Wrap a Twilio endpoint with the policy of product.md §2.
 
     kind: "voice" answers VoiceResponse, "sms" MessagingResponse, "callback"
     (status callbacks) an empty VoiceResponse. `required` lists parameters
     whose absence makes the request malformed. `replay=False` for endpoints
-    that are idempotent by nature and where caching would be wrong.
+    that are idempotent by nature and where caching would be wrong. `fault`
+    replaces the flow's `on_error` as the answer to a fault (the messaging
+    endpoint must not text a number whose opt-out it could not check).
     """
 
     def decorate(handler: Handler) -> Callable[..., Response]:
@@ -174,7 +179,7 @@ def twilio_webhook(
             started = time.perf_counter()
             status = 200
             try:
-                response = _handle(handler, kind, required, replay, endpoint)
+                response = _handle(handler, kind, required, replay, endpoint, fault)
                 status = response.status_code
                 return response
             finally:
@@ -187,7 +192,8 @@ def twilio_webhook(
 
 
 def _handle(
-    handler: Handler, kind: Kind, required: tuple[str, ...], replay: bool, endpoint: str
+    handler: Handler, kind: Kind, required: tuple[str, ...], replay: bool, endpoint: str,
+    fault: FaultAnswer | None = None,
 ) -> Response:
     channel = "sms" if kind == "sms" else "voice"
     try:
@@ -234,12 +240,18 @@ def _handle(
         if len(pipe):
             execute_pipeline(get_redis(), pipe)
         return Response(body, mimetype="text/xml")
-    except Exception:
+    except Exception as exc:
         metrics.WEBHOOK_FAULTS.labels(endpoint).inc()
         log.exception("%s: fault while handling %s; answering on_error", endpoint, sid)
         if key is not None:
             with contextlib.suppress(redis.RedisError):
                 get_redis().delete(key)
+        if fault is not None:
+            try:
+                return xml_response(fault(params, exc))
+            except Exception:  # the fault answer must not fail in turn: say nothing
+                log.exception("%s: fault answer failed for %s", endpoint, sid)
+                return xml_response(MessagingResponse() if kind == "sms" else VoiceResponse())
         return xml_response(on_error_twiml(flow_for_request(params, channel), kind))
     finally:
         PublicUrl.unbind(bound)
