@@ -22,6 +22,7 @@ Nothing here touches Redis: every check is a few header reads.
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 from flask import request
@@ -30,6 +31,8 @@ PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 LOOPBACK_NAMES = frozenset({"localhost"})
 # Sec-Fetch-Site values a browser sends for our own pages or a URL the user typed.
 SAME_ORIGIN_FETCH = frozenset({"same-origin", "none"})
+# host[:port] as RFC 9110 allows it in Host: a name or IPv4, or [IPv6]; nothing else.
+_HOST = re.compile(r"(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::[0-9]{1,5})?")
 
 
 def is_loopback(address: str | None) -> bool:
@@ -51,12 +54,12 @@ def local_client() -> bool:
 
 
 def _hostname(netloc: str) -> str | None:
-    """The host of a `host[:port]` (IPv6 in brackets), lower case; None when malformed."""
-    try:
-        host = urlsplit("//" + netloc).hostname
-    except ValueError:
+    """The host of a `host[:port]` (IPv6 in brackets), lower case; None when malformed
+    (userinfo, a path, spaces: never what a browser sends in `Host`)."""
+    match = _HOST.fullmatch(netloc.strip())
+    if match is None:
         return None
-    return host.lower() if host else None
+    return (match["ip6"] or match["name"]).lower().rstrip(".")
 
 
 def public_host(public_url: str | None) -> str | None:

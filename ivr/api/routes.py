@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from ivr import keys
 from ivr.api import schemas as s
-from ivr.api.auth import admin_allowed, refusal_reason
+from ivr.api.auth import admin_allowed, host_refusal, refusal_reason
 from ivr.api.metrics import record_waiting, waiting_history
 from ivr.api.spec import Api, ApiError
 from ivr.context import get_flows, get_redis, get_router
@@ -51,6 +51,13 @@ def router() -> Router:
 
 @bp.before_request
 def _guard() -> Response | None:
+    wrong_host = host_refusal()
+    if wrong_host is not None:
+        log.warning("admin API: refused %s %s from %s: Host %r", request.method, request.path,
+                    request.remote_addr, request.host)
+        response = jsonify(error=wrong_host)
+        response.status_code = 403
+        return response
     if request.endpoint == "api.openapi_document":
         return None
     if not admin_allowed():

@@ -97,12 +97,15 @@ def refusal(form: MultiDict[str, str]) -> str | None:
 
     With a token, the `X-Twilio-Signature` must match. In dev mode there is no
     secret, so only this machine is trusted (`ivr.access`): a loopback peer that
-    no proxy header says relays someone else.
+    no proxy header says relays someone else, addressing us by a local name
+    (not a page whose DNS name was rebound to 127.0.0.1).
     """
     config = get_config()
     if config.dev_mode:
         if not access.local_client():
             return "dev mode: not a local client (a remote peer, or a proxy header)"
+        if not access.local_host_name(config.public_url):
+            return f"dev mode: Host {request.host!r} is not a name of this machine"
         return None
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:

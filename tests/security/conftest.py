@@ -20,6 +20,7 @@ TWILIO_TOKEN = "security-test-twilio-token"
 SERVICE = "+15005550006"
 ALICE = "+15005550101"
 TEXTER = "+14155550100"
+ACCOUNT_SID = "AC" + "6" * 32
 
 
 @pytest.fixture()
