@@ -132,11 +132,19 @@ def flow_for_request(params: MultiDict[str, str], channel: str) -> Flow | None:
 
 
 def _replay_key(params: MultiDict[str, str]) -> str:
+    """One key per delivery, built the way twilio-python's `compute_signature` reads
+    the parameters: names sorted, each name's *set* of values sorted. A signed request
+    replayed with a pair repeated (`&Body=hi` again) keeps its signature, so it must
+    keep its key too; any other change needs a new signature. (Repeated names are
+    accepted: some Twilio webhooks send them, e.g. Conversations' bindings.)
+    """
     digest = hashlib.sha256()
     digest.update(request.path.encode())
-    for key in sorted(params.keys()):
-        for value in params.getlist(key):
-            digest.update(b"\x00" + key.encode() + b"=" + value.encode())
+    for key in sorted(set(params.keys())):
+        name = key.encode()
+        for value in sorted(set(params.getlist(key))):
+            data = value.encode()  # length-prefixed: no two pairs run together the same way
+            digest.update(b"%d:%s%d:%s" % (len(name), name, len(data), data))
     return keys.replay(digest.hexdigest())
 
 
