@@ -90,6 +90,7 @@ def cross_site(public_url: str | None) -> bool:
     parts = urlsplit(origin.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return True  # "null" (sandboxed frames, file: pages) and anything odd
-    if parts.netloc.lower() == request.host.lower():
-        return False
-    return public_url is not None and parts.netloc.lower() == urlsplit(public_url).netloc.lower()
+    ours = {request.host.lower()}
+    if public_url:
+        ours.add(urlsplit(public_url).netloc.lower())
+    return parts.netloc.lower() not in ours

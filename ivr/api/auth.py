@@ -8,6 +8,11 @@
   name (`Host`: loopback or the public URL's host), so that a web page whose DNS name
   is rebound to 127.0.0.1 cannot read or change anything through the user's browser.
   That check (`host_refusal`) answers 403, apart from the 401 of a missing token.
+  Changes also refuse what another site's page could make the browser send
+  (`csrf_refusal`): a cross-site `Origin` or `Sec-Fetch-Site` (403), and any POST
+  that is not `Content-Type: application/json` (415), since a form or a "simple"
+  fetch can POST text/plain or form data without the browser asking us first.
+  With a token set, the token is the defence: a browser never adds it by itself.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from ivr import access
 from ivr.context import get_config
 
 log = logging.getLogger("ivr.api")
+
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def bearer_token() -> str | None:
@@ -60,3 +67,16 @@ def host_refusal() -> str | None:
         return None
     return ("IVR_ADMIN_TOKEN is not set: address this server as localhost or 127.0.0.1 "
             "(or IVR_PUBLIC_URL's host); Host names another site")
+
+
+def csrf_refusal() -> tuple[int, str] | None:
+    """(status, why) when a change without a token could come from another site's page."""
+    config = get_config()
+    if config.admin_token or request.method not in STATE_CHANGING:
+        return None
+    if access.cross_site(config.public_url):
+        return 403, "cross-site request refused (Origin or Sec-Fetch-Site names another site)"
+    if request.method == "POST" and request.mimetype != "application/json":
+        return 415, ("IVR_ADMIN_TOKEN is not set: every POST must send "
+                     "Content-Type: application/json, even without a body")
+    return None

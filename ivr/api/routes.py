@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from ivr import keys
 from ivr.api import schemas as s
-from ivr.api.auth import admin_allowed, host_refusal, refusal_reason
+from ivr.api.auth import admin_allowed, csrf_refusal, host_refusal, refusal_reason
 from ivr.api.metrics import record_waiting, waiting_history
 from ivr.api.spec import Api, ApiError
 from ivr.context import get_flows, get_redis, get_router
@@ -66,6 +66,14 @@ def _guard() -> Response | None:
         response = jsonify(error=refusal_reason())
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer realm="ivr"'
+        return response
+    forged = csrf_refusal()
+    if forged is not None:
+        status, why = forged
+        log.warning("admin API: refused %s %s from %s: %s", request.method, request.path,
+                    request.remote_addr, why)
+        response = jsonify(error=why)
+        response.status_code = status
         return response
     return None
 

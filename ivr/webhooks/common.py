@@ -98,7 +98,8 @@ def refusal(form: MultiDict[str, str]) -> str | None:
     With a token, the `X-Twilio-Signature` must match. In dev mode there is no
     secret, so only this machine is trusted (`ivr.access`): a loopback peer that
     no proxy header says relays someone else, addressing us by a local name
-    (not a page whose DNS name was rebound to 127.0.0.1).
+    (not a page whose DNS name was rebound to 127.0.0.1), and not a browser
+    posting on another site's behalf (Twilio sends no `Origin`).
     """
     config = get_config()
     if config.dev_mode:
@@ -106,6 +107,8 @@ def refusal(form: MultiDict[str, str]) -> str | None:
             return "dev mode: not a local client (a remote peer, or a proxy header)"
         if not access.local_host_name(config.public_url):
             return f"dev mode: Host {request.host!r} is not a name of this machine"
+        if access.cross_site(config.public_url):
+            return "dev mode: cross-site request (Origin or Sec-Fetch-Site)"
         return None
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:

@@ -113,3 +113,29 @@ def test_wallboard_follows_a_caller_and_sets_an_agent_on_break(
     call.wait(30)
     live.sim.assert_no_errors()
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_without_a_token_the_page_can_still_change_things(
+        live_factory: Any, callflows_dir: Path, browser_page: Any) -> None:
+    """No IVR_ADMIN_TOKEN, on this machine: no token asked, and the page's changes carry
+    the JSON content type that the server requires of every POST then."""
+    from ivr.flows import voicemail
+
+    expect = sync_api.expect
+    live = live_factory(write_folder(callflows_dir), admin_token=None)
+    wire(live.app)
+    voicemail.save(live.redis, "vm1", box="sales", caller="+15551230001", called=SERVICE,
+                   call_sid="CA" + "5" * 32, flow="main",
+                   recording_url="https://api.twilio.com/recording.wav", duration=30)
+    page = browser_page
+    page.goto(live.url + "/wallboard")
+    expect(page.locator("#agent-alice .status")).to_have_text("offline")
+    expect(page.locator("#login")).to_be_hidden()
+    page.locator("#vm-vm1 button[data-heard]").click()
+    expect(page.locator("#vm-vm1")).to_contain_text("heard", timeout=10000)
+    expect(page.locator("#vm-vm1 button[data-heard]")).to_have_count(0)
+    assert voicemail.get(live.redis, "vm1")["heard"]
+    page.locator("#agent-alice button[data-set=break]").click()
+    expect(page.locator("#agent-alice .status")).to_have_text("break")
+    expect(page.locator("#banner")).to_be_hidden()
+    assert page.errors == []  # type: ignore[attr-defined]

@@ -43,8 +43,13 @@
     const opts = Object.assign({ headers: {} }, options || {});
     const token = storedToken();
     if (token) opts.headers["Authorization"] = "Bearer " + token;
-    if (opts.json !== undefined) {
+    // Every change says JSON, even without a body: without an admin token the server
+    // refuses any other POST, which is all another site's form could send.
+    const method = (opts.method || "GET").toUpperCase();
+    if (opts.json !== undefined || (method !== "GET" && method !== "HEAD")) {
       opts.headers["Content-Type"] = "application/json";
+    }
+    if (opts.json !== undefined) {
       opts.body = JSON.stringify(opts.json);
       delete opts.json;
     }
