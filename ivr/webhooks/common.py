@@ -43,6 +43,7 @@ FaultAnswer: TypeAlias = Callable[[MultiDict[str, str], Exception], TwiML]
 REPLAY_TTL = 600  # seconds a delivery's answer is remembered (Twilio retries within minutes)
 REPLAY_WAIT = 5.0  # how long a concurrent duplicate waits for the first delivery's answer
 PENDING = "\x00pending"
+DRAIN_CHUNKS = 16  # 64 KB reads of an oversized chunked body before answering 413
 
 
 class BadRequest(Exception):
@@ -65,6 +66,25 @@ def signed_url() -> str:
     return public + request.path + (f"?{query}" if query else "")
 
 
+def _refuse_if_longer() -> None:
+    """A chunked body (no Content-Length) that filled the limit: is there more?
+
+    Werkzeug stops reading a stream at `MAX_CONTENT_LENGTH` without an error, so
+    a longer chunked body would be cut there and handled as if complete. One more
+    byte from the server's stream (which ends the body itself: the WSGI server
+    sets `wsgi.input_terminated` for chunked requests) tells a body of exactly
+    the limit from a longer one; a longer one is drained a little, so that the
+    client reads our 413 rather than a reset connection.
+    """
+    stream = request.environ.get("wsgi.input")
+    if stream is None or not stream.read(1):
+        return
+    for _ in range(DRAIN_CHUNKS):
+        if not stream.read(64 * 1024):
+            break
+    raise RequestEntityTooLarge()
+
+
 def parse_params() -> tuple[MultiDict[str, str], MultiDict[str, str]]:
     """(form body, form body plus query string), decoded strictly.
 
@@ -75,6 +95,9 @@ def parse_params() -> tuple[MultiDict[str, str], MultiDict[str, str]]:
     """
     ctype = request.mimetype
     raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    limit = request.max_content_length
+    if limit is not None and request.content_length is None and len(raw) >= limit:
+        _refuse_if_longer()
     pairs: list[tuple[str, str]] = []
     if raw:
         if ctype != "application/x-www-form-urlencoded":
