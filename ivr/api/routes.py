@@ -353,10 +353,8 @@ def list_voicemails(query: s.VoicemailQuery) -> Any:
 def mark_heard(vm_id: str) -> Any:
     """Idempotent: the first time it was marked is kept."""
     store = get_redis()
-    if voicemail.get(store, vm_id) is None:
+    if not voicemail.mark_heard(store, vm_id):
         raise ApiError(404, f"no voicemail {vm_id!r}")
-    # ivr/flows/voicemail.py has no "heard" flag yet: one more field on its item hash.
-    store.hsetnx(keys.voicemail_item(vm_id), "heard", repr(time.time()))
     item = voicemail.get(store, vm_id) or {}
     item["heard"] = float(item["heard"])
     _unheard_count(fresh=True)

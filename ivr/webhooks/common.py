@@ -254,7 +254,6 @@ def _handle(
         metrics.WEBHOOK_REJECTED.labels(endpoint, "malformed").inc()
         log.warning("%s: webhook without %s", endpoint, ", ".join(missing))
         return xml_response(on_error_twiml(flow_for_request(params, channel), kind), 400)
-    g.twilio_params = params
     sid = params.get("CallSid") or params.get("MessageSid") or "-"
     key = None
     # Only a webhook that passed the checks above may say where Twilio reaches us.
