@@ -69,3 +69,38 @@ def test_agent_commands_still_answer_a_subscribed_agent(make_app, r: redis.Redis
     [reply] = text(app, "START")
     assert "Text ON to take calls" in reply
     assert not optout.is_opted_out(r, ALICE)
+
+
+def test_voicemail_notice_is_not_texted_to_an_agent_who_said_stop(make_app, r: redis.Redis
+                                                                   ) -> None:
+    """The agent's STOP is stored, so the guarded send of every notice holds it back."""
+    from ivr.flows import voicemail
+    from ivr.sim.twilio import TwilioSim
+    from ivr.twilio_client import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN
+
+    # Dev mode's placeholder credentials, which the simulator accepts.
+    sim = TwilioSim(account_sid=DEV_ACCOUNT_SID, auth_token=DEV_AUTH_TOKEN)
+    sim.start()
+    try:
+        app = make_app(twilio_auth_token=None, twilio_api_url=sim.api_url)
+        twilio = app.extensions["ivr.twilio"]
+        text(app, "STOP")
+        voicemail.save(r, "vm1", box="alice", caller="+15551230001", called=SERVICE,
+                       call_sid="CA" + "1" * 32, flow="main",
+                       recording_url="https://api.twilio.com/r.wav", duration=5)
+        sent = voicemail.notify_owner(r, twilio, "vm1", owner=ALICE, from_=SERVICE, box="alice",
+                                      caller="+15551230001", duration=5,
+                                      recording_url="https://api.twilio.com/r.wav")
+        assert sent is False
+        assert sim.inbox(ALICE) == []
+        # START: the next notice goes out.
+        text(app, "START")
+        voicemail.save(r, "vm2", box="alice", caller="+15551230001", called=SERVICE,
+                       call_sid="CA" + "2" * 32, flow="main",
+                       recording_url="https://api.twilio.com/r2.wav", duration=5)
+        assert voicemail.notify_owner(r, twilio, "vm2", owner=ALICE, from_=SERVICE, box="alice",
+                                      caller="+15551230001", duration=5,
+                                      recording_url="https://api.twilio.com/r2.wav")
+        assert len(sim.inbox(ALICE)) == 1
+    finally:
+        sim.stop()
