@@ -184,8 +184,8 @@ class SentinelGroup:
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 20.0) -> None:
-        """Replicas in sync, and every Sentinel knowing every replica and every other
-        Sentinel (otherwise there is no quorum to fail over with)."""
+        """Replicas in sync and receiving writes, and every Sentinel knowing every replica
+        and every other Sentinel (otherwise there is no quorum to fail over with)."""
         deadline = time.monotonic() + timeout
         while True:
             ok = all(_ask(s, lambda c: c.info("replication")).get("master_link_status") == "up"
@@ -194,6 +194,14 @@ class SentinelGroup:
                 state = _ask(w, lambda c: c.sentinel_master(SERVICE))
                 ok = ok and int(state["num-slaves"]) >= self.replicas and \
                     int(state["num-other-sentinels"]) >= self.sentinels - 1
+            if ok and self.replicas:
+                # A replica just synced gets the stream of writes only after its first
+                # acknowledgement (up to a second later): until then a crash of the
+                # primary loses everything written. WAIT returns once they all have it.
+                with self.servers[0].client() as primary:
+                    primary.set("sentinel-group:ready", "1")
+                    ok = int(primary.wait(self.replicas, 2000)) >= self.replicas
+                    primary.delete("sentinel-group:ready")
             if ok:
                 return
             if time.monotonic() > deadline:
