@@ -116,7 +116,7 @@ def test_callers_survive_a_primary_crash(kill_after: int, tmp_path: Path,
 
         wait_until(f"{kill_after} callers connected", lambda: connected() >= kill_after, 60)
         before = (connected(), waiting())
-        assert before[1] >= CALLERS - kill_after - AGENTS, before  # mid-queue indeed
+        assert before[1] >= 3, before  # mid-queue indeed: callers still waiting
         old = group.kill_primary()
         killed = time.time()  # the simulator's record is in wall-clock time
         new = group.wait_promotion(old)
