@@ -37,6 +37,10 @@ def connect(url: str, **kwargs: object) -> redis.Redis:
         "health_check_interval": 30,
     }
     options.update(kwargs)
+    if url.partition("://")[0].lower().endswith("+sentinel"):
+        from ivr.sentinel import connect_sentinel
+
+        return connect_sentinel(url, options)
     return redis.Redis.from_url(url, **options)  # type: ignore[arg-type]
 
 
