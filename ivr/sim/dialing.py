@@ -307,6 +307,7 @@ def ring(leg: Leg, timeout: float) -> str:
 
 def _ring(leg: Leg, timeout: float) -> str:
     phone = leg.phone
+    leg.ring_timeout = timeout
     leg.set_status("ringing", "ringing")
     leg.note("ringing", leg.to)
 
