@@ -367,8 +367,9 @@ class Simulation:
             self.wait_for_callback(self.me, callback_wait)
 
     def callback_pending(self) -> bool:
-        """The texter waits in a queue for a call back (or their phone rings already)."""
-        if any(not c.leg.done.is_set() for c in self.sim.calls_to(self.me or "")):
+        """A call back may be coming: a phone rings or talks here now (an agent being
+        offered the texter's call back), or the texter waits in a queue for one."""
+        if self.sim.live_calls():
             return True
         if self.admin is None:
             return False
