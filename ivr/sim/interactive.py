@@ -386,6 +386,25 @@ def agents_of(admin: AdminClient) -> dict[str, str]:
     return {a["phone"]: a.get("name") or a["id"] for a in admin.agents() if a.get("phone")}
 
 
+def log_in_on_break(admin: AdminClient, console: Console, *, agents_as_they_are: bool) -> None:
+    """Beside a server where nobody is logged in, every caller would overflow at once: log
+    the agents in, on break, so callers wait for one to be made available (unless the
+    person asked for the agents as they are)."""
+    if agents_as_they_are:
+        return
+    try:
+        agents = admin.agents()
+        if not agents or any(a["status"] != "offline" for a in agents):
+            return
+        for agent in agents:
+            admin.set_status(agent["id"], "break")
+    except AdminError as exc:
+        console.show(f"⚠️  could not log the agents in: {exc}")
+        return
+    console.show("👥 nobody was logged in, so callers would go straight to the overflow: "
+                 "every agent is now on break (logged in, not taking calls)")
+
+
 def agents_line(agents: list[dict[str, Any]]) -> str:
     parts = []
     for a in agents:
@@ -493,6 +512,7 @@ def run_simulation(
             agents = agents_of(server.admin)
         except AdminError:
             agents = {a.phone: a.name for a in server.callflows.agents.values() if a.phone}
+        explicit = agents_available is not None
         if agents_available is None:
             agents_available = not server.attached
         session = Simulation(server.sim, console, agents, admin=server.admin)
@@ -503,6 +523,7 @@ def run_simulation(
                 except AdminError as exc:  # a simulation still works with agents offline
                     console.show(f"⚠️  could not make {agent_id} available: {exc}")
         elif server.attached:
+            log_in_on_break(server.admin, console, agents_as_they_are=explicit)
             session.show_status()
             console.show("ℹ️  make an agent available on the wallboard, with "
                          "`ivr agents set NAME on`, or here with /agent NAME on")
