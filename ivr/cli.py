@@ -218,11 +218,15 @@ def serve(host: str, port: int, workers: int, threads: int, simulated: bool) -> 
         "control_socket_disable": True,
     }
     master = os.getpid()
-    ServerRecord(
-        pid=master, url=local, callflows=str(config.callflows.resolve()),
-        recordings=str(config.recordings.resolve()), redis_url=os.environ["REDIS_URL"],
-        simulated=simulated, simulator_url=simulator_url,
-    ).write(config.data_dir)
+    try:
+        ServerRecord(
+            pid=master, url=local, callflows=str(config.callflows.resolve()),
+            recordings=str(config.recordings.resolve()), redis_url=os.environ["REDIS_URL"],
+            simulated=simulated, simulator_url=simulator_url,
+        ).write(config.data_dir)
+    except OSError as exc:  # a read-only working directory with REDIS_URL set: serve anyway
+        click.echo(f"note: cannot write {config.data_dir}/server.json ({exc.strerror}): "
+                   "ivr agents and ivr simulate will not find this server", err=True)
     try:
         _Gunicorn(options, simulated=simulated).run()
     finally:

@@ -243,7 +243,7 @@ class ServerRecord:
             record = cls(**raw)
         except (OSError, ValueError, TypeError):
             return None
-        return record if _alive(record.pid) else None
+        return record if _serving(record.pid) else None
 
     @staticmethod
     def remove(data_dir: Path | str, pid: int) -> None:
@@ -254,11 +254,17 @@ class ServerRecord:
                 path.unlink()
 
 
-def _alive(pid: int) -> bool:
+def _serving(pid: int) -> bool:
+    """Is `pid` alive, and (where /proc tells) still an `ivr serve`? A record left by a
+    server that was killed must not send commands to whatever process got its pid."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True  # no /proc (macOS): trust the pid
+    return b"serve" in argv and any(b"ivr" in arg for arg in argv)

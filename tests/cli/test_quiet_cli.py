@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -93,17 +94,43 @@ def test_graph_takes_a_file_name_like_a_flow_name(tmp_path: Path) -> None:
     assert cli(["graph", str(DEMO / "main.yaml")], other) == (0, by_name)
 
 
-def record_for(data_dir: Path, callflows: Path, redis_url: str) -> None:
-    """A server "running" (this test process) that reads `callflows`."""
-    ServerRecord(pid=os.getpid(), url="http://127.0.0.1:8000", callflows=str(callflows),
+@pytest.fixture()
+def stand_in() -> Iterator[int]:
+    """A process that looks like `ivr serve` (its argv says so) and does nothing."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)",
+                             "ivr", "serve"])
+    cmdline = Path(f"/proc/{proc.pid}/cmdline")
+    for _ in range(200):  # until the fork has become that program
+        if b"serve" in cmdline.read_bytes():
+            break
+        time.sleep(0.01)
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+
+
+def record_for(data_dir: Path, pid: int, callflows: Path, redis_url: str) -> None:
+    """A server "running" as `pid` that reads `callflows`."""
+    ServerRecord(pid=pid, url="http://127.0.0.1:8000", callflows=str(callflows),
                  recordings=str(ROOT / "recordings"), redis_url=redis_url).write(data_dir)
 
 
+def test_a_record_left_by_a_dead_server_is_ignored(tmp_path: Path, stand_in: int) -> None:
+    record_for(tmp_path, stand_in, DEMO, "redis://127.0.0.1:1/0")
+    assert ServerRecord.read(tmp_path) is not None
+    record_for(tmp_path, os.getpid(), DEMO, "redis://127.0.0.1:1/0")  # alive, but not serving
+    assert ServerRecord.read(tmp_path) is None
+    gone = subprocess.Popen([sys.executable, "-c", "pass", "ivr", "serve"])
+    gone.wait()
+    record_for(tmp_path, gone.pid, DEMO, "redis://127.0.0.1:1/0")
+    assert ServerRecord.read(tmp_path) is None
+
+
 def test_commands_say_when_the_server_reads_another_folder(
-    tmp_path: Path, redis_url: str, r: redis.Redis
+    tmp_path: Path, redis_url: str, r: redis.Redis, stand_in: int
 ) -> None:
     data_dir = tmp_path / "d"
-    record_for(data_dir, DEMO, redis_url)
+    record_for(data_dir, stand_in, DEMO, redis_url)
     mine = tmp_path / "callflows"
     mine.mkdir()
     (mine / "main.yaml").write_text(
