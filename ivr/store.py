@@ -11,13 +11,17 @@ directory), append-only persistence, and a clean stop from `ivr serve`.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +132,7 @@ class EmbeddedRedis:
         with open(self.data_dir / "redis.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if self.answering():
-                log.info("embedded Redis already running at %s", self.url)
+                log.debug("embedded Redis already running at %s", self.url)
                 return self.url
             if self.socket.exists():
                 self.socket.unlink()
@@ -167,7 +171,7 @@ class EmbeddedRedis:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"embedded Redis did not answer within {timeout}s")
                 time.sleep(0.02)
-            log.info("embedded Redis started at %s (data in %s)", self.url, self.data_dir)
+            log.debug("embedded Redis started at %s (data in %s)", self.url, self.data_dir)
             return self.url
 
     def stop(self) -> None:
@@ -185,3 +189,86 @@ class EmbeddedRedis:
                 self.process.kill()
                 self.process.wait()
             self.process = None
+
+
+@contextlib.contextmanager
+def redis_for_command(redis_url: str | None, data_dir: Path | str) -> Iterator[str]:
+    """The Redis of a one-shot command (`ivr agents`): `redis_url`, else the embedded server
+    of `data_dir` -- the running one, or one started for this command alone and stopped
+    (with a save) when it ends, so that no daemon outlives the command."""
+    if redis_url:
+        yield redis_url
+        return
+    embedded = EmbeddedRedis(data_dir)
+    if embedded.answering():
+        yield embedded.url
+        return
+    url = embedded.start()
+    try:
+        yield url
+    finally:
+        embedded.stop()
+
+
+SERVER_FILE = "server.json"
+
+
+@dataclass(frozen=True)
+class ServerRecord:
+    """What a running `ivr serve` leaves in its data directory (`IVR_DATA_DIR`), so that
+    the other commands find it: `ivr simulate` attaches to it, `ivr agents` uses its Redis
+    and call flows, and a command reading another call-flow folder can say so."""
+
+    pid: int
+    url: str  # where it listens, e.g. http://127.0.0.1:8000
+    callflows: str  # absolute
+    recordings: str
+    redis_url: str
+    simulated: bool = False  # `ivr serve --simulated`: its Twilio is `ivr simulate`
+    simulator_url: str | None = None  # the TWILIO_API_URL such a server calls
+
+    def write(self, data_dir: Path | str) -> Path:
+        """Write it (mode 600: a REDIS_URL may carry a password)."""
+        path = Path(data_dir) / SERVER_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(asdict(self), f, indent=2)
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def read(cls, data_dir: Path | str) -> ServerRecord | None:
+        """The record of a server still running, or None (no file, or its process is gone)."""
+        path = Path(data_dir) / SERVER_FILE
+        try:
+            raw = json.loads(path.read_text())
+            record = cls(**raw)
+        except (OSError, ValueError, TypeError):
+            return None
+        return record if _serving(record.pid) else None
+
+    @staticmethod
+    def remove(data_dir: Path | str, pid: int) -> None:
+        """Remove the record if it is still `pid`'s (a newer server may have replaced it)."""
+        path = Path(data_dir) / SERVER_FILE
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(path.read_text()).get("pid") == pid:
+                path.unlink()
+
+
+def _serving(pid: int) -> bool:
+    """Is `pid` alive, and (where /proc tells) still an `ivr serve`? A record left by a
+    server that was killed must not send commands to whatever process got its pid."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True  # no /proc (macOS): trust the pid
+    return b"serve" in argv and any(b"ivr" in arg for arg in argv)

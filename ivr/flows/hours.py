@@ -13,6 +13,7 @@ Rules (docs/callflows.md, "hours.yaml"):
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Literal
@@ -27,6 +28,10 @@ Status = Literal["open", "closed", "holiday"]
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_ALIASES = {"daily": tuple(range(7)), "weekdays": (0, 1, 2, 3, 4), "weekends": (5, 6)}
 END_OF_DAY = time.max  # what "24:00" becomes: a range end no clock time reaches
+
+#: Simulation only (`ivr simulate --open`, honoured by `ivr serve --simulated`): when set,
+#: every schedule reads as this status for the request being answered. Real calls never set it.
+forced_status: ContextVar[Status | None] = ContextVar("ivr_hours_forced_status", default=None)
 
 _RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -105,6 +110,9 @@ def _in_range(t: time, start: time, end: time) -> bool:
 
 def status(schedule: Schedule, now: datetime) -> Status:
     """'open', 'closed' or 'holiday' at `now` (an aware datetime; naive means UTC)."""
+    forced = forced_status.get()
+    if forced is not None:
+        return forced
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     local = now.astimezone(ZoneInfo(schedule.timezone))

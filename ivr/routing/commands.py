@@ -1,14 +1,19 @@
 """`ivr agents [list | set AGENT STATUS]`: see and change agents' availability from a shell.
 
-It talks to the same Redis as the server (REDIS_URL, or the embedded server
-in IVR_DATA_DIR) through the same Router, so a change here is at once what
-the server routes by, and an agent made available is matched right away.
+It talks to the same Redis as the server through the same Router, so a change
+here is at once what the server routes by, and an agent made available is
+matched right away. When `ivr serve` runs with this IVR_DATA_DIR, the command
+uses that server's Redis, call flows and (for `--simulated`) Twilio, and says
+so if this shell's IVR_CALLFLOWS differs. With no server running it starts the
+embedded Redis of IVR_DATA_DIR for itself alone and stops it when done.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,12 +22,33 @@ if TYPE_CHECKING:
     from ivr.routing.router import Router
 
 
-def _router() -> Router:
+@contextlib.contextmanager
+def _router() -> Iterator[Router]:
     from ivr.app import create_app
+    from ivr.cli import folder_note
+    from ivr.config import Config
+    from ivr.store import ServerRecord, redis_for_command
 
-    app = create_app({"background": False})
-    router: Router = app.extensions["ivr.router"]
-    return router
+    config = Config.from_env()
+    server = ServerRecord.read(config.data_dir)
+    overrides: dict[str, Any] = {"background": False}
+    if server is not None:
+        note = folder_note(config.callflows, server)
+        if note:
+            click.echo(f"{note}; using the server's", err=True)
+        overrides.update(callflows=server.callflows, recordings=server.recordings)
+        if server.simulated:
+            # An agent made available may be offered a call now: ring it in `ivr simulate`.
+            overrides.update(twilio_api_url=server.simulator_url, twilio_account_sid=None,
+                             twilio_auth_token=None, public_url=None)
+    redis_url = config.redis_url or (server.redis_url if server else None)
+    with redis_for_command(redis_url, config.data_dir) as url:
+        app = create_app(config.with_overrides({**overrides, "redis_url": url}))
+        router: Router = app.extensions["ivr.router"]
+        try:
+            yield router
+        finally:
+            app.extensions["ivr.redis"].close()
 
 
 def duration(seconds: float) -> str:
@@ -56,8 +82,8 @@ def agents_command() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_agents(as_json: bool) -> None:
     """Every agent with status, state and time in state."""
-    router = _router()
-    agents = router.agents()
+    with _router() as router:
+        agents = router.agents()
     if as_json:
         click.echo(json.dumps(agents, indent=2))
     elif not agents:
@@ -75,10 +101,10 @@ def set_agent(agent: str, status: str) -> None:
     from ivr.routing.router import UnknownAgent
 
     wanted = {"on": "available", "off": "offline"}.get(status.lower(), status.lower())
-    router = _router()
-    try:
-        row = router.set_agent_status(agent, wanted, source="cli")
-    except UnknownAgent:
-        known = ", ".join(a["id"] for a in router.agents()) or "none"
-        raise click.ClickException(f"no agent {agent!r} (known: {known})") from None
+    with _router() as router:
+        try:
+            row = router.set_agent_status(agent, wanted, source="cli")
+        except UnknownAgent:
+            known = ", ".join(a["id"] for a in router.agents()) or "none"
+            raise click.ClickException(f"no agent {agent!r} (known: {known})") from None
     click.echo(f"{row['id']}: {row['status']} ({row['state']})")

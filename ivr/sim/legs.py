@@ -122,6 +122,7 @@ class Leg:
         self.in_queue: str | None = None
         self.pending_source: Source | None = None  # a REST redirect that came while ringing
         self.declining = False  # the person decided to refuse this call at the whisper
+        self.ring_timeout: float | None = None  # seconds it may ring (Timeout), once ringing
         self.threads: list[threading.Thread] = []  # callbacks still being posted
         self._cond = threading.Condition()
         self._pending: list[Interrupt] = []
@@ -205,6 +206,11 @@ class Leg:
             self.gone = HungUp("person")
             return self.gone
         return None
+
+    def hangup_pending(self) -> bool:
+        """True once this leg is over or about to be (hung up, canceled): a ring stops."""
+        with self._cond:
+            return self.gone is not None or any(isinstance(p, HungUp) for p in self._pending)
 
     def set_gone(self, exc: HungUp) -> None:
         with self._cond:

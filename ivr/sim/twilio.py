@@ -125,6 +125,10 @@ class TwilioSim:
         self.legs: dict[str, Leg] = {}
         self.recordings: dict[str, float] = {}
         self.listener: Callable[[Leg | None, tuple[Any, ...]], None] | None = None
+        # Extra headers for every webhook (`ivr simulate --at/--open`: ivr/sim/clock.py).
+        self.extra_headers: Callable[[], dict[str, str]] | None = None
+        # The phone at a number nobody put in `phones` (None: it rings out unanswered).
+        self.default_phone: Callable[[str], Phone | None] | None = None
         self.on_error: Callable[[str], None] | None = None
         self._urls: dict[str, str | None] = {
             "voice_url": None, "voice_fallback_url": None,
@@ -182,10 +186,11 @@ class TwilioSim:
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    def start(self) -> TwilioSim:
-        """Serve the REST API on a free loopback port (`api_url`)."""
+    def start(self, port: int = 0) -> TwilioSim:
+        """Serve the REST API on loopback (`api_url`): a free port, or `port` (the one an
+        `ivr serve --simulated` server was told to call). OSError when it is taken."""
         if self._server is None:
-            self._server = serve_wsgi(make_rest_app(self), quiet=True)
+            self._server = serve_wsgi(make_rest_app(self), port=port, quiet=True)
         return self
 
     @property
@@ -314,6 +319,8 @@ class TwilioSim:
             "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
             "Accept": "*/*",
         }
+        if self.extra_headers is not None:
+            headers.update(self.extra_headers())
         started = time.time()
         status, body, err, content_type = 0, "", None, ""
         http = session or requests
@@ -347,7 +354,10 @@ class TwilioSim:
 
     def new_leg(self, **kwargs: Any) -> Leg:
         to = kwargs["to"]
-        kwargs.setdefault("phone", self.phones.get(to))
+        phone = self.phones.get(to)
+        if phone is None and self.default_phone is not None and kwargs.get("caller") is None:
+            phone = self.default_phone(to)
+        kwargs.setdefault("phone", phone)
         leg = Leg(self, **kwargs)
         with self._lock:
             self.legs[leg.sid] = leg

@@ -116,6 +116,7 @@ def test_ivr_simulate_command_end_to_end(redis_url: str, r: object, tmp_path: Pa
         main, ["simulate", "--to", "+15005550006", "--time-scale", "0.01"],
         input="1\n",
         env={"REDIS_URL": redis_url, "IVR_CALLFLOWS": str(flows),
+             "IVR_DATA_DIR": str(tmp_path / "data"),
              "IVR_RECORDINGS": str(tmp_path / "recordings")},
         catch_exceptions=False,
     )
@@ -177,6 +178,7 @@ def test_ivr_simulate_rings_the_agent_in_the_terminal(
         main, ["simulate", "--time-scale", "0.01"],
         input="1\na\n\n",  # sales; alice accepts the ring; the default key at the whisper
         env={"REDIS_URL": redis_url, "IVR_CALLFLOWS": str(flows),
+             "IVR_DATA_DIR": str(tmp_path / "data"),
              "IVR_RECORDINGS": str(tmp_path / "recordings")},
         catch_exceptions=False,
     )
@@ -268,6 +270,7 @@ def test_ivr_simulate_sms_mode_end_to_end(redis_url: str, r: object, tmp_path: P
         main, ["simulate", "--sms", "--from", "whatsapp:+15551230000", "--to", "+15005550006"],
         input="hello\n2\n\n",
         env={"REDIS_URL": redis_url, "IVR_CALLFLOWS": str(flows),
+             "IVR_DATA_DIR": str(tmp_path / "data"),
              "IVR_RECORDINGS": str(tmp_path / "recordings")},
         catch_exceptions=False,
     )
