@@ -61,6 +61,7 @@ from ivr.flows.runner import (
     Turn,
 )
 from ivr.flows.state import FlowState
+from ivr.flows.steps import ANSWERING
 from ivr.store import execute_pipeline
 from ivr.urls import PublicUrl
 
@@ -165,7 +166,7 @@ class VoiceEngine:
                 response.hangup()
                 return response
             turn = runner.run(state, state.step)
-        elif kind in ("menu", "gather"):
+        elif kind in ANSWERING:  # an Ask of a menu, gather or survey step
             turn = runner.answer(state, digits=params.get("Digits", ""),
                                  speech=params.get("SpeechResult", ""))
         elif kind == "record":

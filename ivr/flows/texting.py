@@ -27,7 +27,6 @@ flow has `missed_call`; a reply of CALL then asks for a callback.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -62,6 +61,7 @@ from ivr.flows.runner import (
 )
 from ivr.flows.sms_turns import TurnTaking
 from ivr.flows.state import FlowState
+from ivr.flows.steps import asking_spec
 
 if TYPE_CHECKING:
     from ivr.flows.registry import FlowRegistry
@@ -360,17 +360,13 @@ class TextEngine:
             return runner.run(state, state.step)  # fails into on_error with the reason logged
         flow, step = current
         text = body.strip()
-        if step.action == "queue":
+        if step.action == "queue":  # the Queue ending was rendered as a call-back offer
             return self._callback_answer(runner, state, flow, str(step.value),
                                          step.settings.get("next"), text, reply)
-        if step.action == "menu":
-            digits = _squeeze(text)
-            return runner.answer(state, digits=digits if _keypad(digits) else "", speech=text)
-        if step.action == "gather":
-            finish = str(step.settings.get("finish_on") or "#")
-            typed = text[:-len(finish)].rstrip() if finish and text.endswith(finish) else text
-            digits = _squeeze(typed)
-            return runner.answer(state, digits=digits if digits.isdigit() else "", speech=typed)
+        spec = asking_spec(step.action)
+        if spec is not None:  # menu, gather, survey: the text as keys and words
+            digits, speech = spec.text_input(step, text)
+            return runner.answer(state, digits=digits, speech=speech)
         return runner.run(state, state.step)
 
     def _callback_answer(self, runner: TextRunner, state: FlowState, flow: Flow, queue: str,
@@ -546,14 +542,3 @@ class TextEngine:
             return outcome == "abandoned"
         return state.ended == "caller-hangup"
 
-
-_SQUEEZE = re.compile(r"[\s\-().]")
-
-
-def _squeeze(text: str) -> str:
-    """"555-12 34." -> "5551234": what a texter types around digits."""
-    return _SQUEEZE.sub("", text)
-
-
-def _keypad(text: str) -> bool:
-    return bool(text) and all(ch in "0123456789*#" for ch in text)
