@@ -31,13 +31,14 @@ from ivr.flows.steps import (
     record,
     say,
     set_,
+    survey,
 )
 from ivr.flows.steps.base import AskingStep, StepSpec
 
 SPECS: dict[str, StepSpec] = {spec.action: spec for spec in (
     say.SPEC, play.SPEC, pause.SPEC, menu.SPEC, gather.SPEC, set_.SPEC, branch.SPEC,
     hours.SPEC, queue.SPEC, dial.SPEC, record.SPEC, message.SPEC, http.SPEC, language.SPEC,
-    goto.SPEC, hangup.SPEC,
+    goto.SPEC, survey.SPEC, hangup.SPEC,
 )}
 
 ACTIONS: tuple[str, ...] = tuple(SPECS)
