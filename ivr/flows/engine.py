@@ -171,6 +171,7 @@ class VoiceEngine(FlowEngine[QueueRouter]):
         pipe.hset(key, "ended", state.ended or state_mod.HUNG_UP)
         pipe.expire(key, state_mod.ENDED_TTL)
         pipe.zrem(keys.calls_active(), sid)
+        state_mod.trim_active(pipe)
         pipe.execute()
 
     def transcription(self, params: Params) -> None:
@@ -243,14 +244,15 @@ class VoiceEngine(FlowEngine[QueueRouter]):
         key = keys.call(sid)
         pipe, deferred = self._writes(writes)
         state_mod.save_unless_hung_up(self._save_script, pipe, key, state,
-                                      state_mod.ENDED_TTL if state.ended else state_mod.CALL_TTL)
+                                      state_mod.call_ttl(state))
         StepStats.count_reached(pipe, reached)
         if state.ended:
             pipe.zrem(keys.calls_active(), sid)
         elif new:
             pipe.zadd(keys.calls_active(), {sid: state.started})
-            # Calls whose status callback never came (no console status URL) age out here.
-            pipe.zremrangebyscore(keys.calls_active(), "-inf", state.started - state_mod.CALL_TTL)
+            # Calls whose status callback never came (no console status URL) age out here,
+            # in status callbacks, and whenever the calls in the flows are read.
+            state_mod.trim_active(pipe, state.started)
         self._flush(pipe, deferred)
 
     def _render_outputs(self, parent: VoiceResponse | Gather, outputs: list[Output],
