@@ -83,7 +83,7 @@ def test_the_docs_table_lists_every_action_with_its_settings() -> None:
 
 
 def test_the_asking_steps_are_those_that_wait_for_the_caller() -> None:
-    assert ANSWERING == {"menu", "gather", "survey"}
+    assert set(ANSWERING) == {"menu", "gather", "survey"}
     assert {a for a, s in SPECS.items() if s.waits} == {"menu", "gather", "survey", "record",
                                                          "queue", "dial"}
     assert {a for a, s in SPECS.items() if s.hands_over} == {"record", "dial", "queue"}
