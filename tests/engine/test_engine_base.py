@@ -128,3 +128,40 @@ def test_both_engines_log_a_conversation_moving_to_the_current_version(
     assert str(reply).count("Two.") == 1
     assert f"voice in main.menu moves from version forgotten to {current}" in caplog.text
     assert f"sms in text.menu moves from version forgotten to {current}" in caplog.text
+
+
+class RoundTrips:
+    """Counts what goes to Redis: each packed send is one round trip (a pipeline is one)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import redis.connection
+
+        self.count = 0
+        real = redis.connection.AbstractConnection.send_packed_command
+
+        def counted(conn: Any, command: Any, check_health: bool = True) -> None:
+            self.count += 1
+            real(conn, command, check_health)
+
+        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+
+
+def test_the_engine_adds_no_round_trip_to_the_webhooks_pipeline(
+        engines: Callable[[dict[str, str]], tuple[VoiceEngine, TextEngine]],
+        r: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new call costs the engine no round trip of its own and a resumed call one (the
+    state read): every write rides on the web layer's pipeline."""
+    voice, _ = engines({"main.yaml": VOICE})
+    voice.incoming({"CallSid": "CA0", "From": CALLER, "To": MAIN_NUMBER})  # scripts loaded
+    trips = RoundTrips(monkeypatch)
+    pipe = r.pipeline(transaction=False)
+    voice.incoming({"CallSid": "CA1", "From": CALLER, "To": MAIN_NUMBER}, writes=pipe)
+    assert trips.count == 0
+    pipe.execute()
+    assert trips.count == 1
+    pipe = r.pipeline(transaction=False)
+    voice.resume({"CallSid": "CA1", "kind": "menu", "at": "menu", "seq": "1", "Digits": "1"},
+                 writes=pipe)
+    assert trips.count == 2  # HGETALL of the call's state
+    pipe.execute()
+    assert r.hget(keys.call("CA1"), "ended") == "hangup"
