@@ -24,6 +24,7 @@ LAZY_COMMANDS = {
     "graph": ("ivr.flows.commands", "graph_command"),
     "simulate": ("ivr.sim.interactive", "simulate_command"),
     "agents": ("ivr.routing.commands", "agents_command"),
+    "staffing": ("ivr.staffing.commands", "staffing_command"),
 }
 
 WEBHOOKS = (

@@ -35,6 +35,8 @@ API = "/api"
 HEALTH = "/healthz"
 METRICS = "/metrics"
 RECORDINGS = "/recordings"
+#: JSON Schemas of the call-flow files, for editors (`$schema` comments): SCHEMAS/<name>.json
+SCHEMAS = "/schemas"
 
 #: The console fields of the Twilio phone-number page and what to paste into each.
 CONSOLE_FIELDS: tuple[tuple[str, str], ...] = (

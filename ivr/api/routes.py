@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from ivr import keys
 from ivr.api import schemas as s
-from ivr.api.auth import admin_allowed, refusal_reason
+from ivr.api.auth import admin_allowed, csrf_refusal, host_refusal, refusal_reason
 from ivr.api.metrics import record_waiting, waiting_history
 from ivr.api.spec import Api, ApiError
 from ivr.context import get_flows, get_redis, get_router
@@ -51,6 +51,13 @@ def router() -> Router:
 
 @bp.before_request
 def _guard() -> Response | None:
+    wrong_host = host_refusal()
+    if wrong_host is not None:
+        log.warning("admin API: refused %s %s from %s: Host %r", request.method, request.path,
+                    request.remote_addr, request.host)
+        response = jsonify(error=wrong_host)
+        response.status_code = 403
+        return response
     if request.endpoint == "api.openapi_document":
         return None
     if not admin_allowed():
@@ -59,6 +66,14 @@ def _guard() -> Response | None:
         response = jsonify(error=refusal_reason())
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer realm="ivr"'
+        return response
+    forged = csrf_refusal()
+    if forged is not None:
+        status, why = forged
+        log.warning("admin API: refused %s %s from %s: %s", request.method, request.path,
+                    request.remote_addr, why)
+        response = jsonify(error=why)
+        response.status_code = status
         return response
     return None
 
@@ -338,10 +353,8 @@ def list_voicemails(query: s.VoicemailQuery) -> Any:
 def mark_heard(vm_id: str) -> Any:
     """Idempotent: the first time it was marked is kept."""
     store = get_redis()
-    if voicemail.get(store, vm_id) is None:
+    if not voicemail.mark_heard(store, vm_id):
         raise ApiError(404, f"no voicemail {vm_id!r}")
-    # ivr/flows/voicemail.py has no "heard" flag yet: one more field on its item hash.
-    store.hsetnx(keys.voicemail_item(vm_id), "heard", repr(time.time()))
     item = voicemail.get(store, vm_id) or {}
     item["heard"] = float(item["heard"])
     _unheard_count(fresh=True)

@@ -26,9 +26,11 @@ REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
     400: "Malformed request (for example a body that is not JSON)",
     401: "Missing or wrong admin token",
+    403: "Refused without an admin token: the Host names another site, or another site's "
+         "page sent the change",
     404: "No such item",
     409: "Conflicts with the current state",
-    415: "The body must be application/json",
+    415: "The body must be application/json (without an admin token, every POST must say so)",
     422: "Well-formed but invalid input",
 }
 
@@ -148,7 +150,8 @@ class Api:
                 description=(fn.__doc__ or "").strip(), tag=tag, query=query, body=body,
                 response=response, status=status, also=also, path=dict(path or {}),
                 errors=tuple(sorted({*errors, *((422,) if query or body else ()),
-                                     *((400, 415) if body else ())})),
+                                     *((400, 415) if body else ()),
+                                     *((415,) if method.upper() == "POST" else ())})),
                 adapter=TypeAdapter(response) if response is not None else None,
             )
             self.operations.append(op)
@@ -238,7 +241,7 @@ class Api:
                     "schema": schemas[(("response", i), "serialization")]}}
             for code in (op.status, *op.also):
                 entry["responses"][str(code)] = ok
-            for code in sorted({401, *op.errors}):
+            for code in sorted({401, 403, *op.errors}):
                 entry["responses"][str(code)] = {
                     "description": ERROR_TEXT.get(code, "Error"),
                     "content": {"application/json": {"schema": error_ref}},

@@ -10,13 +10,30 @@ fragment never reaches the server, and the page removes it from the address bar.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, make_response, render_template
+import logging
+
+from flask import Blueprint, Response, make_response, render_template, request
+
+from ivr.api.auth import host_refusal
+
+log = logging.getLogger("ivr.wallboard")
 
 bp = Blueprint("wallboard", __name__, template_folder="templates", static_folder="static",
                static_url_path="/wallboard/static")
 
 POLL_SECONDS = 2.0
 SLOW_POLL_SECONDS = 5.0  # flows and voicemails: several requests, change less often
+
+
+@bp.before_request
+def _guard() -> Response | None:
+    """Without a token, the page (and its scripts) only for this machine's own names."""
+    wrong_host = host_refusal()
+    if wrong_host is None:
+        return None
+    log.warning("wallboard: refused %s from %s: Host %r", request.path, request.remote_addr,
+                request.host)
+    return Response(f"Forbidden: {wrong_host}\n", status=403, mimetype="text/plain")
 
 
 @bp.get("/wallboard")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import ipaddress
 import logging
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ivr import keys, metrics
+from ivr import access, keys, metrics
 from ivr.context import get_config, get_flows, get_redis
 from ivr.flows.model import Flow
 from ivr.flows.on_error import Kind, on_error_twiml
@@ -38,10 +37,13 @@ log = logging.getLogger("ivr.webhooks")
 
 TwiML: TypeAlias = VoiceResponse | MessagingResponse | str
 Handler: TypeAlias = Callable[[MultiDict[str, str]], TwiML | None]
+#: What an endpoint answers when handling failed (params, the exception); default on_error.
+FaultAnswer: TypeAlias = Callable[[MultiDict[str, str], Exception], TwiML]
 
 REPLAY_TTL = 600  # seconds a delivery's answer is remembered (Twilio retries within minutes)
 REPLAY_WAIT = 5.0  # how long a concurrent duplicate waits for the first delivery's answer
 PENDING = "\x00pending"
+DRAIN_CHUNKS = 16  # 64 KB reads of an oversized chunked body before answering 413
 
 
 class BadRequest(Exception):
@@ -64,11 +66,23 @@ def signed_url() -> str:
     return public + request.path + (f"?{query}" if query else "")
 
 
-def _is_loopback(address: str | None) -> bool:
-    try:
-        return address is not None and ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
+def _refuse_if_longer() -> None:
+    """A chunked body (no Content-Length) that filled the limit: is there more?
+
+    Werkzeug stops reading a stream at `MAX_CONTENT_LENGTH` without an error, so
+    a longer chunked body would be cut there and handled as if complete. One more
+    byte from the server's stream (which ends the body itself: the WSGI server
+    sets `wsgi.input_terminated` for chunked requests) tells a body of exactly
+    the limit from a longer one; a longer one is drained a little, so that the
+    client reads our 413 rather than a reset connection.
+    """
+    stream = request.environ.get("wsgi.input")
+    if stream is None or not stream.read(1):
+        return
+    for _ in range(DRAIN_CHUNKS):
+        if not stream.read(64 * 1024):
+            break
+    raise RequestEntityTooLarge()
 
 
 def parse_params() -> tuple[MultiDict[str, str], MultiDict[str, str]]:
@@ -81,6 +95,9 @@ def parse_params() -> tuple[MultiDict[str, str], MultiDict[str, str]]:
     """
     ctype = request.mimetype
     raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    limit = request.max_content_length
+    if limit is not None and request.content_length is None and len(raw) >= limit:
+        _refuse_if_longer()
     pairs: list[tuple[str, str]] = []
     if raw:
         if ctype != "application/x-www-form-urlencoded":
@@ -98,20 +115,36 @@ def parse_params() -> tuple[MultiDict[str, str], MultiDict[str, str]]:
     return MultiDict(pairs), MultiDict(pairs + query_pairs)
 
 
-def signature_ok(form: MultiDict[str, str]) -> bool:
+def refusal(form: MultiDict[str, str]) -> str | None:
+    """Why this request may not be taken as Twilio's (None: it may).
+
+    With a token, the `X-Twilio-Signature` must match. In dev mode there is no
+    secret, so only this machine is trusted (`ivr.access`): a loopback peer that
+    no proxy header says relays someone else, addressing us by a local name
+    (not a page whose DNS name was rebound to 127.0.0.1), and not a browser
+    posting on another site's behalf (Twilio sends no `Origin`).
+    """
     config = get_config()
     if config.dev_mode:
-        return _is_loopback(request.remote_addr)
+        if not access.local_client():
+            return "dev mode: not a local client (a remote peer, or a proxy header)"
+        if not access.local_host_name(config.public_url):
+            return f"dev mode: Host {request.host!r} is not a name of this machine"
+        if access.cross_site(config.public_url):
+            return "dev mode: cross-site request (Origin or Sec-Fetch-Site)"
+        return None
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
-        return False
+        return "missing signature"
     validator = RequestValidator(config.twilio_auth_token)
     url = signed_url()
     # The common case costs one HMAC; `validate` then covers what Twilio also
     # accepts (the URL with or without an explicit port), at two more.
     if compare(validator.compute_signature(url, form), signature):
-        return True
-    return bool(validator.validate(url, form, signature))
+        return None
+    if validator.validate(url, form, signature):
+        return None
+    return "bad signature"
 
 
 def flow_for_request(params: MultiDict[str, str], channel: str) -> Flow | None:
@@ -125,11 +158,19 @@ def flow_for_request(params: MultiDict[str, str], channel: str) -> Flow | None:
 
 
 def _replay_key(params: MultiDict[str, str]) -> str:
+    """One key per delivery, built the way twilio-python's `compute_signature` reads
+    the parameters: names sorted, each name's *set* of values sorted. A signed request
+    replayed with a pair repeated (`&Body=hi` again) keeps its signature, so it must
+    keep its key too; any other change needs a new signature. (Repeated names are
+    accepted: some Twilio webhooks send them, e.g. Conversations' bindings.)
+    """
     digest = hashlib.sha256()
     digest.update(request.path.encode())
-    for key in sorted(params.keys()):
-        for value in params.getlist(key):
-            digest.update(b"\x00" + key.encode() + b"=" + value.encode())
+    for key in sorted(set(params.keys())):
+        name = key.encode()
+        for value in sorted(set(params.getlist(key))):
+            data = value.encode()  # length-prefixed: no two pairs run together the same way
+            digest.update(b"%d:%s%d:%s" % (len(name), name, len(data), data))
     return keys.replay(digest.hexdigest())
 
 
@@ -155,13 +196,16 @@ def twilio_webhook(
     required: tuple[str, ...] = (),
     *,
     replay: bool = True,
+    fault: FaultAnswer | None = None,
 ) -> Callable[[Handler], Callable[..., Response]]:
     """Wrap a Twilio endpoint with the policy of product.md §2.
 
     kind: "voice" answers VoiceResponse, "sms" MessagingResponse, "callback"
     (status callbacks) an empty VoiceResponse. `required` lists parameters
     whose absence makes the request malformed. `replay=False` for endpoints
-    that are idempotent by nature and where caching would be wrong.
+    that are idempotent by nature and where caching would be wrong. `fault`
+    replaces the flow's `on_error` as the answer to a fault (the messaging
+    endpoint must not text a number whose opt-out it could not check).
     """
 
     def decorate(handler: Handler) -> Callable[..., Response]:
@@ -172,7 +216,7 @@ def twilio_webhook(
             started = time.perf_counter()
             status = 200
             try:
-                response = _handle(handler, kind, required, replay, endpoint)
+                response = _handle(handler, kind, required, replay, endpoint, fault)
                 status = response.status_code
                 return response
             finally:
@@ -185,7 +229,8 @@ def twilio_webhook(
 
 
 def _handle(
-    handler: Handler, kind: Kind, required: tuple[str, ...], replay: bool, endpoint: str
+    handler: Handler, kind: Kind, required: tuple[str, ...], replay: bool, endpoint: str,
+    fault: FaultAnswer | None = None,
 ) -> Response:
     channel = "sms" if kind == "sms" else "voice"
     try:
@@ -198,17 +243,17 @@ def _handle(
         metrics.WEBHOOK_REJECTED.labels(endpoint, "malformed").inc()
         log.warning("%s: malformed webhook: %s", endpoint, exc)
         return xml_response(on_error_twiml(None, kind), 400)
-    if not signature_ok(form):
+    refused = refusal(form)
+    if refused is not None:
         metrics.WEBHOOK_REJECTED.labels(endpoint, "signature").inc()
-        log.warning("%s: rejected webhook from %s: bad or missing signature",
-                    endpoint, request.remote_addr)
-        return Response("Forbidden: invalid Twilio signature\n", status=403, mimetype="text/plain")
+        log.warning("%s: rejected webhook from %s: %s", endpoint, request.remote_addr, refused)
+        reason = "not a local request" if get_config().dev_mode else "invalid Twilio signature"
+        return Response(f"Forbidden: {reason}\n", status=403, mimetype="text/plain")
     missing = [name for name in required if not params.get(name)]
     if missing:
         metrics.WEBHOOK_REJECTED.labels(endpoint, "malformed").inc()
         log.warning("%s: webhook without %s", endpoint, ", ".join(missing))
         return xml_response(on_error_twiml(flow_for_request(params, channel), kind), 400)
-    g.twilio_params = params
     sid = params.get("CallSid") or params.get("MessageSid") or "-"
     key = None
     # Only a webhook that passed the checks above may say where Twilio reaches us.
@@ -231,12 +276,18 @@ def _handle(
         if len(pipe):
             execute_pipeline(get_redis(), pipe)
         return Response(body, mimetype="text/xml")
-    except Exception:
+    except Exception as exc:
         metrics.WEBHOOK_FAULTS.labels(endpoint).inc()
         log.exception("%s: fault while handling %s; answering on_error", endpoint, sid)
         if key is not None:
             with contextlib.suppress(redis.RedisError):
                 get_redis().delete(key)
+        if fault is not None:
+            try:
+                return xml_response(fault(params, exc))
+            except Exception:  # the fault answer must not fail in turn: say nothing
+                log.exception("%s: fault answer failed for %s", endpoint, sid)
+                return xml_response(MessagingResponse() if kind == "sms" else VoiceResponse())
         return xml_response(on_error_twiml(flow_for_request(params, channel), kind))
     finally:
         PublicUrl.unbind(bound)

@@ -113,3 +113,89 @@ def test_wallboard_follows_a_caller_and_sets_an_agent_on_break(
     call.wait(30)
     live.sim.assert_no_errors()
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_without_a_token_the_page_can_still_change_things(
+        live_factory: Any, callflows_dir: Path, browser_page: Any) -> None:
+    """No IVR_ADMIN_TOKEN, on this machine: no token asked, and the page's changes carry
+    the JSON content type that the server requires of every POST then."""
+    from ivr.flows import voicemail
+
+    expect = sync_api.expect
+    live = live_factory(write_folder(callflows_dir), admin_token=None)
+    wire(live.app)
+    voicemail.save(live.redis, "vm1", box="sales", caller="+15551230001", called=SERVICE,
+                   call_sid="CA" + "5" * 32, flow="main",
+                   recording_url="https://api.twilio.com/recording.wav", duration=30)
+    page = browser_page
+    page.goto(live.url + "/wallboard")
+    expect(page.locator("#agent-alice .status")).to_have_text("offline")
+    expect(page.locator("#login")).to_be_hidden()
+    page.locator("#vm-vm1 button[data-heard]").click()
+    expect(page.locator("#vm-vm1")).to_contain_text("heard", timeout=10000)
+    expect(page.locator("#vm-vm1 button[data-heard]")).to_have_count(0)
+    assert voicemail.get(live.redis, "vm1")["heard"]
+    page.locator("#agent-alice button[data-set=break]").click()
+    expect(page.locator("#agent-alice .status")).to_have_text("break")
+    expect(page.locator("#banner")).to_be_hidden()
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def _contrast(fg: str, bg: str) -> float:
+    """WCAG contrast ratio of two CSS `rgb(...)` colours."""
+    def luminance(css: str) -> float:
+        r, g, b = (int(v) / 255 for v in re.findall(r"\d+", css)[:3])
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((luminance(fg), luminance(bg)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_counts_read_well_links_are_readable_and_phones_see_the_table_scrolls(
+        live_factory: Any, callflows_dir: Path, browser_page: Any) -> None:
+    import time
+
+    from ivr import keys
+    from ivr.flows import voicemail
+
+    expect = sync_api.expect
+    live = live_factory(write_folder(callflows_dir), admin_token=TOKEN)
+    wire(live.app)
+    for n in (1, 2):
+        voicemail.save(live.redis, f"vm{n}", box="sales", caller="+15551230001",
+                       called=SERVICE, call_sid=f"CA{n:032d}", flow="main",
+                       recording_url=f"https://api.twilio.com/recording{n}.wav", duration=30)
+        live.redis.zadd(keys.calls_active(), {f"CA{n + 10:032d}": time.time()})
+    page = browser_page
+    page.goto(live.url + "/wallboard#token=" + TOKEN)
+    summary = page.locator("#summary")
+    expect(summary).to_have_text("2 calls in the flows · 2 unheard voicemails", timeout=10000)
+    live.redis.zrem(keys.calls_active(), f"CA{11:032d}")
+    page.locator("#vm-vm1 button[data-heard]").click()
+    expect(summary).to_have_text("1 call in the flows · 1 unheard voicemail", timeout=10000)
+
+    # The recording link on the dark voicemail panel: at least WCAG AA contrast.
+    link = page.locator("#vm-vm2 a")
+    expect(link).to_have_text("recording")
+    colour = link.evaluate("a => getComputedStyle(a).color")
+    panel = page.locator("#vm-vm2").evaluate("li => getComputedStyle(li).backgroundColor")
+    assert _contrast(colour, panel) >= 4.5, (colour, panel)
+
+    # Wide screen: the agents table fits, no hint. Phone: a hint and a glowing edge.
+    expect(page.locator("#agent-alice")).to_be_visible()
+    expect(page.locator("#agents-scroll-hint")).to_be_hidden()
+    phone = page.context.browser.new_context(viewport={"width": 390, "height": 844},
+                                             is_mobile=True)
+    small = phone.new_page()
+    small.goto(live.url + "/wallboard#token=" + TOKEN)
+    expect(small.locator("#agent-alice")).to_be_visible()
+    expect(small.locator("#agents-scroll-hint")).to_be_visible()
+    expect(small.locator("#waiting-scroll-hint")).to_be_visible()
+    box = small.locator("#agents-scroll")
+    expect(box).to_have_class(re.compile(r"\boverflows\b.*\bat-start\b|\bat-start\b.*\boverflows\b"))
+    assert box.evaluate("b => getComputedStyle(b).boxShadow") != "none"
+    box.evaluate("b => { b.scrollLeft = b.scrollWidth; b.dispatchEvent(new Event('scroll')); }")
+    expect(box).to_have_class(re.compile(r"\bat-end\b"))
+    small.screenshot(path=str(ARTIFACTS / "wallboard-phone-scroll.png"), full_page=True)
+    phone.close()
+    assert page.errors == []  # type: ignore[attr-defined]

@@ -43,8 +43,13 @@
     const opts = Object.assign({ headers: {} }, options || {});
     const token = storedToken();
     if (token) opts.headers["Authorization"] = "Bearer " + token;
-    if (opts.json !== undefined) {
+    // Every change says JSON, even without a body: without an admin token the server
+    // refuses any other POST, which is all another site's form could send.
+    const method = (opts.method || "GET").toUpperCase();
+    if (opts.json !== undefined || (method !== "GET" && method !== "HEAD")) {
       opts.headers["Content-Type"] = "application/json";
+    }
+    if (opts.json !== undefined) {
       opts.body = JSON.stringify(opts.json);
       delete opts.json;
     }
@@ -106,6 +111,11 @@
   }
 
   function serverNow() { return Date.now() / 1000 + clockOffset; }
+
+  // "1 call", "2 calls", "0 calls": every count shown with a noun goes through here.
+  function count(n, one, many) {
+    return n + " " + (n === 1 ? one : many);
+  }
 
   function setField(root, name, text, cls) {
     const node = root.querySelector('[data-field="' + name + '"]');
@@ -172,6 +182,7 @@
     const body = document.querySelector("#waiting tbody");
     if (!rows.length) {
       body.replaceChildren(el("tr", {}, [el("td", { colspan: "6", class: "muted", text: "Nobody is waiting." })]));
+      markOverflow();
       return;
     }
     body.replaceChildren(...rows.map((w) => el("tr", { "data-caller": w.id }, [
@@ -182,6 +193,7 @@
       el("td", { text: String(w.priority) }),
       el("td", { text: w.state }),
     ])));
+    markOverflow();
   }
 
   // --- agents ----------------------------------------------------------------------
@@ -244,6 +256,20 @@
     }
     if (!agents.length) {
       body.replaceChildren(el("tr", {}, [el("td", { colspan: "6", class: "muted", text: "No agents." })]));
+    }
+    markOverflow();
+  }
+
+  // A table wider than the screen (a phone) says so: a hint, and edges that fade while
+  // there is more to see on that side (see .scroll in the CSS).
+  function markOverflow() {
+    for (const box of document.querySelectorAll(".scroll[data-cue]")) {
+      const more = box.scrollWidth - box.clientWidth;
+      box.classList.toggle("overflows", more > 1);
+      box.classList.toggle("at-start", box.scrollLeft <= 1);
+      box.classList.toggle("at-end", box.scrollLeft >= more - 1);
+      const hint = document.getElementById(box.dataset.cue);
+      if (hint) hint.hidden = more <= 1;
     }
   }
 
@@ -443,8 +469,9 @@
     renderChart(board.history, board.now);
     document.getElementById("updated").textContent =
       "updated " + new Date(board.now * 1000).toLocaleTimeString();
-    document.getElementById("summary").textContent = board.calls_in_progress + " calls in the flows · " +
-      board.unheard_voicemails + " unheard voicemails";
+    document.getElementById("summary").textContent =
+      count(board.calls_in_progress, "call", "calls") + " in the flows · " +
+      count(board.unheard_voicemails, "unheard voicemail", "unheard voicemails");
     document.body.dataset.connected = "yes";
   }
 
@@ -498,6 +525,10 @@
     }
   }, 1000);
 
+  for (const box of document.querySelectorAll(".scroll[data-cue]")) {
+    box.addEventListener("scroll", markOverflow, { passive: true });
+  }
+  window.addEventListener("resize", markOverflow);
   document.getElementById("login-form").addEventListener("submit", onLogin);
   document.getElementById("signout").addEventListener("click", () => { forgetToken(); askForToken(null); });
   tokenFromFragment();

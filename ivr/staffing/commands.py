@@ -1,0 +1,144 @@
+"""`ivr staffing`: how many agents one interval's calls need, and what they give.
+
+Pure arithmetic on the command line: no Redis, no app, no logging. Erlang C,
+or Erlang A when `--patience` says how long callers hold before giving up.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import click
+
+from ivr.staffing.erlang import Staffing, required_agents
+
+
+def _number(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter("must be a finite number")
+    return value
+
+
+def _at_least_zero(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    _number(ctx, param, value)
+    if value < 0:
+        raise click.BadParameter("must be zero or more")
+    return value
+
+
+def _above_zero(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    _number(ctx, param, value)
+    if value is not None and value <= 0:
+        raise click.BadParameter("must be above zero")
+    return value
+
+
+def _level(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    _number(ctx, param, value)
+    if 1 < value < 100:
+        raise click.BadParameter(f"{value:g} is not a fraction: write {value / 100:g} "
+                                 f"for {value:g} %")
+    if value >= 1:
+        raise click.BadParameter("no number of agents answers every caller within a "
+                                 "target: give a fraction below 1, such as 0.8")
+    if value <= 0:
+        raise click.BadParameter("must be a fraction above 0, such as 0.8")
+    return value
+
+
+def _shrinkage(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    _number(ctx, param, value)
+    if not 0 <= value < 1:
+        raise click.BadParameter("must be a fraction from 0 up to (not including) 1, "
+                                 "such as 0.3 for 30 %")
+    return value
+
+
+@click.command("staffing")
+@click.option("--calls", type=float, required=True, callback=_at_least_zero,
+              help="Calls expected in the interval.")
+@click.option("--interval", "interval_min", type=float, required=True, callback=_above_zero,
+              metavar="MINUTES", help="Length of the interval, in minutes (30 for a half hour).")
+@click.option("--aht", type=float, required=True, callback=_above_zero, metavar="SECONDS",
+              help="Average handle time per call (talk, hold and wrap-up), in seconds.")
+@click.option("--target", type=float, required=True, callback=_at_least_zero,
+              metavar="SECONDS", help="Answer-time target, in seconds (20 for '80/20').")
+@click.option("--level", type=float, required=True, callback=_level, metavar="FRACTION",
+              help="Share of calls to answer within the target (0.8 for '80/20').")
+@click.option("--shrinkage", type=float, default=0.0, show_default=True, callback=_shrinkage,
+              metavar="F", help="Share of paid time agents are not on the phones "
+                                "(breaks, training, absence): 0.3 for 30 %.")
+@click.option("--patience", type=float, default=None, callback=_above_zero, metavar="SECONDS",
+              help="Average time callers hold before giving up: uses Erlang A.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
+def staffing_command(calls: float, interval_min: float, aht: float, target: float,
+                     level: float, shrinkage: float, patience: float | None, fmt: str) -> None:
+    """The fewest agents that answer LEVEL of the calls within TARGET seconds.
+
+    Erlang C (callers wait as long as it takes), or Erlang A with --patience
+    (callers give up after PATIENCE seconds on average). Prints the agents
+    needed, the service level, average speed of answer, occupancy and chance
+    of waiting they give, and the agents to roster after shrinkage.
+
+    Example: ivr staffing --calls 100 --interval 30 --aht 180 --target 20 --level 0.8
+    """
+    try:
+        result = required_agents(calls, interval_min * 60.0, aht, target, level,
+                                 patience_s=patience, shrinkage=shrinkage)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if fmt == "json":
+        click.echo(json.dumps(_json_row(result), indent=2))
+    else:
+        click.echo(table(result))
+
+
+def _json_row(result: Staffing) -> dict[str, Any]:
+    row = result.as_dict()
+    # JSON has no infinity; only an unstable Erlang C result would carry one.
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in row.items()}
+
+
+def table(result: Staffing) -> str:
+    """The answer as a planner reads it."""
+    p = result.performance
+    model = ("Erlang C" if result.patience_s is None
+             else f"Erlang A, callers give up after {_num(result.patience_s)} s on average")
+    lines = [
+        f"{model}: {_num(result.calls)} calls in {_num(result.interval_s / 60)} min, "
+        f"handle time {_num(result.aht_s)} s, "
+        f"target {_pct(result.level)} answered within {_num(result.target_s)} s",
+        "",
+    ]
+    rows: list[tuple[str, str, str]] = [
+        ("traffic", f"{p.traffic:.2f}", "Erlangs (calls x handle time / interval)"),
+        ("agents", str(p.agents), "the fewest that meet the target"),
+        ("service level", f"{p.service_level:.3f}",
+         f"{_pct(p.service_level)} of calls answered within {_num(result.target_s)} s"),
+        ("average speed of answer", f"{p.asa_s:.1f} s", "mean wait of answered calls"),
+        ("occupancy", f"{p.occupancy:.3f}", "share of agent time on calls"),
+        ("chance of waiting", f"{p.p_wait:.3f}", "callers who find every agent busy"),
+    ]
+    if result.patience_s is not None:
+        rows.append(("abandon share", f"{p.p_abandon:.3f}", "callers who give up"))
+    rows.append(("rostered", str(result.rostered),
+                 f"agents to schedule with {_pct(result.shrinkage)} shrinkage"))
+    label = max(len(r[0]) for r in rows)
+    value = max(len(r[1]) for r in rows)
+    lines += [f"{name.ljust(label)}  {v.rjust(value)}  {note}" for name, v, note in rows]
+    return "\n".join(lines)
+
+
+def _num(value: float) -> str:
+    """12, 12.5, 0.25: no trailing zeros."""
+    return f"{value:.6g}"
+
+
+def _pct(fraction: float) -> str:
+    """0.8 → "80 %", 0.888 → "88.8 %"."""
+    text = f"{fraction * 100:.1f}"
+    return f"{text.removesuffix('.0')} %"
