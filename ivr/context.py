@@ -1,12 +1,14 @@
-"""Typed accessors for what `create_app` keeps in `app.extensions`.
+"""Typed accessors for what `create_app` keeps in `app.extensions`, for the web layer.
 
 Blueprints reach the engine, the router and Redis through these, so the web
-layer never builds them itself (Flask's tutorial pattern).
+layer never builds them itself (Flask's tutorial pattern). Nothing below the
+web layer imports this module: the engines and the router get what they need
+as arguments.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import redis
 from flask import current_app, g, has_request_context
@@ -14,8 +16,6 @@ from flask import current_app, g, has_request_context
 from ivr.config import Config
 
 if TYPE_CHECKING:
-    from twilio.rest import Client
-
     from ivr.flows.engine import VoiceEngine
     from ivr.flows.registry import FlowRegistry
     from ivr.flows.texting import TextEngine
@@ -37,11 +37,6 @@ def get_flows() -> FlowRegistry:
     return registry
 
 
-def get_twilio() -> Client:
-    client: Client = current_app.extensions["ivr.twilio"]
-    return client
-
-
 def get_engine() -> VoiceEngine:
     engine: VoiceEngine = current_app.extensions["ivr.engine"]
     return engine
@@ -57,20 +52,15 @@ def get_texting() -> TextEngine:
     return texting
 
 
-def get_extension(name: str) -> Any:
-    """The engine ("ivr.engine"), router ("ivr.router") and others registered later."""
-    return current_app.extensions[name]
+def final_writes() -> redis.client.Pipeline | None:
+    """The pipeline of the Twilio webhook being answered, for a handler's last writes.
 
-
-def final_writes(store: redis.Redis) -> tuple[redis.client.Pipeline, bool]:
-    """A pipeline for a handler's last writes, and whether someone else executes it.
-
-    Inside a Twilio webhook the decorator executes it together with the
+    The webhook decorator (`ivr.webhooks.common`) executes it together with the
     replay-cache write of the answer: one Redis round trip instead of two on
-    every webhook. Outside one (a test calling the engine directly, a timer),
-    the caller gets a fresh pipeline and executes it itself.
+    every webhook. Handlers pass it to the engine (`writes=`); None outside a
+    webhook, and the engine then writes by itself.
     """
-    if has_request_context() and g.get("ivr_final_writes") is not None:
-        pipe: redis.client.Pipeline = g.ivr_final_writes
-        return pipe, True
-    return store.pipeline(transaction=False), False
+    if not has_request_context():
+        return None
+    pipe: redis.client.Pipeline | None = g.get("ivr_final_writes")
+    return pipe

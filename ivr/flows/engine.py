@@ -23,23 +23,23 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
-import redis
-from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
-from werkzeug.datastructures import MultiDict
 
-from ivr import keys
-from ivr.config import Config
-from ivr.context import final_writes
+from ivr import keys, paths
 from ivr.flows import state as state_mod
 from ivr.flows import voicemail
-from ivr.flows.actions_http import call_http
 from ivr.flows.analytics import StepStats
+from ivr.flows.engine_base import (
+    FINAL_STATUSES,
+    FlowEngine,
+    Params,
+    Pipeline,
+    caller_from,
+    is_final,
+)
 from ivr.flows.model import Callflows, Flow
 from ivr.flows.on_error import on_error_twiml
 from ivr.flows.optout import send_text
@@ -48,7 +48,6 @@ from ivr.flows.runner import (
     Dial,
     Failed,
     Hangup,
-    HttpCaller,
     Output,
     Pause,
     Play,
@@ -61,18 +60,13 @@ from ivr.flows.runner import (
     Turn,
 )
 from ivr.flows.state import FlowState
-from ivr.store import execute_pipeline
-from ivr.urls import PublicUrl
+from ivr.flows.steps import ANSWERING
 
-if TYPE_CHECKING:
-    from ivr.flows.registry import FlowRegistry
+__all__ = ["FINAL_STATUSES", "QueueRouter", "VoiceEngine", "caller_from"]
 
 log = logging.getLogger("ivr.flows.engine")
 
-STEP_PATH = "/twilio/voice/step"
-TRANSCRIPTION_PATH = "/twilio/voice/transcription"
 NOT_IN_SERVICE = "Sorry, this number is not in service. Goodbye."
-FINAL_STATUSES = ("completed", "busy", "failed", "no-answer", "canceled")
 MAX_OVERFLOW_HOPS = 5  # a queue overflowing into a queue overflowing into ...
 MAX_SAY_CHARS = 4096  # Twilio's limit for the text of one <Say>
 
@@ -87,44 +81,23 @@ class QueueRouter(Protocol):
     def queue_result(self, call_sid: str, queue_result: str) -> str: ...
 
 
-def caller_from(params: MultiDict[str, str]) -> dict[str, str]:
-    """The template's `caller`, from what Twilio sends about the calling number."""
-    fields = {
-        "number": "From", "country": "FromCountry", "city": "FromCity",
-        "state": "FromState", "zip": "FromZip", "name": "CallerName",
-    }
-    return {name: params[p] for name, p in fields.items() if params.get(p)}
+class VoiceEngine(FlowEngine[QueueRouter]):
+    """Answers the voice webhooks of one app (the voice blueprint hands them over).
 
+    `incoming` and `resume` take the web layer's pipeline as `writes`: the
+    call's state and counters are queued on it and go out with the webhook's
+    replay-cache write (one round trip); without it they are written here.
+    """
 
-class VoiceEngine:
-    """Answers the voice webhooks of one app (the voice blueprint hands them over)."""
+    channel = "voice"
 
-    def __init__(
-        self,
-        store: redis.Redis,
-        flows: FlowRegistry,
-        twilio: Client,
-        router: QueueRouter,
-        config: Config,
-        *,
-        clock: Callable[[], datetime] | None = None,
-        http: HttpCaller = call_http,
-    ) -> None:
-        self.store = store
-        self.flows = flows
-        self.twilio = twilio
-        self.router = router
-        self.config = config
-        # Outside a webhook (tests driving the engine directly) URLs stay relative.
-        self.urls = PublicUrl(store, config.public_url, default="")
-        self.clock = clock
-        self.http = http
-        self.stats = StepStats(store)
-        self._save_script = store.register_script(state_mod.SAVE_UNLESS_HUNG_UP)
+    def _setup(self) -> None:
+        self.stats = StepStats(self.store)
+        self._save_script = self.store.register_script(state_mod.SAVE_UNLESS_HUNG_UP)
 
     # --- webhooks -----------------------------------------------------------
 
-    def incoming(self, params: MultiDict[str, str]) -> VoiceResponse:
+    def incoming(self, params: Params, *, writes: Pipeline | None = None) -> VoiceResponse:
         """A new call: start the flow of the dialed number."""
         sid, to, from_ = params["CallSid"], params.get("To", ""), params.get("From", "")
         callflows = self.flows.current
@@ -138,9 +111,9 @@ class VoiceEngine:
         runner = self._runner(callflows)
         state = runner.new_state(flow, sid=sid, from_=from_, to=to, caller=caller_from(params))
         turn = runner.start(state)
-        return self._finish(runner, state, turn, new=True)
+        return self._finish(runner, state, turn, new=True, writes=writes)
 
-    def resume(self, params: MultiDict[str, str]) -> VoiceResponse:
+    def resume(self, params: Params, *, writes: Pipeline | None = None) -> VoiceResponse:
         """Every way back into a flow: Gather, Record, Dial and Enqueue actions, Redirects."""
         sid = params["CallSid"]
         state = state_mod.load(self.store, keys.call(sid))
@@ -165,7 +138,7 @@ class VoiceEngine:
                 response.hangup()
                 return response
             turn = runner.run(state, state.step)
-        elif kind in ("menu", "gather"):
+        elif kind in ANSWERING:  # an Ask of a menu, gather or survey step
             turn = runner.answer(state, digits=params.get("Digits", ""),
                                  speech=params.get("SpeechResult", ""))
         elif kind == "record":
@@ -177,11 +150,15 @@ class VoiceEngine:
             turn = runner.after(state, result)
         else:
             turn = runner.run(state, state.step)
-        return self._finish(runner, state, turn)
+        return self._finish(runner, state, turn, writes=writes)
 
-    def status(self, params: MultiDict[str, str]) -> None:
-        """The call ended: count a drop-off where the caller was, and let the state expire."""
-        if params.get("CallStatus") not in FINAL_STATUSES:
+    def status(self, params: Params) -> None:
+        """The call ended: count a drop-off where the caller was, and let the state expire.
+
+        Written at once (not on the web layer's pipeline): the router and the
+        missed-call text read the ended state later in the same webhook.
+        """
+        if not is_final(params):
             return
         sid = params["CallSid"]
         key = keys.call(sid)
@@ -194,9 +171,10 @@ class VoiceEngine:
         pipe.hset(key, "ended", state.ended or state_mod.HUNG_UP)
         pipe.expire(key, state_mod.ENDED_TTL)
         pipe.zrem(keys.calls_active(), sid)
+        state_mod.trim_active(pipe)
         pipe.execute()
 
-    def transcription(self, params: MultiDict[str, str]) -> None:
+    def transcription(self, params: Params) -> None:
         """A voicemail's transcription arrives (we put the message id in the callback URL)."""
         vm_id = params.get("vm")
         if not vm_id:
@@ -210,27 +188,14 @@ class VoiceEngine:
     # --- internals ------------------------------------------------------------
 
     def _runner(self, callflows: Callflows) -> Runner:
-        return Runner(callflows, channel="voice", clock=self.clock, http=self.http)
-
-    def _version_for(self, state: FlowState) -> Callflows | None:
-        callflows = self.flows.version(state.version) if state.version else None
-        if callflows is not None:
-            return callflows
-        current = self.flows.current
-        flow = current.flows.get(state.flow)
-        if flow is None or state.step not in flow.steps:
-            return None
-        log.info("call in %s.%s moves from version %s to %s", state.flow, state.step,
-                 state.version, current.version)
-        state.version = current.version
-        return current
+        return Runner(callflows, channel="voice", clock=self.clock, http=self.http, events=self)
 
     def _url(self, path: str) -> str:
         return self.urls.url(path)
 
     def _step_url(self, state: FlowState, kind: str, **extra: str) -> str:
         query = {"kind": kind, "at": state.step, "seq": str(state.seq), **extra}
-        return self._url(f"{STEP_PATH}?{urlencode(query)}")
+        return self._url(f"{paths.VOICE_STEP}?{urlencode(query)}")
 
     def _on_error(self, flow: Flow | None) -> VoiceResponse:
         twiml = on_error_twiml(flow, "voice")
@@ -238,7 +203,7 @@ class VoiceEngine:
         return twiml
 
     def _finish(self, runner: Runner, state: FlowState, turn: Turn, *,
-                new: bool = False) -> VoiceResponse:
+                new: bool = False, writes: Pipeline | None = None) -> VoiceResponse:
         """Render the turn as TwiML, then save the state and counters in one pipeline."""
         state.seq += 1
         response = VoiceResponse()
@@ -270,24 +235,25 @@ class VoiceEngine:
                       state.step)
             state.ended = "error"
             response = self._on_error(runner.callflows.flows.get(state.flow))
-        self._save(state, reached, new=new)
+        self._save(state, reached, new=new, writes=writes)
         return response
 
-    def _save(self, state: FlowState, reached: list[tuple[str, str]], *, new: bool) -> None:
+    def _save(self, state: FlowState, reached: list[tuple[str, str]], *, new: bool,
+              writes: Pipeline | None = None) -> None:
         sid = state.call.get("sid", "")
         key = keys.call(sid)
-        pipe, deferred = final_writes(self.store)
+        pipe, deferred = self._writes(writes)
         state_mod.save_unless_hung_up(self._save_script, pipe, key, state,
-                                      state_mod.ENDED_TTL if state.ended else state_mod.CALL_TTL)
+                                      state_mod.call_ttl(state))
         StepStats.count_reached(pipe, reached)
         if state.ended:
             pipe.zrem(keys.calls_active(), sid)
         elif new:
             pipe.zadd(keys.calls_active(), {sid: state.started})
-            # Calls whose status callback never came (no console status URL) age out here.
-            pipe.zremrangebyscore(keys.calls_active(), "-inf", state.started - state_mod.CALL_TTL)
-        if not deferred:  # inside a webhook, it goes out with the replay-cache write
-            execute_pipeline(self.store, pipe)
+            # Calls whose status callback never came (no console status URL) age out here,
+            # in status callbacks, and whenever the calls in the flows are read.
+            state_mod.trim_active(pipe, state.started)
+        self._flush(pipe, deferred)
 
     def _render_outputs(self, parent: VoiceResponse | Gather, outputs: list[Output],
                         state: FlowState) -> None:
@@ -304,7 +270,8 @@ class VoiceEngine:
                     args["loop"] = out.loop
                 parent.say(out.text[:MAX_SAY_CHARS], **args)
             elif isinstance(out, Play):
-                url = out.source if out.is_url else self._url("/recordings/" + quote(out.source))
+                url = out.source if out.is_url else \
+                    self._url(f"{paths.RECORDINGS}/{quote(out.source)}")
                 parent.play(url, **({"loop": out.loop} if out.loop != 1 else {}))
             elif isinstance(out, Pause):
                 parent.pause(length=out.seconds)
@@ -355,7 +322,7 @@ class VoiceEngine:
             if end.transcribe:
                 record_args["transcribe"] = True
                 record_args["transcribe_callback"] = self._url(
-                    f"{TRANSCRIPTION_PATH}?{urlencode({'vm': vm_id})}")
+                    f"{paths.VOICE_TRANSCRIPTION}?{urlencode({'vm': vm_id})}")
             response.record(**record_args)
             # Nothing recorded: Twilio skips the action and goes on; move on too.
             response.redirect(self._step_url(state, "record", empty="1"), method="POST")
@@ -380,8 +347,7 @@ class VoiceEngine:
         elif isinstance(end, Stop) or end is None:
             pass
 
-    def _keep_voicemail(self, callflows: Callflows, state: FlowState,
-                        params: MultiDict[str, str]) -> None:
+    def _keep_voicemail(self, callflows: Callflows, state: FlowState, params: Params) -> None:
         """Keep the message of a Record action (idempotent per message id) and tell the owner.
 
         The box travels in the action URL (signed by Twilio with it), so a late

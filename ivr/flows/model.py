@@ -29,7 +29,7 @@ class Location:
 @dataclass
 class Step:
     name: str
-    action: str  # one of ACTIONS
+    action: str  # one of ivr.flows.steps.ACTIONS
     value: Any  # the action key's value: prompt, queue name, number, ...
     settings: dict[str, Any]  # every other key of the step, as written
     location: Location
@@ -136,9 +136,3 @@ class Callflows:
                 default = flow
         return default
 
-
-ACTIONS = (
-    "say", "play", "pause", "menu", "gather", "set", "branch", "hours", "queue",
-    "dial", "record", "message", "http", "language", "goto", "hangup",
-)
-SMS_FORBIDDEN = ("play", "pause", "dial", "record")

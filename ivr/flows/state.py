@@ -20,9 +20,10 @@ from typing import Any
 
 import redis
 
+from ivr import keys
 from ivr.store import queue_script
 
-CALL_TTL = 4 * 3600  # seconds: longer than any call (Twilio's maximum is 4 h)
+CALL_TTL = 4 * 3600  # seconds: the longest call Twilio allows; no call of ours lives longer
 ENDED_TTL = 600  # seconds a finished call's state stays, for late callbacks (transcriptions)
 
 _JSON_FIELDS = ("vars", "caller", "call", "seen")
@@ -89,6 +90,48 @@ class FlowState:
         except (ValueError, TypeError):
             return None
         return state
+
+
+def call_ttl(state: FlowState, now: float | None = None) -> int:
+    """Seconds a call's state is kept: until the call is over, or `CALL_TTL` after it
+    started (whichever is first), plus `ENDED_TTL` at the least for late callbacks.
+
+    A call whose status callback never comes (a lost callback, a curl test)
+    leaves nothing behind past that bound.
+    """
+    if state.ended:
+        return ENDED_TTL
+    left = state.started + CALL_TTL - (time.time() if now is None else now)
+    return max(ENDED_TTL, int(left))
+
+
+# --- calls in the flows (ivr:calls:active: CallSid -> start time) ---------------------------
+
+
+def trim_active(pipe: redis.client.Pipeline, now: float | None = None) -> None:
+    """Queue the reaping of calls that started more than `CALL_TTL` ago: their status
+    callback never came, and no call lasts that long."""
+    cutoff = (time.time() if now is None else now) - CALL_TTL
+    pipe.zremrangebyscore(keys.calls_active(), "-inf", f"({cutoff}")
+
+
+def active_calls(store: redis.Redis, *, limit: int = -1,
+                 now: float | None = None) -> list[tuple[str, float]]:
+    """(CallSid, start time) of the calls in the flows, oldest first, stale ones reaped
+    (one round trip). `limit`: at most that many (-1: all)."""
+    pipe = store.pipeline(transaction=False)
+    trim_active(pipe, now)
+    pipe.zrange(keys.calls_active(), 0, limit - 1 if limit > 0 else -1, withscores=True)
+    calls: list[tuple[str, float]] = pipe.execute()[1]
+    return calls
+
+
+def count_active_calls(store: redis.Redis, *, now: float | None = None) -> int:
+    """How many calls are in the flows, stale ones reaped (one round trip)."""
+    pipe = store.pipeline(transaction=False)
+    trim_active(pipe, now)
+    pipe.zcard(keys.calls_active())
+    return int(pipe.execute()[1])
 
 
 def load(store: redis.Redis, key: str) -> FlowState | None:

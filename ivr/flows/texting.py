@@ -27,30 +27,23 @@ flow has `missed_call`; a reply of CALL then asks for a callback.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-import redis
-from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
-from werkzeug.datastructures import MultiDict
 
 from ivr import keys
-from ivr.config import Config
 from ivr.flows import optout, templates
 from ivr.flows import state as state_mod
-from ivr.flows.actions_http import call_http
 from ivr.flows.analytics import StepStats
+from ivr.flows.engine_base import FINAL_STATUSES, FlowEngine, Params, caller_from, is_final
 from ivr.flows.exits import split_target
 from ivr.flows.model import Callflows, Flow
 from ivr.flows.on_error import on_error_text
 from ivr.flows.runner import (
     Ask,
     Failed,
+    FlowEvents,
     Hangup,
-    HttpCaller,
     Output,
     Queue,
     Runner,
@@ -62,9 +55,9 @@ from ivr.flows.runner import (
 )
 from ivr.flows.sms_turns import TurnTaking
 from ivr.flows.state import FlowState
+from ivr.flows.steps import asking_spec
 
-if TYPE_CHECKING:
-    from ivr.flows.registry import FlowRegistry
+__all__ = ["FINAL_STATUSES", "CallbackRouter", "TextEngine", "caller_from", "media_of"]
 
 log = logging.getLogger("ivr.flows.texting")
 
@@ -74,7 +67,6 @@ RATE_WINDOW = 60  # seconds
 LOCK_TTL = 20.0  # seconds a turn may hold its conversation (beyond Twilio's 15 s budget)
 LOCK_WAIT = 12.0  # seconds a message waits for the one before it
 MISSED_OFFER_TTL = 24 * 3600  # seconds a missed-call text's "reply CALL" stays good
-FINAL_STATUSES = ("completed", "busy", "failed", "no-answer", "canceled")
 
 STOP_CONFIRMATION = ("You have been unsubscribed and will get no more messages from us. "
                      "Reply START to subscribe again.")
@@ -128,8 +120,9 @@ class TextRunner(Runner):
     not a fork: only `context` differs)."""
 
     def __init__(self, callflows: Callflows, *, media: list[dict[str, str]],
-                 clock: Callable[[], datetime] | None, http: HttpCaller) -> None:
-        super().__init__(callflows, channel="sms", clock=clock, http=http)
+                 engine: TextEngine, events: FlowEvents | None = None) -> None:
+        super().__init__(callflows, channel="sms", clock=engine.clock, http=engine.http,
+                         events=events)
         self.media = media
 
     def context(self, state: FlowState, flow: Flow) -> dict[str, Any]:
@@ -169,7 +162,7 @@ class Reply:
         return response
 
 
-def media_of(params: MultiDict[str, str]) -> list[dict[str, str]]:
+def media_of(params: Params) -> list[dict[str, str]]:
     """MMS/WhatsApp attachments as [{url, content_type}] (MediaUrlN, MediaContentTypeN)."""
     try:
         count = min(int(params.get("NumMedia") or 0), 10)  # Twilio sends at most 10
@@ -183,53 +176,32 @@ def media_of(params: MultiDict[str, str]) -> list[dict[str, str]]:
     return media
 
 
-def caller_from(params: MultiDict[str, str]) -> dict[str, str]:
-    """The template's `caller` (number without the whatsapp: prefix, and where Twilio says)."""
-    fields = {"country": "FromCountry", "city": "FromCity", "state": "FromState",
-              "zip": "FromZip"}
-    out = {"number": optout.bare_number(params.get("From", ""))}
-    out.update({name: params[p] for name, p in fields.items() if params.get(p)})
-    if params.get("ProfileName"):  # WhatsApp sends the texter's profile name
-        out["name"] = params["ProfileName"]
-    return out
-
-
 def _team(queue: str) -> str:
     return queue.replace("_", " ").replace("-", " ")
 
 
-class TextEngine:
-    """Answers `/twilio/sms` for customers (see module docstring). One per app."""
+class TextEngine(FlowEngine[CallbackRouter]):
+    """Answers `/twilio/sms` for customers (see module docstring). One per app.
 
-    def __init__(
-        self,
-        store: redis.Redis,
-        flows: FlowRegistry,
-        twilio: Client,
-        router: CallbackRouter,
-        config: Config,
-        *,
-        clock: Callable[[], datetime] | None = None,
-        http: HttpCaller = call_http,
-    ) -> None:
-        self.store = store
-        self.flows = flows
-        self.twilio = twilio
-        self.router = router
-        self.config = config
-        self.clock = clock
-        self.http = http
-        extra = config.extra
+    A turn writes the conversation's state itself, before the texter's turn
+    lock is released (the next message must read it), so it takes no
+    pipeline from the web layer.
+    """
+
+    channel = "sms"
+
+    def _setup(self) -> None:
+        extra = self.config.extra
         # Knobs for tests (not part of the user contract): a short TTL instead of an hour.
         self.conversation_ttl = int(extra.get("sms_conversation_ttl", CONVERSATION_TTL))
         self.rate_limit = int(extra.get("sms_rate_limit", RATE_LIMIT))
         self.rate_window = int(extra.get("sms_rate_window", RATE_WINDOW))
-        self.turns = TurnTaking(store, wait=float(extra.get("sms_lock_wait", LOCK_WAIT)),
+        self.turns = TurnTaking(self.store, wait=float(extra.get("sms_lock_wait", LOCK_WAIT)),
                                 hold=LOCK_TTL)
 
     # --- the webhook ------------------------------------------------------------------
 
-    def incoming(self, params: MultiDict[str, str]) -> MessagingResponse:
+    def incoming(self, params: Params) -> MessagingResponse:
         """One inbound text: opt-out keywords, throttle, then the conversation's next turn."""
         from_, to = params.get("From", "").strip(), params.get("To", "").strip()
         body = optout.xml_safe(params.get("Body", ""))
@@ -290,17 +262,8 @@ class TextEngine:
                 return flow
         return callflows.flow_for(optout.bare_number(to), "sms")
 
-    def _version_for(self, state: FlowState) -> Callflows | None:
-        """The version the conversation started on, else the current one if its step is there."""
-        callflows = self.flows.version(state.version) if state.version else None
-        if callflows is not None:
-            return callflows
-        current = self.flows.current
-        flow = current.flows.get(state.flow)
-        if flow is None or state.step not in flow.steps:
-            return None
-        state.version = current.version
-        return current
+    def _runner(self, callflows: Callflows, *, media: list[dict[str, str]]) -> TextRunner:
+        return TextRunner(callflows, media=media, engine=self, events=self)
 
     def _help(self, from_: str, to: str) -> str:
         state = state_mod.load(self.store, keys.conversation(from_, to))
@@ -312,7 +275,7 @@ class TextEngine:
         flow = flow or self.flow_for(callflows, to)
         if flow is None or not flow.help:
             return DEFAULT_HELP
-        runner = TextRunner(callflows, media=[], clock=self.clock, http=self.http)
+        runner = self._runner(callflows, media=[])
         scratch = state or runner.new_state(flow, sid="", from_=from_, to=to,
                                             caller={"number": optout.bare_number(from_)})
         try:
@@ -322,7 +285,7 @@ class TextEngine:
             log.error("flow %s: help text failed: %s", flow.name, exc)
             return DEFAULT_HELP
 
-    def _turn(self, params: MultiDict[str, str], from_: str, to: str, body: str,
+    def _turn(self, params: Params, from_: str, to: str, body: str,
               reply: Reply) -> None:
         key = keys.conversation(from_, to)
         media = media_of(params)
@@ -335,13 +298,13 @@ class TextEngine:
                 log.warning("text from %s to %s: no sms flow answers this number", from_, to)
                 reply.say(NOT_IN_SERVICE)
                 return
-            runner = TextRunner(callflows, media=media, clock=self.clock, http=self.http)
+            runner = self._runner(callflows, media=media)
             state = runner.new_state(flow, sid=params.get("MessageSid", ""), from_=from_, to=to,
                                      caller=caller_from(params))
             state.input = body.strip()  # the first step may use what they wrote
             turn = runner.start(state)
         else:
-            runner = TextRunner(callflows, media=media, clock=self.clock, http=self.http)
+            runner = self._runner(callflows, media=media)
             turn = self._answer(runner, state, body, reply)
         state.seq += 1
         self._render(runner, state, turn, reply)
@@ -360,17 +323,13 @@ class TextEngine:
             return runner.run(state, state.step)  # fails into on_error with the reason logged
         flow, step = current
         text = body.strip()
-        if step.action == "queue":
+        if step.action == "queue":  # the Queue ending was rendered as a call-back offer
             return self._callback_answer(runner, state, flow, str(step.value),
                                          step.settings.get("next"), text, reply)
-        if step.action == "menu":
-            digits = _squeeze(text)
-            return runner.answer(state, digits=digits if _keypad(digits) else "", speech=text)
-        if step.action == "gather":
-            finish = str(step.settings.get("finish_on") or "#")
-            typed = text[:-len(finish)].rstrip() if finish and text.endswith(finish) else text
-            digits = _squeeze(typed)
-            return runner.answer(state, digits=digits if digits.isdigit() else "", speech=typed)
+        spec = asking_spec(step.action)
+        if spec is not None:  # menu, gather, survey: the text as keys and words
+            digits, speech = spec.text_input(step, text)
+            return runner.answer(state, digits=digits, speech=speech)
         return runner.run(state, state.step)
 
     def _callback_answer(self, runner: TextRunner, state: FlowState, flow: Flow, queue: str,
@@ -464,7 +423,7 @@ class TextEngine:
         self.store.delete(keys.conversation(from_, to))
         return True
 
-    def after_call(self, params: MultiDict[str, str]) -> bool:
+    def after_call(self, params: Params) -> bool:
         """Voice status callback hook (after the engine and the router have seen it).
 
         Texts the flow's `missed_call` text to a caller who hung up while
@@ -472,7 +431,7 @@ class TextEngine:
         way of an `hours` step. Once per call, through `send_text` (opt-out
         honoured). True when the text went out.
         """
-        if params.get("CallStatus") not in FINAL_STATUSES:
+        if not is_final(params):
             return False
         sid = params.get("CallSid", "")
         state = state_mod.load(self.store, keys.call(sid))
@@ -492,7 +451,7 @@ class TextEngine:
         if not self.store.set(keys.missed_call_sent(sid), reason, nx=True, ex=MISSED_OFFER_TTL):
             return False  # a second delivery of the final status
         setting = flow.missed_call
-        runner = TextRunner(callflows, media=[], clock=self.clock, http=self.http)
+        runner = self._runner(callflows, media=[])
         try:
             text = templates.pick_prompt(setting.get("text", ""), state.language, flow.language)
             body = templates.render(str(text), runner.context(state, flow))
@@ -546,14 +505,3 @@ class TextEngine:
             return outcome == "abandoned"
         return state.ended == "caller-hangup"
 
-
-_SQUEEZE = re.compile(r"[\s\-().]")
-
-
-def _squeeze(text: str) -> str:
-    """"555-12 34." -> "5551234": what a texter types around digits."""
-    return _SQUEEZE.sub("", text)
-
-
-def _keypad(text: str) -> bool:
-    return bool(text) and all(ch in "0123456789*#" for ch in text)

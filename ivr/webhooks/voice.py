@@ -1,4 +1,10 @@
-"""The voice endpoints of product.md §2, handed to the flow engine."""
+"""The voice endpoints users paste into Twilio, and the flow engine's own callbacks.
+
+HTTP in, a call on the engine (or, for an agent's own phone, the router), TwiML
+out. The engine gets the webhook's parameters as a plain mapping and the
+decorator's pipeline (`final_writes()`) for its last writes, so the call's state
+goes out with the replay-cache write in one round trip.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,15 @@ import logging
 from flask import Blueprint
 from werkzeug.datastructures import MultiDict
 
-from ivr.context import get_engine, get_router, get_texting
+from ivr import paths
+from ivr.context import final_writes, get_engine, get_router, get_texting
 from ivr.webhooks.common import TwiML, flow_for_request, on_error_twiml, twilio_webhook
 
 bp = Blueprint("voice", __name__)
 log = logging.getLogger("ivr.webhooks.voice")
 
 
-@bp.post("/twilio/voice")
+@bp.post(paths.VOICE)
 @twilio_webhook("voice", required=("CallSid", "From", "To"))
 def incoming(params: MultiDict[str, str]) -> TwiML:
     """A call comes in: an agent calling from their own phone, or a customer."""
@@ -22,31 +29,31 @@ def incoming(params: MultiDict[str, str]) -> TwiML:
     agent_line = router.agent_line(params)
     if agent_line is not None:
         return agent_line
-    return get_engine().incoming(params)
+    return get_engine().incoming(params, writes=final_writes())
 
 
-@bp.post("/twilio/voice/step")
+@bp.post(paths.VOICE_STEP)
 @twilio_webhook("voice", required=("CallSid",))
 def step(params: MultiDict[str, str]) -> TwiML:
     """Every way back into a flow: Gather, Record, Dial and Enqueue actions, Redirects."""
-    return get_engine().resume(params)
+    return get_engine().resume(params, writes=final_writes())
 
 
-@bp.post("/twilio/voice/fallback")
+@bp.post(paths.VOICE_FALLBACK)
 @twilio_webhook("voice", replay=False)
 def fallback(params: MultiDict[str, str]) -> TwiML:
     """Twilio calls this when our primary handler failed: answer from memory, no Redis."""
     return on_error_twiml(flow_for_request(params, "voice"), "voice")
 
 
-@bp.post("/twilio/voice/status")
+@bp.post(paths.VOICE_STATUS)
 @twilio_webhook("callback", required=("CallSid",))
 def status(params: MultiDict[str, str]) -> TwiML | None:
     """Call progress: a hang-up ends the call's flow state and any queue wait or offer."""
     get_engine().status(params)
     get_router().call_ended(params)
     # Last, so it sees what the engine and the router made of the hang-up: the flow's
-    # missed_call text to a caller who hung up in a queue or called after hours (issue 5).
+    # missed_call text to a caller who hung up in a queue or called after hours.
     try:
         get_texting().after_call(params)
     except Exception:  # a failed courtesy text must not undo the hang-up bookkeeping
@@ -54,7 +61,7 @@ def status(params: MultiDict[str, str]) -> TwiML | None:
     return None
 
 
-@bp.post("/twilio/voice/transcription")
+@bp.post(paths.VOICE_TRANSCRIPTION)
 @twilio_webhook("callback", required=("RecordingSid",))
 def transcription(params: MultiDict[str, str]) -> TwiML | None:
     get_engine().transcription(params)

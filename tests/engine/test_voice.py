@@ -769,9 +769,9 @@ def test_final_status_overtaking_the_last_action_wins(voice_app: VoiceAppFactory
     engine = va.engine
     original_save = engine._save
 
-    def hang_up_first(state: Any, reached: Any, *, new: bool) -> None:
+    def hang_up_first(state: Any, reached: Any, *, new: bool, **writes: Any) -> None:
         phone.hang_up()  # arrives between the action's read and its write
-        original_save(state, reached, new=new)
+        original_save(state, reached, new=new, **writes)
 
     engine._save = hang_up_first  # type: ignore[method-assign]
     try:

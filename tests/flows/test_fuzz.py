@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from ivr.flows.checker import FLOW_KEYS, SETTINGS, check_texts
-from ivr.flows.model import ACTIONS, Callflows
+from ivr.flows.model import Callflows
+from ivr.flows.steps import ACTIONS
 
 FUZZ = settings(max_examples=int(os.environ.get("IVR_FUZZ_EXAMPLES", "100")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

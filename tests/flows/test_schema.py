@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from ruamel.yaml import YAML
 
 from ivr.flows.checker import SETTINGS
-from ivr.flows.model import ACTIONS
+from ivr.flows.steps import ACTIONS
 
 ROOT = Path(__file__).parents[2]
 SCHEMAS = ROOT / "ivr" / "flows"
