@@ -42,8 +42,12 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     app.extensions["ivr.flows"] = flows
 
     from ivr.routing.router import Router
+    from ivr.urls import PublicUrl
 
-    router = Router(store, lambda: flows.current, twilio, public_url=cfg.public_url)
+    # One per worker: the web layer learns the base from Twilio's webhooks, the router reads it.
+    urls = PublicUrl(store, cfg.public_url)
+    app.extensions["ivr.urls"] = urls
+    router = Router(store, lambda: flows.current, twilio, public_url=urls)
     app.extensions["ivr.router"] = router
 
     from ivr.flows.engine import VoiceEngine

@@ -14,6 +14,7 @@ import redis
 from flask import current_app, g, has_request_context
 
 from ivr.config import Config
+from ivr.urls import PublicUrl
 
 if TYPE_CHECKING:
     from ivr.flows.engine import VoiceEngine
@@ -40,6 +41,15 @@ def get_flows() -> FlowRegistry:
 def get_engine() -> VoiceEngine:
     engine: VoiceEngine = current_app.extensions["ivr.engine"]
     return engine
+
+
+def get_urls() -> PublicUrl:
+    """The worker's one PublicUrl (an app assembled by hand gets one on first use)."""
+    urls: PublicUrl | None = current_app.extensions.get("ivr.urls")
+    if urls is None:
+        urls = PublicUrl(get_redis(), get_config().public_url)
+        current_app.extensions["ivr.urls"] = urls
+    return urls
 
 
 def get_router() -> Router:

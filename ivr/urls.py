@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,6 +27,9 @@ import redis
 from ivr import keys
 
 log = logging.getLogger(__name__)
+
+#: Seconds a worker trusts its copy of the learnt base before reading Redis again.
+RELOAD_AFTER = 60.0
 
 #: Base URL when nothing is configured, learnt or bound (the default `ivr serve` port).
 DEFAULT_BASE = "http://127.0.0.1:8000"
@@ -43,7 +47,7 @@ class PublicUrl:
         self.default = default
         self.configured = configured.rstrip("/") if configured else None
         self._learnt: str | None = None
-        self._loaded = False
+        self._loaded_at = -RELOAD_AFTER
 
     @staticmethod
     def bind(base: str) -> contextvars.Token[str | None]:
@@ -61,7 +65,7 @@ class PublicUrl:
             return
         try:
             self.store.set(keys.public_base(), base)
-            self._learnt, self._loaded = base, True
+            self._learnt, self._loaded_at = base, time.monotonic()
         except redis.RedisError:
             pass  # shared next time; this request's answer uses its own bound base
 
@@ -71,11 +75,12 @@ class PublicUrl:
         bound = _bound.get()
         if bound:
             return bound
-        if not self._loaded and self.store is not None:
+        now = time.monotonic()
+        if now - self._loaded_at > RELOAD_AFTER and self.store is not None:
             try:
                 value: Any = self.store.get(keys.public_base())
                 self._learnt = str(value) if value else None
-                self._loaded = True
+                self._loaded_at = now
             except redis.RedisError:
                 pass
         return self._learnt or self.default

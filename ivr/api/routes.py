@@ -182,8 +182,7 @@ def history_waiting(query: s.HistoryQuery) -> Any:
 def _calls_in_progress() -> list[dict[str, Any]]:
     store = get_redis()
     now = time.time()
-    sids: list[tuple[str, float]] = store.zrange(  # type: ignore[assignment]
-        keys.calls_active(), 0, MAX_CALLS - 1, withscores=True)
+    sids = state_mod.active_calls(store, limit=MAX_CALLS, now=now)
     pipe = store.pipeline(transaction=False)
     for sid, _ in sids:
         pipe.hgetall(keys.call(sid))
@@ -465,7 +464,7 @@ def wallboard() -> Any:
         "queues": queues,
         "agents": router().agents(),
         "waiting": router().waiting(),
-        "calls_in_progress": int(store.zcard(keys.calls_active())),  # type: ignore[arg-type]
+        "calls_in_progress": state_mod.count_active_calls(store),
         "unheard_voicemails": _unheard_count(),
         "history": waiting_history(store, [q["queue"] for q in queues]),
     }

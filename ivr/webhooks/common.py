@@ -27,7 +27,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ivr import access, keys, metrics
-from ivr.context import get_config, get_flows, get_redis
+from ivr.context import get_config, get_flows, get_redis, get_urls
 from ivr.flows.model import Flow
 from ivr.flows.on_error import Kind, on_error_twiml
 from ivr.store import execute_pipeline
@@ -260,7 +260,7 @@ def _handle(
     base = request.host_url.rstrip("/")
     bound = PublicUrl.bind(base)
     try:
-        PublicUrl(get_redis(), get_config().public_url).learn(base)
+        get_urls().learn(base)
         if replay:
             key = _replay_key(params)
             cached = _replayed_answer(get_redis(), key)
