@@ -608,6 +608,8 @@ def _load(text: str, file: str, *, use_libyaml: bool) -> tuple[Any, list[Problem
     except YAMLError as exc:  # errors without a mark (rare)
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid YAML"
         return None, [Problem(Location(file, 1, 1), f"YAML: {first_line}")]
+    except (ValueError, TypeError, RecursionError) as exc:  # never seen; never a crash either
+        return None, [Problem(Location(file, 1, 1), f"YAML: {exc}")]
     if root is None:
         return None, []
     try:
