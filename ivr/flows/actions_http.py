@@ -85,7 +85,7 @@ def url_problem(url: str, allowed_hosts: Sequence[str]) -> str | None:
     if not isinstance(url, str):
         return f"'{url}' is not an http(s) URL"
     if _CONTROL.search(url) or "\\" in url:
-        return f"'{url!r}' has a control character or a '\\': write a plain http(s) URL"
+        return f"{url!r} has a control character or a '\\': write a plain http(s) URL"
     m = _SCHEME.match(url)
     if not m:
         return f"'{url}' is not an http(s) URL"
