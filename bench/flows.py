@@ -2,26 +2,33 @@
 
     python bench/flows.py [--steps 1000] [--repeat 5]
 
-Prints a table of best-of-N wall times. The generated flow is a realistic mix:
-menus fanning out to queues, gathers, branches, templates in most prompts, and a
-chain that reaches every step, so reachability and loop analysis see the whole graph.
+Prints a table of best-of-N wall times (and medians) for each way of reading
+the YAML, measured in the same run: the loader (PyYAML composing with libyaml's
+C parser, then with its pure-Python parser) and, as the "before" baseline, the
+ruamel.yaml round-trip loader the checker used until then (bench/ruamel_baseline.py;
+skipped with a note when ruamel.yaml is not installed: `pip install ruamel.yaml`).
+The generated flow is a realistic mix: menus fanning out to queues, gathers,
+branches, templates in most prompts, and a chain that reaches every step, so
+reachability and loop analysis see the whole graph.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ivr.flows import yamlsrc  # noqa: E402
 from ivr.flows.checker import check_folder  # noqa: E402
-from ivr.flows.yamlsrc import load_file  # noqa: E402
 
 KINDS = ("say", "menu", "gather", "branch", "set", "queue", "hours")
 
@@ -82,11 +89,69 @@ def best_of(repeat: int, fn: Callable[[], object]) -> tuple[float, float]:
     return min(times), statistics.median(times)
 
 
+LOADER_API = ("load_text", "load_file", "key_loc", "value_loc", "item_loc", "node_loc", "at")
+
+
+@contextlib.contextmanager
+def loader(name: str) -> Iterator[None]:
+    """Run the checker on one way of reading YAML: "libyaml", "python" or "ruamel".
+
+    For "ruamel", every `ivr.flows` module's reference to a yamlsrc function is
+    pointed at the baseline's function of the same name for the duration.
+    """
+    if name in ("libyaml", "python"):
+        saved = yamlsrc.HAVE_LIBYAML
+        yamlsrc.HAVE_LIBYAML = name == "libyaml"
+        try:
+            yield
+        finally:
+            yamlsrc.HAVE_LIBYAML = saved
+        return
+    import ruamel_baseline  # optional: ruamel.yaml is not a dependency
+
+    swaps: list[tuple[ModuleType, str, object]] = []
+    originals = {id(getattr(yamlsrc, n)): n for n in LOADER_API}
+    for module in list(sys.modules.values()):
+        if module is None or not module.__name__.startswith("ivr.flows") or module is yamlsrc:
+            continue
+        for attr, value in list(vars(module).items()):
+            if id(value) in originals:
+                swaps.append((module, attr, value))
+                setattr(module, attr, getattr(ruamel_baseline, originals[id(value)]))
+    try:
+        yield
+    finally:
+        for module, attr, value in swaps:
+            setattr(module, attr, value)
+
+
+def loaders() -> list[tuple[str, str]]:
+    """(name, column title) of each loader this machine can run, the baseline first."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    out = []
+    try:
+        import ruamel_baseline  # noqa: F401
+
+        out.append(("ruamel", "before: ruamel.yaml"))
+    except ImportError:
+        print("(baseline skipped: ruamel.yaml is not installed; `pip install ruamel.yaml` "
+              "to measure the loader this one replaced)\n")
+    if yamlsrc.HAVE_LIBYAML:
+        out.append(("libyaml", "PyYAML + libyaml"))
+    else:
+        print("(PyYAML was built without libyaml: only its pure-Python parser is measured)\n")
+    out.append(("python", "PyYAML pure Python"))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    columns = loaders()
+    results: dict[str, dict[str, tuple[float, float]]] = {}
+    titles: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "callflows"
         folder.mkdir()
@@ -101,18 +166,36 @@ def main() -> None:
             sys.exit("generated flow does not pass the checker:\n" + "\n".join(errors[:10]))
         steps = len(callflows.flows["big"].steps)
         size = (folder / "big.yaml").stat().st_size
-        rows = [
-            (f"first check_folder, cold caches ({steps} steps)", cold, cold),
-            (f"parse big.yaml ({steps} steps, {size // 1024} KiB)",
-             *best_of(args.repeat, lambda: load_file(folder / "big.yaml", "big.yaml"))),
-            (f"check_folder again: load + check + build ({steps} steps)",
-             *best_of(args.repeat, lambda: check_folder(folder))),
-            ("check_folder: demo callflows/",
-             *best_of(args.repeat, lambda: check_folder(ROOT / "callflows"))),
-        ]
-    print(f"{'what':<55} {'best':>9} {'median':>9}   (best of {args.repeat})")
-    for what, best, median in rows:
-        print(f"{what:<55} {best * 1000:>7.1f}ms {median * 1000:>7.1f}ms")
+        titles = [f"parse big.yaml ({steps} steps, {size // 1024} KiB)",
+                  f"check_folder: load + check + build ({steps} steps)",
+                  "check_folder: demo callflows/"]
+        for name, _ in columns:
+            with loader(name):
+                _, problems = check_folder(folder)
+                assert not [p for p in problems if p.is_error], name
+                results[name] = {
+                    titles[0]: best_of(args.repeat, lambda n=name: yamlsrc_load(folder, n)),
+                    titles[1]: best_of(args.repeat, lambda: check_folder(folder)),
+                    titles[2]: best_of(args.repeat, lambda: check_folder(ROOT / "callflows")),
+                }
+    print(f"first check_folder, cold template caches ({steps} steps, "
+          f"{'PyYAML + libyaml' if yamlsrc.HAVE_LIBYAML else 'PyYAML'}): {cold * 1000:.0f} ms\n")
+    print(f"best / median of {args.repeat}, ms")
+    header = f"{'what':<52}" + "".join(f" {title:>22}" for _, title in columns)
+    print(header)
+    for title in titles:
+        cells = "".join(f" {results[n][title][0] * 1000:>11.1f} / "
+                        f"{results[n][title][1] * 1000:>6.1f}" for n, _ in columns)
+        print(f"{title:<52}{cells}")
+
+
+def yamlsrc_load(folder: Path, name: str) -> object:
+    """Parse big.yaml alone with the loader in use."""
+    if name == "ruamel":
+        import ruamel_baseline
+
+        return ruamel_baseline.load_file(folder / "big.yaml", "big.yaml")
+    return yamlsrc.load_file(folder / "big.yaml", "big.yaml")
 
 
 if __name__ == "__main__":

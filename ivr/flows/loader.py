@@ -1,8 +1,9 @@
 """Build the model (model.py) from YAML the checker has passed.
 
 The checker validated every type and name first, so these builders only
-convert: ruamel's commented maps become plain dicts, menu keys become strings,
-hours become `time` ranges. Call them only on checked data.
+convert: the loader's located maps and lists (yamlsrc) become plain dicts and
+lists, menu keys become strings, hours become `time` ranges. Call them only on
+checked data.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ivr.flows.model import (
 
 
 def plain(value: Any) -> Any:
-    """Deep copy into plain dict/list/str (ruamel's CommentedMap and friends carry parser state)."""
+    """Deep copy into plain dict/list/str (the loader's YamlMap/YamlList carry positions)."""
     if isinstance(value, dict):
         return {(k if isinstance(k, str | int | float | bool) else str(k)): plain(v)
                 for k, v in value.items()}

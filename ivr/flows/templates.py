@@ -11,17 +11,33 @@ alter the call's variables):
   (see `undeclared_names`).
 - the sandbox blocks attribute escapes (`{{ ''.__class__ }}` renders nothing;
   calling through one raises `jinja2.exceptions.SecurityError`).
+- the sandbox also bounds arithmetic that a caller's input could blow up, as
+  Jinja's own sandbox bounds `range`: `**`, `*` and `%` whose result would be
+  huge (`(input|int) ** 999999999`, `'x' * 10**9`, `'%0999999999d' % 1`),
+  and the same widths through `|format`, `|center`, `|indent` and
+  `str.format`, raise `SecurityError` at once instead of holding the webhook
+  (nor the checker: intercepted operators are never folded into constants
+  when compiling).
+- everything rendered loses the code points XML cannot carry (control
+  characters such as U+0001 or U+000B, lone surrogates): whatever a template
+  puts into TwiML, from a caller's name to a CRM's answer, stays well-formed
+  XML, on voice and sms alike.
 Compiled templates are cached by their text, so a busy flow compiles each prompt once.
 """
 
 from __future__ import annotations
 
 import logging
+import operator
+import re
+import string
 from functools import lru_cache
 from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ivr.flows.model import Prompt
@@ -31,11 +47,120 @@ log = logging.getLogger("ivr.flows")
 CONTEXT_NAMES = ("vars", "caller", "call", "input", "now")
 """The top-level names a template may use (product.md §4, Templates)."""
 
-ENV = ImmutableSandboxedEnvironment(
+MAX_INT_BITS = 4096
+"""Largest whole number template arithmetic may make (about 1,200 decimal digits)."""
+MAX_LENGTH = 100_000
+"""Longest text or list that `*` or `%` may make (Jinja's sandbox allows range(100000))."""
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_FORMAT_WIDTH = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def xml_safe(text: str) -> str:
+    """Drop the code points XML 1.0 cannot carry (control characters, lone surrogates)."""
+    return _XML_ILLEGAL.sub("", text)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int)  # bool too: True ** n is cheap, and bit_length knows it
+
+
+def _too_large(what: str) -> SecurityError:
+    return SecurityError(f"template arithmetic too large: {what}")
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with `**`, `*` and `%` checked before they run."""
+
+    intercepted_binops = frozenset({"**", "*", "%"})
+
+    def call_binop(self, context: Context, operator_: str, left: Any, right: Any) -> Any:
+        if operator_ == "**":
+            if _whole(left) and _whole(right) and right > 0 and abs(left) > 1 \
+                    and left.bit_length() * right > MAX_INT_BITS:
+                raise _too_large(f"{_short(left)} ** {_short(right)}")
+            return operator.pow(left, right)
+        if operator_ == "*":
+            if _whole(left) and _whole(right):
+                if left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                    raise _too_large(f"{_short(left)} * {_short(right)}")
+            elif isinstance(left, str | list | tuple) and _whole(right) \
+                    or isinstance(right, str | list | tuple) and _whole(left):
+                seq, times = (left, right) if _whole(right) else (right, left)
+                if len(seq) * times > MAX_LENGTH:
+                    raise _too_large(f"{len(seq)} items repeated {_short(times)} times")
+            return operator.mul(left, right)
+        if operator_ == "%" and isinstance(left, str):
+            _check_format(left, right)
+        return super().call_binop(context, operator_, left, right)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        """`'{:0999999999}'.format(1)`: the same width bound for str.format."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        spec_text = value.__self__
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            for _, _, spec, _ in string.Formatter().parse(spec_text):
+                for size in re.findall(r"\d+", spec or ""):
+                    if int(size) > MAX_LENGTH:
+                        raise _too_large(f"a width of {_short(size)} in str.format")
+            return str(wrapped(*args, **kwargs))
+
+        return checked
+
+
+def _short(n: Any) -> str:
+    text = str(n)
+    return text if len(text) <= 20 else f"{text[:8]}...({len(text)} digits)"
+
+
+def _check_format(spec: str, args: Any) -> None:
+    """`'%0999999999d' % 1` would make a gigabyte of zeros: refuse widths past MAX_LENGTH."""
+    values = list(args) if isinstance(args, tuple) else [args]
+    for m in _FORMAT_WIDTH.finditer(spec):
+        for size in m.groups():
+            if size == "*":
+                star = values.pop(0) if values else 0
+                if _whole(star) and abs(star) > MAX_LENGTH:
+                    raise _too_large(f"a width of {_short(star)} in '%' formatting")
+            elif size and int(size) > MAX_LENGTH:
+                raise _too_large(f"a width of {_short(size)} in '%' formatting")
+
+
+ENV = _BoundedSandbox(
     autoescape=False,
     undefined=jinja2.ChainableUndefined,
     keep_trailing_newline=False,
 )
+
+
+def _bounded_filter(name: str, width_of: Any) -> None:
+    """Wrap a built-in filter that pads text: refuse widths past MAX_LENGTH."""
+    original = ENV.filters[name]
+
+    def bounded(value: Any, *args: Any, **kwargs: Any) -> Any:
+        width = width_of(value, args, kwargs)
+        if _whole(width) and abs(width) > MAX_LENGTH:
+            raise _too_large(f"a width of {_short(width)} in |{name}")
+        return original(value, *args, **kwargs)
+
+    ENV.filters[name] = bounded
+
+
+_bounded_filter("center", lambda v, a, k: k.get("width", a[0] if a else 0))
+_bounded_filter("indent", lambda v, a, k: k.get("width", a[0] if a else 0))
+
+
+def _format_filter(value: Any, *args: Any, **kwargs: Any) -> str:
+    """`'%0999999999d'|format(1)` is `%` formatting: the same bound."""
+    _check_format(str(value), kwargs or args)
+    return str(_JINJA_FORMAT(value, *args, **kwargs))
+
+
+_JINJA_FORMAT = ENV.filters["format"]
+ENV.filters["format"] = _format_filter
 
 
 @lru_cache(maxsize=4096)
@@ -49,10 +174,13 @@ def _expression(expr: str) -> Any:
 
 
 def render(text: str, context: dict[str, Any]) -> str:
-    """Render one prompt. Raises `jinja2.TemplateError` (SecurityError included) on failure."""
+    """Render one prompt, without the characters XML cannot carry.
+
+    Raises `jinja2.TemplateError` (SecurityError included) on failure.
+    """
     if "{" not in text:  # plain text: skip the template machinery
-        return text
-    return _template(text).render(context)
+        return xml_safe(text)
+    return xml_safe(_template(text).render(context))
 
 
 def evaluate(expr: str, context: dict[str, Any]) -> bool:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import os
 from typing import Any
 
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ruamel.yaml import YAML
 
 from ivr.flows.checker import FLOW_KEYS, SETTINGS, check_texts
 from ivr.flows.model import Callflows
@@ -52,11 +51,7 @@ values = st.recursive(
 
 
 def dump(data: Any) -> str:
-    out = io.StringIO()
-    yaml = YAML(typ="safe")
-    yaml.default_flow_style = False
-    yaml.dump(data, out)
-    return out.getvalue()
+    return yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True)
 
 
 @FUZZ

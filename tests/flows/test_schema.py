@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from ruamel.yaml import YAML
 
 from ivr.flows.checker import SETTINGS
 from ivr.flows.steps import ACTIONS
+from ivr.flows.yamlsrc import load_text
 
 ROOT = Path(__file__).parents[2]
 SCHEMAS = ROOT / "ivr" / "flows"
@@ -32,7 +32,7 @@ def schema_for(file: Path) -> dict[str, Any]:
 
 def as_json(file: Path) -> Any:
     """What the YAML language server validates: YAML as JSON (keys and dates become text)."""
-    return json.loads(json.dumps(YAML(typ="safe").load(file.read_text()), default=str))
+    return json.loads(json.dumps(load_text(file.read_text(), file.name)[0], default=str))
 
 
 def schema_errors(file: Path) -> list[str]:

@@ -21,6 +21,7 @@ import holidays as holidays_lib
 import phonenumbers
 
 from ivr.flows import templates
+from ivr.flows.actions_http import url_problem
 from ivr.flows.checker.base import CheckerBase
 from ivr.flows.model import Location
 from ivr.flows.yamlsrc import item_loc, key_loc, value_loc
@@ -325,13 +326,15 @@ class Values(CheckerBase):
         loc = value_loc(file, m, key)
         parts = urlsplit(url)
         host_part = url.split("//", 1)[1].split("/", 1)[0] if "//" in url else ""
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme not in ("http", "https") or not host_part:
             self.error(loc, f"'{url}' is not an http(s) URL")
         elif "{" in host_part or "%" in host_part:
             self.error(loc, "write the host of an http URL as plain text "
                             "(templates are allowed in its path and query)")
-        elif parts.hostname not in hosts:
-            self.error(loc, f"host '{parts.hostname}' is not in this flow's http_hosts"
-                            f"{did_you_mean(parts.hostname, hosts)}")
+        elif (problem := url_problem(url, hosts)) is not None:
+            # The run-time rule, on the URL as written (ivr/flows/actions_http.py).
+            if problem.endswith("is not in this flow's http_hosts") and parts.hostname:
+                problem += did_you_mean(parts.hostname, hosts)
+            self.error(loc, problem)
         else:
             self.template(loc, url)
