@@ -22,7 +22,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -185,10 +184,6 @@ class Router:
         """Wait-line keys of one queue (one per set of requirements its callers have)."""
         return [keys.acd("wait", b) for b in self._universe_now()[2]
                 if b.split("#", 1)[0] == queue]
-
-    def _keys(self, *, phones: bool = False) -> list[str]:
-        plain, with_phones, _ = self._layout()
-        return with_phones if phones else plain
 
     def _layout(
         self, scope: Scope = "all", queue: str | None = None, skills: Iterable[str] = (),
@@ -721,10 +716,6 @@ class Router:
         """A waiting caller pressed 1 for a call back ("ok", "busy" or "none")."""
         return str(self.run("callback", {"call": call_sid}, scope="none"))
 
-    def _match_agents(self, agent_ids: list[str]) -> None:
-        if agent_ids:
-            self._place_offers(self.run("match_agent", {"agents": agent_ids}))
-
     # --- timers ---------------------------------------------------------------
 
     def start(self) -> None:
@@ -1117,17 +1108,4 @@ class Router:
         return response
 
 
-def agent_config_from_dict(agent_id: str, data: dict[str, Any]) -> AgentConfig:
-    """An AgentConfig from API JSON (skills: {name: level 1..5})."""
-    skills = {str(k): int(v) for k, v in (data.get("skills") or {}).items()}
-    for name, level in skills.items():
-        if not 1 <= level <= 5:
-            raise ValueError(f"skill {name}: level {level} is not between 1 and 5")
-    if not data.get("phone"):
-        raise ValueError("an agent needs a phone")
-    return AgentConfig(id=agent_id, name=str(data.get("name") or agent_id),
-                       phone=str(data["phone"]), skills=skills,
-                       pin=str(data["pin"]) if data.get("pin") else None)
-
-
-__all__ = ["Router", "UnknownAgent", "spoken_wait", "agent_config_from_dict", "asdict"]
+__all__ = ["Router", "UnknownAgent", "spoken_wait"]

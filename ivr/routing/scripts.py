@@ -14,7 +14,7 @@ import redis
 from redis.commands.core import Script
 
 NAMES = (
-    "enter", "match_agent", "match_caller", "accept", "miss", "caller_gone", "agent_done",
+    "enter", "match_caller", "accept", "miss", "caller_gone", "agent_done",
     "wrap_end", "set_status", "set_leg", "upsert", "remove", "overflow", "callback",
     "callback_result", "claim_timers", "timer_done", "unconnect",
 )
