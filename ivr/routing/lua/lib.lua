@@ -10,7 +10,8 @@
 --   KEYS[6] aht      hash   queue -> recent average handle time (seconds, moving average)
 --   KEYS[7]  buckets hash   every waiting-line bucket name ("queue#skills/level") -> 1
 --   KEYS[8]  skills  set    every skill any agent has
---   KEYS[9..] named by their last part: ...:free:<skill> (zset of free agents by idle time,
+--   KEYS[9]  phones  hash   agent phone -> agent id (the phone book of texts and calls)
+--   KEYS[10..] named by their last part: ...:free:<skill> (zset of free agents by idle time,
 --            "*" = all), ...:on:<skill> (set of logged-in agents), ...:wait:<queue>#<sig>
 --            (zset of waiting callers of one queue with the same requirements, sig =
 --            "skill,skill/min_level"; score = (100 - priority) * 1e13 + enqueue ms).
@@ -37,7 +38,7 @@ local AGENTS, CALLERS, TIMERS, EVENTS, STATS, AHT = KEYS[1], KEYS[2], KEYS[3], K
 local NOW = tonumber(ARGV[1])
 local CTX = cjson.decode(ARGV[2])
 local ARGS = cjson.decode(ARGV[3])
-local BUCKETS, SKILLSET = KEYS[7], KEYS[8]
+local BUCKETS, SKILLSET, PHONES = KEYS[7], KEYS[8], KEYS[9]
 local LAYOUT = cjson.decode(ARGV[4])
 local RAND = tonumber(ARGV[5])
 local FREE, ON, WAIT, NEEDS = {}, {}, {}, {}

@@ -1,9 +1,8 @@
 -- remove.lua: take an agent off the roster. An agent in the middle of an offer or a call
 -- is logged out and marked gone instead; a later removal finishes the job.
--- KEYS: the common layout of lib.lua, plus ...:phones:all.
+-- KEYS: the common layout of lib.lua (PHONES: the phone book).
 -- ARGV[3] JSON: {agent}
 -- Returns "removed" | "busy" | "unknown".
-local PHONES = KEYS[#KEYS]
 local a = agent_get(ARGS.agent)
 if not a then return 'unknown' end
 free_del(a)
