@@ -3,7 +3,9 @@
 Each fetch of the <Enqueue> waitUrl asks `Hold.plan` what comes next: leave
 the queue (max wait passed, or no longer waiting), or the announcements that
 are due (position, expected wait, the callback offer), then music or a
-pause, then the next fetch. The hold loop never runs past the max wait: in
+pause, then the next fetch. Music is the queue's `hold_music`, else
+DEFAULT_HOLD_MUSIC; what is said is in the voice and language of the flow the
+caller came from. The hold loop never runs past the max wait: in
 the last MUSIC_GUARD seconds before it, music gives way to pauses no longer
 than the time left, so the fetch that answers <Leave/> comes on time.
 """
@@ -18,6 +20,9 @@ from ivr import keys, paths
 from ivr.routing.core import Acd
 from ivr.routing.env import Env
 
+#: What a queue without `hold_music` plays: one of Twilio's own hold-music files, which
+#: Twilio can always fetch (docs/routing.md, "Waiting").
+DEFAULT_HOLD_MUSIC = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
 MUSIC_GUARD = 120.0  # seconds before max wait when hold music gives way to short pauses
 DEFAULT_HANDLE = 120.0  # seconds assumed per call before any call was handled
 MAX_PAUSE = 20  # seconds: the longest pause of one hold-loop turn
@@ -42,9 +47,11 @@ class HoldPlan:
 class Hold:
     """Answers the hold loop's questions about one caller."""
 
-    def __init__(self, env: Env, acd: Acd) -> None:
+    def __init__(self, env: Env, acd: Acd, *, default_music: str | None = DEFAULT_HOLD_MUSIC
+                 ) -> None:
         self.env = env
         self.acd = acd
+        self.default_music = default_music  # None: pauses (a router without audio)
 
     def plan(self, call_sid: str) -> HoldPlan:
         """The next turn of a caller's hold loop. Marks that the loop has started (so an
@@ -78,8 +85,9 @@ class Hold:
                 expected = self.expected_wait(caller.queue, place)
         music: str | None = None
         pause = 0
-        if config.hold_music and remaining > MUSIC_GUARD:
-            music = config.hold_music
+        chosen = config.hold_music or self.default_music
+        if chosen and remaining > MUSIC_GUARD:
+            music = chosen
             if "://" not in music:
                 music = self.env.url(paths.RECORDINGS + "/" + quote(music.lstrip("/")))
         else:

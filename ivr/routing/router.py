@@ -41,7 +41,7 @@ from ivr.flows.model import AgentConfig, Callflows, QueueConfig
 from ivr.routing.core import CALLBACK_SPACING, MISS_REST, Acd, LiveOffer, QueueOutcome
 from ivr.routing.env import Env
 from ivr.routing.events import EventLog
-from ivr.routing.hold import Hold, HoldPlan
+from ivr.routing.hold import DEFAULT_HOLD_MUSIC, Hold, HoldPlan
 from ivr.routing.layout import KeyLayout
 from ivr.routing.phones import Phones
 from ivr.routing.records import CallerRecord
@@ -65,7 +65,9 @@ class Router:
         clock: Callable[[], float] = time.time,
         miss_rest: float = MISS_REST,
         callback_spacing: float = CALLBACK_SPACING,
+        hold_music: str | None = DEFAULT_HOLD_MUSIC,
     ) -> None:
+        """`hold_music`: what queues without their own `hold_music` play (None: pauses)."""
         self.store = store
         self.callflows = callflows
         self.twilio = twilio
@@ -80,7 +82,7 @@ class Router:
                              place_offers=lambda offers: self.acd.place_offers(offers))
         self.acd = Acd(self.env, self.layout, self.scripts, self.roster, self.phones,
                        miss_rest=miss_rest, callback_spacing=callback_spacing)
-        self.holding = Hold(self.env, self.acd)
+        self.holding = Hold(self.env, self.acd, default_music=hold_music)
         self.timers = Timers(self.env, self.scripts, self.acd, self.roster, self.phones)
         self.log = EventLog(self.env)
         self.statistics = Statistics(self.env, self.layout, self.roster, self.log)

@@ -68,6 +68,12 @@ def _n(params: MultiDict[str, str]) -> int:
 # --- the caller's hold loop ------------------------------------------------------------
 
 
+def _voice(voice: str | None, language: str | None) -> dict[str, str]:
+    """<Say> attributes for what callers hear: their flow's voice and language (the agents'
+    prompts keep Twilio's default voice)."""
+    return {k: v for k, v in (("voice", voice), ("language", language)) if v}
+
+
 def hold_twiml(router: Router, call_sid: str, n: int) -> VoiceResponse:
     """One turn of the hold loop (Enqueue waitUrl): what `Router.hold` says is due."""
     plan = router.hold(call_sid)
@@ -85,10 +91,12 @@ def hold_twiml(router: Router, call_sid: str, n: int) -> VoiceResponse:
         parts.append(f"You are number {plan.position} in line.")
     if plan.expected_wait is not None:
         parts.append(f"Your expected wait is {spoken_wait(plan.expected_wait)}.")
+    voice = _voice(plan.voice, plan.language)
     if parts:
-        target.say(" ".join(parts))
+        target.say(" ".join(parts), **voice)
     if plan.offer_callback:
-        target.say("To hang up and be called back, keeping your place in line, press 1.")
+        target.say("To hang up and be called back, keeping your place in line, press 1.",
+                   **voice)
     if plan.music:
         target.play(plan.music)
     else:
@@ -127,7 +135,8 @@ def key(params: MultiDict[str, str]) -> TwiML:
             return response
         if verdict == "busy":
             response = VoiceResponse()
-            response.say("An agent is about to take your call. Please hold.")
+            response.say("An agent is about to take your call. Please hold.",
+                         **_voice(*router.voice_of(call)))
             response.redirect(router.url(paths.QUEUE_WAIT, call=call, n=n + 1))
             return response
     response = VoiceResponse()

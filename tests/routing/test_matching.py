@@ -207,7 +207,10 @@ def test_max_wait_overflows_and_the_next_wait_fetch_leaves(make_router, twilio, 
 
 
 def test_no_max_wait_holds_forever(make_router, clock):
-    router = make_router({"sales": {"max_wait": 0, "announce": {"every": 30}}}, agents_of(1))
+    # hold_music=None: a router without audio, so the hold loop is short pauses (by default
+    # a queue without hold_music plays DEFAULT_HOLD_MUSIC: tests/routing/test_hold.py)
+    router = make_router({"sales": {"max_wait": 0, "announce": {"every": 30}}}, agents_of(1),
+                         hold_music=None)
     router.set_agent_status("a00", "break", source="test")
     enqueue(router, "CA1")
     clock.advance(100_000)
