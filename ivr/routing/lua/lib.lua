@@ -20,8 +20,9 @@
 -- (escalation included) is registered before the caller enters; a script that sees more
 -- buckets (or skills) registered than declared refuses (STALE), and the worker reloads its
 -- lists and retries, so no agent is ever indexed under fewer skills than it has.
--- ARGV[1] now (ms), ARGV[2] context JSON {dates = {queue = "YYYY-MM-DD"}, day, maxlen, scan,
---         scanmax, ringall, grace, keep}, ARGV[3] the script's own arguments as JSON,
+-- ARGV[1] now (ms of the router's clock: no script reads the server's time), ARGV[2] context
+--         JSON {dates = {queue = "YYYY-MM-DD"}, day, maxlen, scan, scanmax, ringall, grace,
+--         keep, check}, ARGV[3] the script's own arguments as JSON,
 --         ARGV[4] the key layout JSON {free = {name = KEYS index}, on = {...}, wait = {name =
 --         {KEYS index, skills, level}}, nwait = n or -1, nskills = n or -1} (so no key name
 --         is parsed here; a script may be given only the keys it needs: nwait -1 means "not
@@ -70,13 +71,27 @@ local function caller_get(id)
 end
 local function caller_put(c) redis.call('HSET', CALLERS, c.id, cjson.encode(c)) end
 
+-- An event's id carries the router's clock (NOW), like its `at` field: never the server's
+-- time, so a router on a simulated clock reads its own times back. Stream ids must grow:
+-- when NOW is behind the last id (another host's clock, a simulation started again), the
+-- event is filed at the last id's millisecond (Redis numbers the sequence part).
 local function event(kind, fields)
-  local args = {'XADD', EVENTS, 'MAXLEN', '~', tostring(CTX.maxlen), '*', 'type', kind, 'at', num(NOW)}
+  local args = {'XADD', EVENTS, 'MAXLEN', '~', tostring(CTX.maxlen), num(NOW) .. '-*',
+                'type', kind, 'at', num(NOW)}
   for k, v in pairs(fields) do
     args[#args + 1] = k
     args[#args + 1] = type(v) == 'number' and num(v) or tostring(v)
   end
-  redis.call(unpack(args))
+  local added = redis.pcall(unpack(args))
+  if type(added) == 'table' and added.err then
+    local info = redis.call('XINFO', 'STREAM', EVENTS)
+    for i = 1, #info, 2 do
+      if info[i] == 'last-generated-id' then
+        args[6] = string.match(info[i + 1], '^(%d+)') .. '-*'
+      end
+    end
+    redis.call(unpack(args))
+  end
 end
 
 local function stat(queue, field, by)
