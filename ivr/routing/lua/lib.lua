@@ -152,6 +152,17 @@ local function on_set(a, on)
   end
 end
 
+-- Take an agent off the roster: record, free and logged-in sets, phone book entry. For an
+-- agent removed while busy (remove.lua marks it gone), the decision that ends that call,
+-- wrap-up or offer calls this (agent_done.lua, wrap_end.lua, miss.lua).
+local function drop(a)
+  free_del(a)
+  on_set(a, false)
+  if a.phone and redis.call('HGET', PHONES, a.phone) == a.id then redis.call('HDEL', PHONES, a.phone) end
+  redis.call('HDEL', AGENTS, a.id)
+  event('status', {agent = a.id, status = 'removed', source = 'roster'})
+end
+
 -- The agent is idle again (after a call, a miss, a cancelled offer).
 local function release(a)
   a.state = 'idle'
