@@ -11,6 +11,7 @@ becomes available is matched at once, so setting a status may ring a phone.
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from ivr.routing.records import STATUSES, AgentRecord, Offer
 from ivr.routing.scripts import Scripts
 
 PHONE_BOOK_SECONDS = 2.0  # how stale a worker's copy of the agents' phone book may be
+PIN_WINDOW = 15 * 60  # seconds: wrong PINs counted within, and how long a lock lasts
+PIN_MAX_WRONG = 5  # wrong PINs within PIN_WINDOW that lock an agent's PIN entry
 
 
 class UnknownAgent(KeyError):
@@ -170,6 +173,24 @@ class Roster:
             "source": row.source,
             "offer": row.offer.call if row.offer is not None else None,
         }
+
+    # --- PINs --------------------------------------------------------------------------
+
+    def check_pin(self, agent_id: str, pin: str) -> str:
+        """One PIN try: "ok", "wrong", "locked" (PIN_MAX_WRONG wrong tries within PIN_WINDOW,
+        across calls: refused unchecked until PIN_WINDOW after the last of them), or
+        "unknown" (no such agent, or removed)."""
+        record = self.record(agent_id)
+        if record is None or record.gone:
+            return "unknown"
+        right = hmac.compare_digest(pin.encode(), record.pin.encode())
+        return self.scripts.pin(agent_id, "right" if right else "wrong",
+                                window_ms=PIN_WINDOW * 1000, max_wrong=PIN_MAX_WRONG).verdict
+
+    def pin_locked(self, agent_id: str) -> bool:
+        """Is this agent's PIN entry locked now (after too many wrong tries)?"""
+        return self.scripts.pin(agent_id, "peek", window_ms=PIN_WINDOW * 1000,
+                                max_wrong=PIN_MAX_WRONG).verdict == "locked"
 
     # --- the phone book -----------------------------------------------------------------
 

@@ -134,6 +134,12 @@ class Router:
     def set_agent_status(self, agent_id: str, status: str, *, source: str) -> dict[str, Any]:
         return self.roster.set_status(agent_id, status, source=source)
 
+    def check_pin(self, agent_id: str, pin: str) -> str:
+        return self.roster.check_pin(agent_id, pin)
+
+    def pin_locked(self, agent_id: str) -> bool:
+        return self.roster.pin_locked(agent_id)
+
     # --- callers ----------------------------------------------------------------------
 
     def enqueue(

@@ -3,7 +3,8 @@
 Each `.lua` file in `lua/` is one decision; `lib.lua` holds the helpers they
 share and is prepended to every decision before `register_script`, so that a
 decision is still ONE atomic script (Redis runs a script without interleaving
-any other command: that is what makes double offers impossible).
+any other command: that is what makes double offers impossible). `pin.lua`
+stands alone (one key of its own, no routing layout).
 
 `Scripts` runs a decision with the common key layout (ivr/routing/layout.py)
 and the common ARGV: the router's clock (ARGV[1], ms), the context, the
@@ -23,6 +24,7 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
+from ivr import keys
 from ivr.routing.env import Env
 from ivr.routing.layout import KeyLayout, Scope
 from ivr.routing.records import (
@@ -35,6 +37,7 @@ from ivr.routing.records import (
     NewCaller,
     Offer,
     OverflowReply,
+    PinReply,
     StatusReply,
     UpsertReply,
 )
@@ -44,7 +47,7 @@ NAMES = (
     "wrap_end", "set_status", "set_leg", "upsert", "remove", "overflow", "callback",
     "callback_result", "claim_timers", "timer_done", "unconnect",
 )
-STANDALONE: tuple[str, ...] = ()
+STANDALONE = ("pin",)
 
 
 def _source(name: str) -> str:
@@ -161,6 +164,13 @@ class Scripts:
         return StatusReply.parse(self.run("set_status", {
             "agent": agent, "status": status, "source": source,
         }))
+
+    def pin(self, agent: str, attempt: str, *, window_ms: int, max_wrong: int) -> PinReply:
+        """Count one PIN try ("right", "wrong"), or "peek" whether PIN entry is locked."""
+        return PinReply.parse(self.by_name["pin"](
+            keys=[keys.pin_failures(agent)],
+            args=[self.env.now_ms(), window_ms, max_wrong, attempt, random.random()],
+        ))
 
     # --- timers -------------------------------------------------------------------
 

@@ -5,12 +5,13 @@ An agent texts the service number from their registered phone (`ON`,
 one), then a menu (1 available, 2 break, 3 log out). The SMS and voice
 webhooks ask `agent_sms_answer` / `agent_line_answer` first; None means the
 sender is not an agent (or no longer one), and the customer's flow runs.
-The menu's Gather actions come back to AGENT_LINE (ivr/paths.py).
+The menu's Gather actions come back to AGENT_LINE (ivr/paths.py). Wrong PINs
+count across calls: 5 within 15 minutes lock PIN entry for 15 minutes
+(Router.check_pin, ivr/routing/lua/pin.lua).
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from flask import Blueprint
@@ -28,10 +29,11 @@ bp = Blueprint("agent_line", __name__)
 
 WORDS = {"ON": "available", "AVAILABLE": "available", "OFF": "offline", "BREAK": "break"}
 KEYS = {"1": "available", "2": "break", "3": "offline"}
-PIN_TRIES = 3  # wrong PINs in one call before it ends
+PIN_TRIES = 3  # wrong PINs in one call before it ends (the roster locks after 5 across calls)
 MENU_TRIES = 3
 SMS_HELP = "Text ON to take calls, BREAK for a break, OFF to log out, STATUS to check."
 NOT_AN_AGENT = "Sorry, this line is for agents only. Goodbye."
+LOCKED = "Too many wrong PINs. PIN entry is locked for 15 minutes. Goodbye."
 
 
 def describe(agent: dict[str, Any]) -> str:
@@ -83,6 +85,8 @@ def agent_line_answer(params: MultiDict[str, str]) -> VoiceResponse | None:
     if agent is None or config is None:
         return None
     if config.pin:
+        if router.pin_locked(agent_id):
+            return _goodbye(LOCKED)
         return _pin_prompt(router, agent_id, tries=0, greeting=f"Hello {agent['name']}.")
     return _menu(router, agent, n=0)
 
@@ -126,16 +130,19 @@ def line(params: MultiDict[str, str]) -> TwiML:
     router = get_router()
     agent_id = params.get("agent", "")
     agent = router.agent(agent_id)
-    config = router.agent_config(agent_id)
     # The PIN gates the menu: only the phone registered for this agent may use it.
-    if agent is None or config is None or \
-            params.get("From", "").removeprefix("whatsapp:") != agent["phone"]:
+    if agent is None or params.get("From", "").removeprefix("whatsapp:") != agent["phone"]:
         return _goodbye(NOT_AN_AGENT)
     stage, n = params.get("stage"), int(params.get("n", "0") or 0)
     digits = params.get("Digits", "")
     if stage == "pin":
-        if hmac.compare_digest(digits.encode(), (config.pin or "").encode()):
+        verdict = router.check_pin(agent_id, digits)
+        if verdict == "ok":
             return _menu(router, agent, n=0)
+        if verdict == "locked":
+            return _goodbye(LOCKED)
+        if verdict != "wrong":
+            return _goodbye(NOT_AN_AGENT)
         if n + 1 >= PIN_TRIES:
             return _goodbye("Sorry, that PIN is not right. Goodbye.")
         return _pin_prompt(router, agent_id, tries=n + 1, greeting="That PIN is not right.")

@@ -336,3 +336,20 @@ def test_agent_removed_from_yaml_mid_call_leaves_when_the_call_ends(app_live, ca
     line = live.sim.place_call(ALICE, SERVICE, Caller(["4321", "1"], hangup_after=100)).wait(20)
     assert not any("PIN" in s for s in line.said())
     live.sim.assert_no_errors()
+
+
+def test_agent_phone_line_locks_after_5_wrong_pins_across_calls(app_live):
+    live = app_live()
+    said = " ".join(live.sim.place_call(ALICE, SERVICE, Caller(["0000", "1111", "2222"]))
+                    .wait(20).said())
+    assert said.count("PIN is not right") == 3  # three tries per call, as before
+    said = " ".join(live.sim.place_call(ALICE, SERVICE, Caller(["3333", "5555"]))
+                    .wait(20).said())
+    assert "locked for 15 minutes" in said  # the fifth wrong try within 15 minutes
+    said = " ".join(live.sim.place_call(ALICE, SERVICE, Caller(["4321", "1"])).wait(20).said())
+    assert "locked for 15 minutes" in said and "PIN, then press pound" not in said
+    assert agent_state(live, "alice")["status"] == "offline"
+    # another agent's line is not locked
+    said = " ".join(live.sim.place_call(BOB, SERVICE, Caller(["1234", "1"])).wait(20).said())
+    assert "available for calls" in said
+    live.sim.assert_no_errors()

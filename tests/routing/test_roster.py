@@ -115,3 +115,41 @@ def test_an_agent_added_back_before_the_call_ends_stays(folder_router, twilio):
     assert router.agent_by_phone(ALICE_PHONE) == "a00"
     router.agent_leg_status(aid, token, "completed")
     assert "a00" in ids(router) and router.agent("a00") is not None
+
+
+# --- the phone line's PIN: 5 wrong tries within 15 minutes lock it, across calls ---------
+
+
+def pin_router(make_router: Any) -> Router:
+    agents = agents_of(2)
+    agents["a00"]["pin"] = "4321"
+    return make_router({"sales": {}}, agents)
+
+
+def test_five_wrong_pins_lock_pin_entry_for_15_minutes(make_router, clock):
+    router = pin_router(make_router)
+    router.sync_roster()
+    verdicts = [router.check_pin("a00", "0000") for _ in range(5)]
+    assert verdicts == ["wrong"] * 4 + ["locked"]
+    assert router.pin_locked("a00") and not router.pin_locked("a01")
+    assert router.check_pin("a00", "4321") == "locked"  # the right PIN is refused unchecked
+    clock.advance(15 * 60 - 1)
+    assert router.check_pin("a00", "4321") == "locked"
+    clock.advance(2)
+    assert not router.pin_locked("a00")
+    assert router.check_pin("a00", "4321") == "ok"
+
+
+def test_wrong_pins_count_within_15_minutes_and_a_right_one_clears_them(make_router, clock):
+    router = pin_router(make_router)
+    router.sync_roster()
+    for _ in range(4):
+        assert router.check_pin("a00", "1111") == "wrong"
+    clock.advance(15 * 60 + 1)  # those four are older than the window
+    for _ in range(4):
+        assert router.check_pin("a00", "1111") == "wrong"
+    assert router.check_pin("a00", "4321") == "ok"  # clears the count
+    for _ in range(4):
+        assert router.check_pin("a00", "1111") == "wrong"
+    assert router.check_pin("a00", "1111") == "locked"
+    assert router.check_pin("nobody", "1111") == "unknown"
