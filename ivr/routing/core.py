@@ -1,5 +1,5 @@
 """The core of the ACD: callers entering queues, offers to agents, acceptance, misses,
-and how each caller's time in a queue ends (product.md §5).
+and how each caller's time in a queue ends.
 
 Every decision is one Lua script (ivr/routing/scripts.py); this module feeds
 them plain values, rings the phones of the agents they chose (phones.py), ends

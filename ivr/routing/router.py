@@ -1,4 +1,4 @@
-"""The automatic call distributor's single entry point (product.md §5).
+"""The automatic call distributor's single entry point.
 
 `Router` is what the rest of the server holds (one per worker process): the
 flow engines put callers in queues and ask how their wait ended, the web
