@@ -125,7 +125,7 @@ def _menu(router: Router, agent: dict[str, Any], *, n: int) -> VoiceResponse:
 
 @bp.post(paths.AGENT_LINE)
 @twilio_webhook("voice", required=("agent", "stage"))
-def line(params: MultiDict[str, str]) -> TwiML:
+def agent_line(params: MultiDict[str, str]) -> TwiML:
     """The agent line's Gather actions (PIN, then menu choice)."""
     router = get_router()
     agent_id = params.get("agent", "")
