@@ -1,6 +1,7 @@
 """The layout of routing keys each script is given, and the context it runs in.
 
-Every routing script gets the same fixed keys (KEYS[1..9]) and then the free
+Every routing script gets the same fixed keys (KEYS[1..8], and the phone book
+as KEYS[9] for the scripts that change the roster) and then the free
 sets, logged-in sets and waiting-line buckets it needs, with a JSON map
 (ARGV[4]) telling lib.lua which KEYS index is which, so no key name is ever
 built or parsed in Lua and every key is declared (Redis Cluster). This module
@@ -106,7 +107,7 @@ class KeyLayout:
 
     def keys(
         self, scope: Scope = "all", queue: str | None = None, skills: Iterable[str] = (),
-        agent_skills: dict[str, int] | None = None,
+        agent_skills: dict[str, int] | None = None, *, phones: bool = False,
     ) -> tuple[list[str], str]:
         """KEYS for a script and the layout JSON (ARGV[4]) telling lib.lua which KEYS index
         is which free set, logged-in set and bucket.
@@ -115,14 +116,17 @@ class KeyLayout:
         every queue); "queue": one queue's buckets and the given skills (a caller entering);
         "none": the fixed keys only (scripts that touch no set or line); "agent": the lines
         one agent can serve and the agent's skills (an agent-side match for that agent
-        only; every bucket still counts for the STALE check)."""
+        only; every bucket still counts for the STALE check). `phones`: the phone book too
+        (KEYS[9]), for scripts that add, change or remove agents."""
         all_skills, _, buckets = self.universe()
         mine = agent_skills or {}
-        cache_key = (scope, queue, tuple(sorted(skills)), tuple(sorted(mine.items())))
+        cache_key = (scope, queue, tuple(sorted(skills)), tuple(sorted(mine.items())), phones)
         cached = self._layouts.get(cache_key)
         if cached is not None:
             return cached
-        out = [keys.acd(name) for name in FIXED] + [keys.acd("phones", "all")]
+        out = [keys.acd(name) for name in FIXED]
+        if phones:
+            out.append(keys.acd("phones", "all"))
         names: list[str] = []
         lines: list[str] = []
         if scope == "all":
@@ -134,6 +138,7 @@ class KeyLayout:
             names = ["*", *sorted(mine)]
             lines = [b for b in buckets if can_serve(mine, b)]
         layout: dict[str, Any] = {"free": {}, "on": {}, "wait": {},
+                                  "phones": len(out) if phones else 0,
                                   "nwait": len(buckets) if scope in ("all", "agent") else -1,
                                   "nskills": len(all_skills) if scope == "all" else -1}
         for kind in ("free", "on"):

@@ -25,26 +25,10 @@ def _list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else []
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _int(value: Any, default: int = 0) -> int:
-    return int(value) if isinstance(value, int | float) else default
-
-
-def _opt_int(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) else None
-
-
 # --- records -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AgentOffer:
     """The call an agent is offered or connected with (the agent record's `offer`)."""
 
@@ -54,7 +38,7 @@ class AgentOffer:
     withdrawn: bool  # `gone`: the caller hung up or another agent took them
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AgentRecord:
     """One agent as the `agents` hash keeps it (status is theirs, state the system's)."""
 
@@ -78,21 +62,22 @@ class AgentRecord:
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> AgentRecord:
+        # Lean on purpose: every status change and offer reads one (the scripts wrote it).
         d = json.loads(raw)
         offer = d.get("offer")
+        skills = d.get("skills")
         return cls(
-            id=str(d["id"]), name=_text(d.get("name")) or str(d["id"]),
-            phone=_text(d.get("phone")), skills={str(k): int(v) for k, v in
-                                                 _dict(d.get("skills")).items()},
-            pin=_text(d.get("pin")), source=_text(d.get("source")),
-            status=_text(d.get("status")), state=_text(d.get("state")),
-            status_since_ms=_int(d.get("since")), state_since_ms=_int(d.get("state_since")),
-            calls=_int(d.get("calls")), talk=_int(d.get("talk")), missed=_int(d.get("missed")),
-            day=_text(d.get("day")),
-            offer=AgentOffer(call=str(offer["call"]), token=str(offer["token"]),
-                             queue=_text(offer.get("queue")), withdrawn=bool(offer.get("gone")))
+            id=d["id"], name=d.get("name") or d["id"], phone=d.get("phone") or "",
+            skills=skills if isinstance(skills, dict) else {}, pin=d.get("pin") or "",
+            source=d.get("source") or "", status=d.get("status") or "",
+            state=d.get("state") or "", status_since_ms=int(d.get("since") or 0),
+            state_since_ms=int(d.get("state_since") or 0), calls=int(d.get("calls") or 0),
+            talk=int(d.get("talk") or 0), missed=int(d.get("missed") or 0),
+            day=d.get("day") or "",
+            offer=AgentOffer(offer["call"], offer["token"], offer.get("queue") or "",
+                             bool(offer.get("gone")))
             if isinstance(offer, dict) and offer.get("token") else None,
-            leg=_text(d.get("leg")), gone=bool(d.get("gone")),
+            leg=d.get("leg") or "", gone=bool(d.get("gone")),
         )
 
     def holds(self, token: str) -> bool:
@@ -100,7 +85,7 @@ class AgentRecord:
         return self.offer is not None and self.offer.token == token
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CallerRecord:
     """One caller (or texted callback) in a queue, as the `callers` hash keeps it."""
 
@@ -125,15 +110,18 @@ class CallerRecord:
     @classmethod
     def from_json(cls, raw: str | bytes) -> CallerRecord:
         d = json.loads(raw)
+        skills = d.get("skills")
+        dl, conn = d.get("dl"), d.get("conn")
         return cls(
-            id=str(d["id"]), queue=str(d["q"]), priority=_int(d.get("p")),
-            entered_ms=_int(d.get("t0")), state=_text(d.get("st")),
-            kind=_text(d.get("kind")) or "call", skills=[str(s) for s in _list(d.get("skills"))],
-            level=_int(d.get("lvl"), 1), number=_text(d.get("from")),
-            service_number=_text(d.get("to")), flow=_text(d.get("flow")),
-            step=_text(d.get("step")), action_url=_text(d.get("action")),
-            deadline_ms=_opt_int(d.get("dl")), outcome=_text(d.get("out")) or None,
-            agent=_text(d.get("agent")) or None, connected_ms=_opt_int(d.get("conn")),
+            id=d["id"], queue=d["q"], priority=int(d.get("p") or 0),
+            entered_ms=int(d.get("t0") or 0), state=d.get("st") or "",
+            kind=d.get("kind") or "call",
+            skills=skills if isinstance(skills, list) else [],  # cjson: an empty list is {}
+            level=int(d.get("lvl") or 1), number=d.get("from") or "",
+            service_number=d.get("to") or "", flow=d.get("flow") or "",
+            step=d.get("step") or "", action_url=d.get("action") or "",
+            deadline_ms=int(dl) if dl is not None else None, outcome=d.get("out") or None,
+            agent=d.get("agent") or None, connected_ms=int(conn) if conn is not None else None,
         )
 
     @property
@@ -144,7 +132,7 @@ class CallerRecord:
         return value if value in FINISHED else None
 
 
-@dataclass
+@dataclass(slots=True)
 class NewCaller:
     """A caller entering a queue: the record enter.lua stores (wire names in `to_json`)."""
 
@@ -185,7 +173,7 @@ class NewCaller:
 # --- script replies ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Offer:
     """An agent chosen for a caller: the worker rings the agent's phone (lib.lua offer())."""
 
@@ -199,10 +187,10 @@ class Offer:
 
     @classmethod
     def many(cls, raw: Any) -> list[Offer]:
-        return [cls(*(str(v) for v in item)) for item in _list(raw)]
+        return [cls(*map(str, item)) for item in _list(raw)]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EndedLeg:
     """An agent's call to end now (an offer withdrawn): the agent and the call's sid."""
 
@@ -215,7 +203,7 @@ class EndedLeg:
         return [cls(flat[i], flat[i + 1]) for i in range(0, len(flat) - 1, 2)]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EnterReply:
     """enter.lua: "queued" (with offers), "dup" (entered before; `state` is theirs now),
     or "overflow" (nobody logged in who could ever take them)."""
@@ -232,7 +220,7 @@ class EnterReply:
         return cls(status, [], str(raw[1]) if status == "dup" and len(raw) > 1 else "")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AcceptReply:
     """accept.lua: "ok" (the caller is theirs; ring-all rivals' calls to end), "gone"
     (the caller hung up or was taken), or "stale" (not their current offer)."""
@@ -249,7 +237,7 @@ class AcceptReply:
         return cls("ok", str(raw[1]), str(raw[2]), EndedLeg.pairs(raw[3]))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class MissReply:
     """miss.lua: "missed" (counted against the agent), "released" (an offer withdrawn
     earlier has ended: no miss) or "stale"; the agent's call and the new offers."""
@@ -267,7 +255,7 @@ class MissReply:
         return cls(str(raw[0]), bool(raw[1]), str(raw[2]), str(raw[3]), Offer.many(raw[4]))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CallerGoneReply:
     """caller_gone.lua: "abandoned" with the agents' calls to end, or "none"."""
 
@@ -281,7 +269,7 @@ class CallerGoneReply:
         return cls("abandoned", EndedLeg.pairs(raw[1]))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AgentDoneReply:
     """agent_done.lua: "free" (with the agent's next offer), "wrap-up", "removed" (the agent
     had been taken off the roster during the call) or "stale"."""
@@ -294,7 +282,7 @@ class AgentDoneReply:
         return cls(str(raw[0]), Offer.many(raw[1]) if str(raw[0]) == "free" else [])
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StatusReply:
     """set_status.lua: "ok" with the agent as stored and offers, or "unknown"."""
 
@@ -309,7 +297,7 @@ class StatusReply:
         return cls("ok", AgentRecord.from_json(raw[1]), Offer.many(raw[2]))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class UpsertReply:
     """upsert.lua: "added", "updated" or "kept" (an API-made agent the YAML leaves alone)."""
 
@@ -321,7 +309,7 @@ class UpsertReply:
         return cls(str(raw[0]), Offer.many(raw[1]))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class OverflowReply:
     """overflow.lua: "overflow" (with the Enqueue action URL), "busy" (an agent's phone rings
     for them: try later) or "none"."""
@@ -334,7 +322,7 @@ class OverflowReply:
         return cls(str(raw[0]), str(raw[1]) if len(raw) > 1 else "")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ClaimedTimer:
     """claim_timers.lua: a due timer ("kind|arg|arg") leased to this worker until `lease`."""
 
@@ -347,7 +335,7 @@ class ClaimedTimer:
         return [cls(flat[i], flat[i + 1]) for i in range(0, len(flat) - 1, 2)]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PinReply:
     """pin.lua: "ok", "wrong" (a failure counted) or "locked" (too many in the window)."""
 

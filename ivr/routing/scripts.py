@@ -73,12 +73,13 @@ class Scripts:
     def run(
         self, name: str, args: dict[str, Any], *, scope: Scope = "all",
         queue: str | None = None, skills: Iterable[str] = (),
-        agent_skills: dict[str, int] | None = None,
+        agent_skills: dict[str, int] | None = None, phones: bool = False,
     ) -> Any:
         """Run one routing decision with the common key layout (see lib.lua); its raw reply."""
         payload = json.dumps(args)
         for attempt in (1, 2):
-            script_keys, layout = self.layout.keys(scope, queue, skills, agent_skills)
+            script_keys, layout = self.layout.keys(scope, queue, skills, agent_skills,
+                                                   phones=phones)
             try:
                 return self.by_name[name](
                     keys=script_keys,
@@ -140,25 +141,26 @@ class Scripts:
         return MissReply.parse(self.run("miss", {
             "agent": agent, "token": token, "reason": reason, "max_missed": max_missed,
             "rest_ms": rest_ms,
-        }))
+        }, phones=True))
 
     def agent_done(self, agent: str, token: str, *, wrap_ms: int,
                    skills: dict[str, int]) -> AgentDoneReply:
         return AgentDoneReply.parse(self.run(
             "agent_done", {"agent": agent, "token": token, "wrap_ms": wrap_ms},
-            scope="agent", agent_skills=skills,
+            scope="agent", agent_skills=skills, phones=True,
         ))
 
     def wrap_end(self, agent: str, token: str) -> list[Offer]:
-        return Offer.many(self.run("wrap_end", {"agent": agent, "token": token}))
+        return Offer.many(self.run("wrap_end", {"agent": agent, "token": token}, phones=True))
 
     # --- the roster ---------------------------------------------------------------
 
     def upsert(self, record: dict[str, Any], *, keep_api: bool) -> UpsertReply:
-        return UpsertReply.parse(self.run("upsert", {"agent": record, "keep_api": keep_api}))
+        return UpsertReply.parse(self.run("upsert", {"agent": record, "keep_api": keep_api},
+                                          phones=True))
 
     def remove(self, agent: str) -> str:
-        return str(self.run("remove", {"agent": agent}))
+        return str(self.run("remove", {"agent": agent}, phones=True))
 
     def set_status(self, agent: str, status: str, source: str) -> StatusReply:
         return StatusReply.parse(self.run("set_status", {

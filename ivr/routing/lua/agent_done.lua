@@ -1,7 +1,7 @@
 -- agent_done.lua: the agent's leg of a connected call ended: talk time counted, then
 -- wrap-up (a timer) or, with wrap_up 0, free and matched at once; an agent removed from the
 -- roster during the call leaves it now.
--- KEYS: the common layout of lib.lua.
+-- KEYS: the common layout of lib.lua, with the phone book (PHONES: drop()).
 -- ARGV[3] JSON: {agent, token, wrap_ms}
 -- Returns {"stale"} | {"wrap-up"} | {"free", {offers}} | {"removed"} (the agent had been
 -- taken off the roster during the call, remove.lua).

@@ -10,8 +10,10 @@
 --   KEYS[6] aht      hash   queue -> recent average handle time (seconds, moving average)
 --   KEYS[7]  buckets hash   every waiting-line bucket name ("queue#skills/level") -> 1
 --   KEYS[8]  skills  set    every skill any agent has
---   KEYS[9]  phones  hash   agent phone -> agent id (the phone book of texts and calls)
---   KEYS[10..] named by their last part: ...:free:<skill> (zset of free agents by idle time,
+--   KEYS[9]  phones  hash   agent phone -> agent id (the phone book of texts and calls), only
+--            for the scripts that change the roster (LAYOUT.phones = 9; else 0 and KEYS[9]
+--            is the first of the next ones)
+--   KEYS[9 or 10..] named by their last part: ...:free:<skill> (zset of free agents by idle time,
 --            "*" = all), ...:on:<skill> (set of logged-in agents), ...:wait:<queue>#<sig>
 --            (zset of waiting callers of one queue with the same requirements, sig =
 --            "skill,skill/min_level"; score = (100 - priority) * 1e13 + enqueue ms).
@@ -24,8 +26,8 @@
 --         JSON {dates = {queue = "YYYY-MM-DD"}, day, maxlen, scan, scanmax, ringall, grace,
 --         keep, check}, ARGV[3] the script's own arguments as JSON,
 --         ARGV[4] the key layout JSON {free = {name = KEYS index}, on = {...}, wait = {name =
---         {KEYS index, skills, level}}, nwait = n or -1, nskills = n or -1} (so no key name
---         is parsed here; a script may be given only the keys it needs: nwait -1 means "not
+--         {KEYS index, skills, level}}, phones = 9 or 0, nwait = n or -1, nskills = n or -1}
+--         (so no key name is parsed here; a script may be given only the keys it needs: nwait -1 means "not
 --         every bucket", and such a script must not match agents against every queue;
 --         nskills -1 means the skills given are the ones it needs), ARGV[5] a random number
 --         in [0, 1).
@@ -39,9 +41,10 @@ local AGENTS, CALLERS, TIMERS, EVENTS, STATS, AHT = KEYS[1], KEYS[2], KEYS[3], K
 local NOW = tonumber(ARGV[1])
 local CTX = cjson.decode(ARGV[2])
 local ARGS = cjson.decode(ARGV[3])
-local BUCKETS, SKILLSET, PHONES = KEYS[7], KEYS[8], KEYS[9]
+local BUCKETS, SKILLSET = KEYS[7], KEYS[8]
 local LAYOUT = cjson.decode(ARGV[4])
 local RAND = tonumber(ARGV[5])
+local PHONES = LAYOUT.phones > 0 and KEYS[LAYOUT.phones] or nil
 local FREE, ON, WAIT, NEEDS = {}, {}, {}, {}
 for name, i in pairs(LAYOUT.free) do FREE[name] = KEYS[i] end
 for name, i in pairs(LAYOUT.on) do ON[name] = KEYS[i] end
@@ -156,6 +159,7 @@ end
 -- agent removed while busy (remove.lua marks it gone), the decision that ends that call,
 -- wrap-up or offer calls this (agent_done.lua, wrap_end.lua, miss.lua).
 local function drop(a)
+  if not PHONES then error('phone book not declared for dropping ' .. a.id) end
   free_del(a)
   on_set(a, false)
   if a.phone and redis.call('HGET', PHONES, a.phone) == a.id then redis.call('HDEL', PHONES, a.phone) end

@@ -1,7 +1,7 @@
 -- miss.lua: an offer failed (declined, no answer, busy, failed, ring timer expired). The
 -- caller goes back to their original place; the agent counts a miss and, after
 -- max_missed in a row, goes on break. Then both sides are matched again.
--- KEYS: the common layout of lib.lua.
+-- KEYS: the common layout of lib.lua, with the phone book (PHONES: drop()).
 -- ARGV[3] JSON: {agent, token, reason, max_missed, rest_ms}
 -- An offer withdrawn earlier (caller hung up, ring-all taken by another) ends here too,
 -- when the agent's call has ended: the agent is free, no miss is counted. An agent removed

@@ -2,7 +2,7 @@
 -- a wrap-up is logged out and marked gone instead, and its phone leaves the phone book at
 -- once (its texts and calls are then a customer's); the decision that ends that work takes
 -- it off the roster (lib.lua drop()). It may not accept an offer or set a status meanwhile.
--- KEYS: the common layout of lib.lua (PHONES: the phone book).
+-- KEYS: the common layout of lib.lua, with the phone book (PHONES).
 -- ARGV[3] JSON: {agent}
 -- Returns "removed" | "busy" | "unknown".
 local a = agent_get(ARGS.agent)

@@ -1,6 +1,6 @@
 -- upsert.lua: add or change an agent (from agents.yaml or the API), keeping its status
 -- and state; re-indexes its skills and phone.
--- KEYS: the common layout of lib.lua (PHONES: the phone book, phone -> agent id).
+-- KEYS: the common layout of lib.lua, with the phone book (PHONES: phone -> agent id).
 -- ARGV[3] JSON: {agent = {id, name, phone, skills, pin, source}, keep_api = bool}
 -- Returns {"added" | "updated" | "kept", {offers}}.
 local new = ARGS.agent

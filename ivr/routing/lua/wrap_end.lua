@@ -1,5 +1,5 @@
 -- wrap_end.lua: the wrap-up timer of one call came due: the agent is free and matched.
--- KEYS: the common layout of lib.lua.
+-- KEYS: the common layout of lib.lua, with the phone book (PHONES: drop()).
 -- ARGV[3] JSON: {agent, token}
 -- Returns {offers}.
 local a = agent_get(ARGS.agent)
