@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ivr.flows.model import AgentConfig, Callflows, Escalation, QueueConfig  # noqa: E402
+from ivr.routing.records import Offer  # noqa: E402
 from ivr.routing.router import Router  # noqa: E402
 from ivr.store import EmbeddedRedis, connect  # noqa: E402
 
@@ -89,9 +90,9 @@ def run(url: str, n_agents: int, n_callers: int) -> dict[str, Any]:
     store = connect(url, socket_timeout=30)
     store.flushdb()
     config = build_config(rng, n_agents)
-    offers: list[list[Any]] = []
+    offers: list[Offer] = []
     router = Router(store, lambda: config, None, public_url="http://bench")  # type: ignore[arg-type]
-    router._place_offers = offers.extend  # type: ignore[method-assign,assignment]
+    router.acd.place_offers = offers.extend  # type: ignore[method-assign]
     t = Timings()
 
     noop = store.register_script("return 0")
@@ -112,16 +113,16 @@ def run(url: str, n_agents: int, n_callers: int) -> dict[str, Any]:
         extra = [rng.choice(SKILLS)] if rng.random() < 0.2 else []
         count = len(offers)
 
-        def enter(i: int = i, queue: str = queue, extra: list[str] = extra) -> str:
-            return router._enter(
+        def enter(i: int = i, queue: str = queue, extra: list[str] = extra) -> bool:
+            return router.enter_call(
                 f"CA{i:032d}", queue=queue, priority=rng.randint(0, 3), skills=extra,
                 max_wait=None, caller=f"+1555{i:07d}", called="+15005550006", flow="main",
-                step="queue", action_url=f"http://bench/twilio/voice/step?seq={i}", kind="call",
+                step="queue", action_url=f"http://bench/twilio/voice/step?seq={i}",
             )
-        status = t.time("enter (caller-side match)", enter)
+        holding = t.time("enter (caller-side match)", enter)
         if len(offers) == count:
             # Not matched: re-file the sample as a decision that found nobody free.
-            kind = "enter (no free agent: waits)" if status == "queued" else \
+            kind = "enter (no free agent: waits)" if holding else \
                 "enter (nobody logged in: overflow)"
             t.by_kind.setdefault(kind, []).append(t.by_kind["enter (caller-side match)"].pop())
     store.execute_command("MEMORY", "PURGE")
@@ -129,21 +130,18 @@ def run(url: str, n_agents: int, n_callers: int) -> dict[str, Any]:
     waiting = sum(int(store.zcard(k)) for q in queues for k in router.buckets_of(q))
     per_caller = (after - before) / n_callers
 
-    def script(name: str, args: dict[str, Any], scope: Any = "all") -> Callable[[], Any]:
-        return lambda: router.run(name, args, scope=scope)
+    def accept(agent_id: str, token: str) -> Callable[[], Any]:
+        return lambda: router.scripts.accept(agent_id, token)
 
     def done(agent_id: str, token: str, skills: dict[str, int]) -> Callable[[], Any]:
-        return lambda: router.run("agent_done", {"agent": agent_id, "token": token,
-                                                 "wrap_ms": 0},
-                                  scope="agent", agent_skills=skills)
+        return lambda: router.scripts.agent_done(agent_id, token, wrap_ms=0, skills=skills)
 
-    for _caller_id, agent_id, token, *_ in list(offers)[:10_000]:
-        t.time("accept (agent pressed 1)",
-               script("accept", {"agent": agent_id, "token": token}, "none"))
+    for offer in list(offers)[:10_000]:
+        t.time("accept (agent pressed 1)", accept(offer.agent_id, offer.token))
         t.time("call ends, agent takes next (agent-side match)",
-               done(agent_id, token, config.agents[agent_id].skills))
-    plain, _, layout = router._layout("all")
-    ctx = router._ctx()
+               done(offer.agent_id, offer.token, config.agents[offer.agent_id].skills))
+    plain, layout = router.layout.keys("all")
+    ctx = router.layout.context()
     for _ in range(10_000):
         t.time("no-op EVALSHA (decision's keys and args)",
                lambda: noop(keys=plain, args=[router.now_ms(), ctx, "{}", layout, 0.5]))

@@ -102,6 +102,11 @@ def acd(*parts: str) -> str:
     return f"{PREFIX}{ACD}:" + ":".join(parts)
 
 
+def pin_failures(agent_id: str) -> str:
+    """Sorted set: one agent's wrong PIN tries and PIN lock (ivr/routing/lua/pin.lua)."""
+    return f"{PREFIX}pin:tries:{agent_id}"
+
+
 def public_base() -> str:
     """String: the base URL learnt from Twilio's webhooks (ivr/urls.py), when not configured."""
     return acd("base_url")

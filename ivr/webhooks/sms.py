@@ -29,6 +29,7 @@ from ivr.context import get_redis, get_router, get_texting
 from ivr.flows import optout
 from ivr.flows.on_error import on_error_twiml
 from ivr.flows.texting import STOP_CONFIRMATION
+from ivr.webhooks.agent_line import agent_sms_answer
 from ivr.webhooks.common import TwiML, flow_for_request, twilio_webhook
 
 log = logging.getLogger("ivr.webhooks.sms")
@@ -137,10 +138,8 @@ def incoming(params: MultiDict[str, str]) -> TwiML:
     if opt_out_first(params):
         return get_texting().incoming(params)
     # 2. agents' commands
-    reply = get_router().handle_agent_sms(params)
+    reply = agent_sms_answer(params)
     if reply is not None:
-        response = MessagingResponse()
-        response.message(reply)
-        return response
+        return reply
     # 3. the flows
     return get_texting().incoming(params)

@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from ivr import paths
 from ivr.context import final_writes, get_engine, get_router, get_texting
+from ivr.webhooks.agent_line import agent_line_answer
 from ivr.webhooks.common import TwiML, flow_for_request, on_error_twiml, twilio_webhook
 
 bp = Blueprint("voice", __name__)
@@ -25,8 +26,7 @@ log = logging.getLogger("ivr.webhooks.voice")
 @twilio_webhook("voice", required=("CallSid", "From", "To"))
 def incoming(params: MultiDict[str, str]) -> TwiML:
     """A call comes in: an agent calling from their own phone, or a customer."""
-    router = get_router()
-    agent_line = router.agent_line(params)
+    agent_line = agent_line_answer(params)
     if agent_line is not None:
         return agent_line
     return get_engine().incoming(params, writes=final_writes())
@@ -51,7 +51,7 @@ def fallback(params: MultiDict[str, str]) -> TwiML:
 def status(params: MultiDict[str, str]) -> TwiML | None:
     """Call progress: a hang-up ends the call's flow state and any queue wait or offer."""
     get_engine().status(params)
-    get_router().call_ended(params)
+    get_router().call_ended(params["CallSid"], params.get("CallStatus", ""))
     # Last, so it sees what the engine and the router made of the hang-up: the flow's
     # missed_call text to a caller who hung up in a queue or called after hours.
     try:

@@ -110,11 +110,11 @@ class DeskRouter:
         self.ended: list[str] = []
         self.lock = threading.Lock()
 
-    def agent_line(self, params: Any) -> None:
-        return None
+    def agent_by_phone(self, phone: str) -> None:
+        return None  # no agents: every call is a customer's
 
-    def call_ended(self, params: Any) -> None:
-        self.ended.append(params.get("CallSid", ""))
+    def call_ended(self, call_sid: str, call_status: str) -> None:
+        self.ended.append(call_sid)
 
     def enqueue(self, call_sid: str, *, queue: str, priority: int, skills: list[str],
                 max_wait: int | None, caller: str, called: str, flow: str, step: str,

@@ -3,8 +3,6 @@ log agree; the roster follows the YAML and the API."""
 
 from __future__ import annotations
 
-from werkzeug.datastructures import MultiDict
-
 from ivr.flows.model import AgentConfig
 from tests.routing.conftest import agents_of, enqueue
 from tests.routing.test_matching import agent, caller, token_of
@@ -18,7 +16,7 @@ def test_callback_keeps_place_and_is_retried_three_times(make_router, twilio, cl
     clock.advance(30)
     assert router.press_callback("CAcb") == "ok"
     assert router.queue_result("CAcb", "leave") == "callback"
-    router.call_ended(MultiDict({"CallSid": "CAcb", "CallStatus": "completed"}))
+    router.call_ended("CAcb", "completed")
     enqueue(router, "CAlater")  # arrives after, must stay behind the callback
     assert [w["id"] for w in router.waiting()] == ["CAcb", "CAlater"]
     s = router.queue_stats("sales")
@@ -26,12 +24,12 @@ def test_callback_keeps_place_and_is_retried_three_times(make_router, twilio, cl
     for attempt in range(1, 4):
         router.set_agent_status("a00", "available", source="test")
         aid, token = token_of(twilio.placed[-1].url)
-        assert router.offer(aid, token)[1]["id"] == "CAcb"  # type: ignore[index]
+        assert router.offer(aid, token)[1].id == "CAcb"  # type: ignore[index]
         assert router.accept(aid, token)[0] == "ok"
         verdict = router.callback_dialed(aid, token, "no-answer")
         assert verdict == ("retry" if attempt < 3 else "failed")
         router.set_agent_status("a00", "break", source="test")
-        router.agent_leg_status(aid, token, MultiDict({"CallStatus": "completed"}))
+        router.agent_leg_status(aid, token, "completed")
         if attempt < 3:
             assert caller(router, "CAcb")["st"] == "retry"
             clock.advance(61)
@@ -53,7 +51,7 @@ def test_texted_callback_request_joins_the_line(make_router, twilio):
     router.set_agent_status("a00", "available", source="test")
     aid, token = token_of(twilio.placed[-1].url)
     router.accept(aid, token)
-    router.agent_leg_status(aid, token, MultiDict({"CallStatus": "completed"}))
+    router.agent_leg_status(aid, token, "completed")
     router.run_timers()
     from ivr import keys
     router.store.delete(keys.acd("inq", "x"))
@@ -85,11 +83,11 @@ def test_stats_rebuild_from_event_log_matches_counters(make_router, twilio, cloc
     clock.advance(25)
     router.accept(aid, token)
     clock.advance(40)
-    router.agent_leg_status(aid, token, MultiDict({"CallStatus": "completed"}))
+    router.agent_leg_status(aid, token, "completed")
     router.set_agent_status("a00", "break", source="test")
     router.set_agent_status("a01", "break", source="test")
     enqueue(router, "CA2")
-    router.call_ended(MultiDict({"CallSid": "CA2", "CallStatus": "completed"}))
+    router.call_ended("CA2", "completed")
     enqueue(router, "CA3")
     router.press_callback("CA3")
     enqueue(router, "CA4", "support")
@@ -123,7 +121,7 @@ def test_api_agents_persist_and_yaml_does_not_override_them(make_router, twilio)
     row = router.upsert_agent(AgentConfig(id="a00", name="Renamed", phone="+15005569999",
                                           skills={"sales": 4}))
     assert row["source"] == "api" and row["name"] == "Renamed"
-    router._roster_version = None  # a reload of the same YAML, applied again
+    router.roster.version = None  # a reload of the same YAML, applied again
     from ivr import keys as key_names
     router.store.delete(key_names.acd("roster_version"))
     router.sync_roster()
@@ -146,7 +144,7 @@ def test_caller_hanging_up_as_the_agent_accepts_is_abandoned(make_router, twilio
     aid, token = token_of(twilio.placed[-1].url)
     clock.advance(5)
     assert router.accept(aid, token)[0] == "ok"
-    router.call_ended(MultiDict({"CallSid": "CA1", "CallStatus": "completed"}))
+    router.call_ended("CA1", "completed")
     # Twilio: the caller left their queue by hanging up, never bridged
     assert router.queue_result("CA1", "hangup") == "abandoned"
     s = router.queue_stats("sales")

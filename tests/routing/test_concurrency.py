@@ -6,8 +6,6 @@ import random
 import threading
 from collections import Counter
 
-from werkzeug.datastructures import MultiDict
-
 from tests.routing.conftest import agents_of, enqueue
 from tests.routing.test_matching import token_of
 
@@ -48,7 +46,7 @@ def test_concurrent_matches_never_double_assign(make_router, twilio):
     def answer(router, pair):
         aid, token = pair
         router.accept(aid, token)
-        router.agent_leg_status(aid, token, MultiDict({"CallStatus": "completed"}))
+        router.agent_leg_status(aid, token, "completed")
 
     threads = [threading.Thread(target=answer, args=(routers[i % 6], p))
                for i, p in enumerate(offers)]
@@ -64,11 +62,10 @@ def test_a_worker_with_stale_skill_lists_reloads_them(make_router, twilio):
     worker_a = make_router({"q": {"skills": ["french"]}}, agents_of(1))
     worker_b = make_router({"q": {"skills": ["french"]}}, agents_of(1))
     worker_a.sync_roster()
-    worker_a._skills_and_queues()  # cached for a second: no "french" in it yet
+    worker_a.layout.universe()  # cached for a second: no "french" in it yet
     from ivr.flows.model import AgentConfig
     worker_b.upsert_agent(AgentConfig(id="fr", name="Fr", phone="+15005567777",
                                       skills={"french": 2}))
     worker_a.set_agent_status("fr", "available", source="test")  # indexes under french
     enqueue(worker_a, "CA1", "q")
     assert [p.to for p in twilio.placed] == ["+15005567777"]
-    _ = MultiDict

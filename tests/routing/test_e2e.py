@@ -304,3 +304,52 @@ steps:
     order = [c.leg.to for c in sorted(calls, key=lambda c: c.record.bridges[0].started)]
     assert order == [vip_number, SERVICE, SERVICE]
     assert calls[0].record.bridges[0].started < calls[1].record.bridges[0].started
+
+
+def test_agent_removed_from_yaml_mid_call_leaves_when_the_call_ends(app_live, callflows_dir):
+    """Alice accepts a call; she is deleted from agents.yaml and the flows reload; her call
+    ends; she texts ON: she is not told "you are available", and the next customer is not
+    offered to her. Nor does her phone line answer her as an agent any more."""
+    live = app_live()
+    live.sim.phones[ALICE] = Phone(inputs=["1"] * 5, hangup_after=1000)
+    login(live, ALICE)
+    live.sim.send_sms(BOB, SERVICE, "BREAK")  # logged in, not taking calls: nobody overflows
+    call = live.sim.place_call("+15551230001", SERVICE, Caller(talk_for=300))
+    wait_until(lambda: agent_state(live, "alice")["state"] == "on-call")
+    (callflows_dir / "agents.yaml").write_text("bob:" + AGENTS.split("bob:")[1])
+    assert live.app.extensions["ivr.flows"].reload()
+    assert agent_state(live, "alice")["status"] == "offline"  # logged out, still on the call
+    call.wait(20)
+    router = live.app.extensions["ivr.router"]
+
+    def call_over() -> bool:
+        alice = [a for a in router.agents() if a["id"] == "alice"]
+        return not alice or alice[0]["state"] == "idle"
+
+    wait_until(call_over)
+    replies = live.sim.send_sms(ALICE, SERVICE, "ON")
+    assert not any("available" in reply for reply in replies), replies
+    next_call = live.sim.place_call("+15551230002", SERVICE, Caller(hangup_after=200))
+    next_call.wait(20)
+    assert len(live.sim.record.calls_to(ALICE)) == 1  # only the first customer's offer
+    assert all(a["id"] != "alice" for a in router.agents())
+    line = live.sim.place_call(ALICE, SERVICE, Caller(["4321", "1"], hangup_after=100)).wait(20)
+    assert not any("PIN" in s for s in line.said())
+    live.sim.assert_no_errors()
+
+
+def test_agent_phone_line_locks_after_5_wrong_pins_across_calls(app_live):
+    live = app_live()
+    said = " ".join(live.sim.place_call(ALICE, SERVICE, Caller(["0000", "1111", "2222"]))
+                    .wait(20).said())
+    assert said.count("PIN is not right") == 3  # three tries per call, as before
+    said = " ".join(live.sim.place_call(ALICE, SERVICE, Caller(["3333", "5555"]))
+                    .wait(20).said())
+    assert "locked for 15 minutes" in said  # the fifth wrong try within 15 minutes
+    said = " ".join(live.sim.place_call(ALICE, SERVICE, Caller(["4321", "1"])).wait(20).said())
+    assert "locked for 15 minutes" in said and "PIN, then press pound" not in said
+    assert agent_state(live, "alice")["status"] == "offline"
+    # another agent's line is not locked
+    said = " ".join(live.sim.place_call(BOB, SERVICE, Caller(["1234", "1"])).wait(20).said())
+    assert "available for calls" in said
+    live.sim.assert_no_errors()

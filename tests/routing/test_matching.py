@@ -6,10 +6,9 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from werkzeug.datastructures import MultiDict
-
 from ivr import keys
 from ivr.routing.router import Router
+from ivr.webhooks.queue import hold_twiml
 from tests.routing.conftest import Clock, RecordingTwilio, agents_of, enqueue
 
 
@@ -42,7 +41,7 @@ def test_caller_is_offered_to_a_free_agent_and_connected_on_accept(make_router, 
     assert agent(router, "a01")["state"] == "offered"
     assert caller(router, "CA1")["st"] == "offered"
     verdict, c = router.accept(aid, token)
-    assert verdict == "ok" and c is not None and c["id"] == "CA1"
+    assert verdict == "ok" and c is not None and c.id == "CA1"
     assert agent(router, "a01")["state"] == "on-call"
     assert router.queue_result("CA1", "bridged") == "connected"
     stats = router.queue_stats("sales")
@@ -86,9 +85,9 @@ def test_agent_takes_highest_priority_then_longest_waiting(make_router, twilio, 
     for _ in range(4):
         router.set_agent_status("a00", "available", source="test")
         aid, token = token_of(twilio.placed[-1].url)
-        order.append(router.offer(aid, token)[1]["id"])  # type: ignore[index]
+        order.append(router.offer(aid, token)[1].id)  # type: ignore[index]
         router.accept(aid, token)
-        router.agent_leg_status(aid, token, MultiDict({"CallStatus": "completed"}))
+        router.agent_leg_status(aid, token, "completed")
         router.set_agent_status("a00", "break", source="test")
         clock.advance(60)
         router.run_timers()
@@ -110,8 +109,8 @@ def test_decline_puts_caller_back_at_the_front_and_counts_a_miss(make_router, tw
     assert agent(router, "a00")["missed_in_a_row"] == 1
     # a00 is free again but rests from CA1, so it is offered CA2 meanwhile
     aid2, token2 = token_of(twilio.placed[-1].url)
-    assert router.offer(aid2, token2)[1]["id"] == "CA2"  # type: ignore[index]
-    router.agent_leg_status(aid2, token2, MultiDict({"CallStatus": "no-answer"}))
+    assert router.offer(aid2, token2)[1].id == "CA2"  # type: ignore[index]
+    router.agent_leg_status(aid2, token2, "no-answer")
     a0 = agent(router, "a00")
     assert a0["status"] == "break" and a0["state"] == "idle"
     assert twilio.texts and twilio.texts[-1]["to"] == "+15005560000"
@@ -119,7 +118,7 @@ def test_decline_puts_caller_back_at_the_front_and_counts_a_miss(make_router, tw
     # another agent logs in: gets the caller who waited longest, CA1
     router.set_agent_status("a01", "available", source="test")
     aid3, token3 = token_of(twilio.placed[-1].url)
-    assert aid3 == "a01" and router.offer(aid3, token3)[1]["id"] == "CA1"  # type: ignore[index]
+    assert aid3 == "a01" and router.offer(aid3, token3)[1].id == "CA1"  # type: ignore[index]
     assert router.queue_stats("sales")["missed_offers"] == 2
 
 
@@ -129,21 +128,21 @@ def test_caller_hanging_up_while_agent_rings_cancels_the_offer(make_router, twil
     enqueue(router, "CA1")
     leg = twilio.placed[-1].sid
     aid, token = token_of(twilio.placed[-1].url)
-    router.call_ended(MultiDict({"CallSid": "CA1", "CallStatus": "completed"}))
+    router.call_ended("CA1", "completed")
     assert (leg, {"status": "completed"}) in twilio.updates
     # free as soon as the cancelled call has ended, and that is not the agent's miss
     assert agent(router, "a00")["state"] == "offered"
     assert router.accept(aid, token)[0] == "gone"
-    router.agent_leg_status(aid, token, MultiDict({"CallStatus": "canceled", "CallSid": leg}))
+    router.agent_leg_status(aid, token, "canceled", leg)
     a = agent(router, "a00")
     assert a["state"] == "idle" and a["status"] == "available" and a["missed_in_a_row"] == 0
     stats = router.queue_stats("sales")
     assert stats["abandoned"] == 1 and stats["answered"] == 0
     # the replayed/out-of-order status callback changes nothing twice
-    router.call_ended(MultiDict({"CallSid": "CA1", "CallStatus": "completed"}))
+    router.call_ended("CA1", "completed")
     assert router.queue_stats("sales")["abandoned"] == 1
     # and a call that never queued is harmless
-    router.call_ended(MultiDict({"CallSid": "CAnever", "CallStatus": "completed"}))
+    router.call_ended("CAnever", "completed")
 
 
 def test_ring_timer_frees_an_agent_whose_offer_got_no_callback(make_router, twilio, clock):
@@ -170,7 +169,7 @@ def test_wrap_up_then_next_caller(make_router, twilio, clock):
     aid, token = token_of(twilio.placed[-1].url)
     router.accept(aid, token)
     clock.advance(100)
-    router.agent_leg_status(aid, token, MultiDict({"CallStatus": "completed"}))
+    router.agent_leg_status(aid, token, "completed")
     assert agent(router, "a00")["state"] == "wrap-up"
     assert len(twilio.placed) == 1
     clock.advance(29)
@@ -180,7 +179,7 @@ def test_wrap_up_then_next_caller(make_router, twilio, clock):
     router.run_timers()
     assert len(twilio.placed) == 2
     aid2, token2 = token_of(twilio.placed[-1].url)
-    assert router.offer(aid2, token2)[1]["id"] == "CA2"  # type: ignore[index]
+    assert router.offer(aid2, token2)[1].id == "CA2"  # type: ignore[index]
     stats = router.queue_stats("sales")
     assert stats["average_talk"] == 100
     assert agent(router, "a00")["calls_today"] == 1
@@ -190,29 +189,32 @@ def test_max_wait_overflows_and_the_next_wait_fetch_leaves(make_router, twilio, 
     router = make_router({"sales": {"max_wait": 15, "announce": {"every": 60}}}, agents_of(1))
     router.set_agent_status("a00", "break", source="test")
     enqueue(router, "CA1")
-    hold = str(router.wait_twiml("CA1", 0))
+    hold = str(hold_twiml(router, "CA1", 0))
     assert '<Pause length="15"' in hold  # the hold loop never runs past the max wait
     clock.advance(10)
-    assert '<Pause length="5"' in str(router.wait_twiml("CA1", 1))
+    assert '<Pause length="5"' in str(hold_twiml(router, "CA1", 1))
     clock.advance(6)
     router.run_timers()
     assert caller(router, "CA1")["st"] == "overflowing"  # out of line, not counted yet
     assert router.queue_stats("sales")["overflowed"] == 0
-    assert "<Leave" in str(router.wait_twiml("CA1", 2))
+    assert "<Leave" in str(hold_twiml(router, "CA1", 2))
     assert router.queue_result("CA1", "leave") == "overflow"  # Twilio: they left
     stats = router.queue_stats("sales")
     assert stats["overflowed"] == 1 and stats["waiting"] == 0
     # the caller hanging up afterwards is not an abandon too
-    router.call_ended(MultiDict({"CallSid": "CA1", "CallStatus": "completed"}))
+    router.call_ended("CA1", "completed")
     assert router.queue_stats("sales")["abandoned"] == 0
 
 
 def test_no_max_wait_holds_forever(make_router, clock):
-    router = make_router({"sales": {"max_wait": 0, "announce": {"every": 30}}}, agents_of(1))
+    # hold_music=None: a router without audio, so the hold loop is short pauses (by default
+    # a queue without hold_music plays DEFAULT_HOLD_MUSIC: tests/routing/test_hold.py)
+    router = make_router({"sales": {"max_wait": 0, "announce": {"every": 30}}}, agents_of(1),
+                         hold_music=None)
     router.set_agent_status("a00", "break", source="test")
     enqueue(router, "CA1")
     clock.advance(100_000)
-    assert '<Pause length="20"' in str(router.wait_twiml("CA1", 0))
+    assert '<Pause length="20"' in str(hold_twiml(router, "CA1", 0))
     router.run_timers()
     assert caller(router, "CA1")["st"] == "waiting"
 
@@ -222,7 +224,7 @@ def test_wait_fetch_after_max_wait_overflows_even_before_the_timer(make_router, 
     router.set_agent_status("a00", "break", source="test")
     enqueue(router, "CA1")
     clock.advance(16)
-    assert "<Leave" in str(router.wait_twiml("CA1", 3))
+    assert "<Leave" in str(hold_twiml(router, "CA1", 3))
     router.run_timers()  # the timer finds nothing left to do
     assert router.queue_result("CA1", "leave") == "overflow"
     assert router.queue_result("CA1", "leave") == "overflow"  # a replay counts nothing twice
@@ -235,7 +237,7 @@ def test_caller_hanging_up_between_max_wait_and_leaving_is_abandoned(make_router
     enqueue(router, "CA1")
     clock.advance(16)
     router.run_timers()
-    router.call_ended(MultiDict({"CallSid": "CA1", "CallStatus": "completed"}))
+    router.call_ended("CA1", "completed")
     assert router.queue_result("CA1", "hangup") == "abandoned"
     s = router.queue_stats("sales")
     assert (s["abandoned"], s["overflowed"]) == (1, 0)

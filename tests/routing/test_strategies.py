@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from werkzeug.datastructures import MultiDict
-
 from tests.routing.conftest import agents_of, enqueue
 from tests.routing.test_matching import agent, caller, token_of
 
@@ -18,7 +16,7 @@ def serve(router, twilio, clock, talk: float = 10) -> None:
     aid, token = token_of(twilio.placed[-1].url)
     router.accept(aid, token)
     clock.advance(talk)
-    router.agent_leg_status(aid, token, MultiDict({"CallStatus": "completed"}))
+    router.agent_leg_status(aid, token, "completed")
 
 
 def login_in_order(router, clock, ids) -> None:
@@ -110,7 +108,7 @@ def test_ring_all_first_acceptance_wins_and_others_are_cancelled(make_router, tw
     cancelled = {sid for sid, _ in twilio.updates}
     assert cancelled == {offers["a00"][1], offers["a02"][1]}
     for other in ("a00", "a02"):  # free once their cancelled calls have ended
-        router.agent_leg_status(other, offers[other][0], MultiDict({"CallStatus": "canceled"}))
+        router.agent_leg_status(other, offers[other][0], "canceled")
         assert agent(router, other)["state"] == "idle"
         assert agent(router, other)["missed_in_a_row"] == 0
     assert agent(router, "a01")["state"] == "on-call"

@@ -9,8 +9,10 @@ if not a or a.state ~= 'offered' or not a.offer or a.offer.token ~= ARGS.token t
   return {'stale'}
 end
 local c = caller_get(a.offer.call)
-if a.offer.gone or not c or c.st ~= 'offered' or c.offers[a.id] ~= ARGS.token then
-  return {'gone'}  -- the agent's call ends now; its status callback frees the agent
+if a.offer.gone or a.gone or not c or c.st ~= 'offered' or c.offers[a.id] ~= ARGS.token then
+  -- the agent's call ends now; its status callback frees the agent (an agent removed
+  -- from the roster while ringing takes no call: the caller goes back in line then)
+  return {'gone'}
 end
 local withdrawn = withdraw_offers(c, a.id)
 untimer('ring|' .. a.id .. '|' .. ARGS.token)

@@ -1,8 +1,10 @@
 -- agent_done.lua: the agent's leg of a connected call ended: talk time counted, then
--- wrap-up (a timer) or, with wrap_up 0, free and matched at once.
--- KEYS: the common layout of lib.lua.
+-- wrap-up (a timer) or, with wrap_up 0, free and matched at once; an agent removed from the
+-- roster during the call leaves it now.
+-- KEYS: the common layout of lib.lua, with the phone book (PHONES: drop()).
 -- ARGV[3] JSON: {agent, token, wrap_ms}
--- Returns {"stale"} | {"wrap-up"} | {"free", {offers}}.
+-- Returns {"stale"} | {"wrap-up"} | {"free", {offers}} | {"removed"} (the agent had been
+-- taken off the roster during the call, remove.lua).
 local a = agent_get(ARGS.agent)
 if not a or a.state ~= 'on-call' or not a.offer or a.offer.token ~= ARGS.token then
   return {'stale'}
@@ -23,6 +25,10 @@ if c then
   event('complete', {queue = c.q, call = c.id, agent = a.id, talk = talk})
 end
 a.talk = (a.talk or 0) + talk
+if a.gone then  -- removed from the roster during the call: leaves now
+  drop(a)
+  return {'removed'}
+end
 if ARGS.wrap_ms > 0 then
   a.state = 'wrap-up'
   a.state_since = NOW

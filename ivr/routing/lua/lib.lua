@@ -10,7 +10,10 @@
 --   KEYS[6] aht      hash   queue -> recent average handle time (seconds, moving average)
 --   KEYS[7]  buckets hash   every waiting-line bucket name ("queue#skills/level") -> 1
 --   KEYS[8]  skills  set    every skill any agent has
---   KEYS[9..] named by their last part: ...:free:<skill> (zset of free agents by idle time,
+--   KEYS[9]  phones  hash   agent phone -> agent id (the phone book of texts and calls), only
+--            for the scripts that change the roster (LAYOUT.phones = 9; else 0 and KEYS[9]
+--            is the first of the next ones)
+--   KEYS[9 or 10..] named by their last part: ...:free:<skill> (zset of free agents by idle time,
 --            "*" = all), ...:on:<skill> (set of logged-in agents), ...:wait:<queue>#<sig>
 --            (zset of waiting callers of one queue with the same requirements, sig =
 --            "skill,skill/min_level"; score = (100 - priority) * 1e13 + enqueue ms).
@@ -19,11 +22,12 @@
 -- (escalation included) is registered before the caller enters; a script that sees more
 -- buckets (or skills) registered than declared refuses (STALE), and the worker reloads its
 -- lists and retries, so no agent is ever indexed under fewer skills than it has.
--- ARGV[1] now (ms), ARGV[2] context JSON {dates = {queue = "YYYY-MM-DD"}, day, maxlen, scan,
---         scanmax, ringall, grace, keep}, ARGV[3] the script's own arguments as JSON,
+-- ARGV[1] now (ms of the router's clock: no script reads the server's time), ARGV[2] context
+--         JSON {dates = {queue = "YYYY-MM-DD"}, day, maxlen, scan, scanmax, ringall, grace,
+--         keep, check}, ARGV[3] the script's own arguments as JSON,
 --         ARGV[4] the key layout JSON {free = {name = KEYS index}, on = {...}, wait = {name =
---         {KEYS index, skills, level}}, nwait = n or -1, nskills = n or -1} (so no key name
---         is parsed here; a script may be given only the keys it needs: nwait -1 means "not
+--         {KEYS index, skills, level}}, phones = 9 or 0, nwait = n or -1, nskills = n or -1}
+--         (so no key name is parsed here; a script may be given only the keys it needs: nwait -1 means "not
 --         every bucket", and such a script must not match agents against every queue;
 --         nskills -1 means the skills given are the ones it needs), ARGV[5] a random number
 --         in [0, 1).
@@ -40,6 +44,7 @@ local ARGS = cjson.decode(ARGV[3])
 local BUCKETS, SKILLSET = KEYS[7], KEYS[8]
 local LAYOUT = cjson.decode(ARGV[4])
 local RAND = tonumber(ARGV[5])
+local PHONES = LAYOUT.phones > 0 and KEYS[LAYOUT.phones] or nil
 local FREE, ON, WAIT, NEEDS = {}, {}, {}, {}
 for name, i in pairs(LAYOUT.free) do FREE[name] = KEYS[i] end
 for name, i in pairs(LAYOUT.on) do ON[name] = KEYS[i] end
@@ -69,13 +74,27 @@ local function caller_get(id)
 end
 local function caller_put(c) redis.call('HSET', CALLERS, c.id, cjson.encode(c)) end
 
+-- An event's id carries the router's clock (NOW), like its `at` field: never the server's
+-- time, so a router on a simulated clock reads its own times back. Stream ids must grow:
+-- when NOW is behind the last id (another host's clock, a simulation started again), the
+-- event is filed at the last id's millisecond (Redis numbers the sequence part).
 local function event(kind, fields)
-  local args = {'XADD', EVENTS, 'MAXLEN', '~', tostring(CTX.maxlen), '*', 'type', kind, 'at', num(NOW)}
+  local args = {'XADD', EVENTS, 'MAXLEN', '~', tostring(CTX.maxlen), num(NOW) .. '-*',
+                'type', kind, 'at', num(NOW)}
   for k, v in pairs(fields) do
     args[#args + 1] = k
     args[#args + 1] = type(v) == 'number' and num(v) or tostring(v)
   end
-  redis.call(unpack(args))
+  local added = redis.pcall(unpack(args))
+  if type(added) == 'table' and added.err then
+    local info = redis.call('XINFO', 'STREAM', EVENTS)
+    for i = 1, #info, 2 do
+      if info[i] == 'last-generated-id' then
+        args[6] = string.match(info[i + 1], '^(%d+)') .. '-*'
+      end
+    end
+    redis.call(unpack(args))
+  end
 end
 
 local function stat(queue, field, by)
@@ -134,6 +153,18 @@ local function on_set(a, on)
   for s, _ in pairs(a.skills) do
     if ON[s] then redis.call(verb, ON[s], a.id) end
   end
+end
+
+-- Take an agent off the roster: record, free and logged-in sets, phone book entry. For an
+-- agent removed while busy (remove.lua marks it gone), the decision that ends that call,
+-- wrap-up or offer calls this (agent_done.lua, wrap_end.lua, miss.lua).
+local function drop(a)
+  if not PHONES then error('phone book not declared for dropping ' .. a.id) end
+  free_del(a)
+  on_set(a, false)
+  if a.phone and redis.call('HGET', PHONES, a.phone) == a.id then redis.call('HDEL', PHONES, a.phone) end
+  redis.call('HDEL', AGENTS, a.id)
+  event('status', {agent = a.id, status = 'removed', source = 'roster'})
 end
 
 -- The agent is idle again (after a call, a miss, a cancelled offer).

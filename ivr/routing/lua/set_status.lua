@@ -2,9 +2,9 @@
 -- available is matched at once.
 -- KEYS: the common layout of lib.lua.
 -- ARGV[3] JSON: {agent, status = offline|available|break, source}
--- Returns {"unknown"} | {"ok", agent JSON, {offers}}.
+-- Returns {"unknown"} (also for an agent removed while busy) | {"ok", agent JSON, {offers}}.
 local a = agent_get(ARGS.agent)
-if not a then return {'unknown'} end
+if not a or a.gone then return {'unknown'} end  -- gone: removed, its call goes on
 local old = a.status
 if old ~= ARGS.status then
   a.status = ARGS.status

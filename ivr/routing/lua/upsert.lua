@@ -1,9 +1,8 @@
 -- upsert.lua: add or change an agent (from agents.yaml or the API), keeping its status
 -- and state; re-indexes its skills and phone.
--- KEYS: the common layout of lib.lua, plus ...:phones:all (hash phone -> agent id).
+-- KEYS: the common layout of lib.lua, with the phone book (PHONES: phone -> agent id).
 -- ARGV[3] JSON: {agent = {id, name, phone, skills, pin, source}, keep_api = bool}
 -- Returns {"added" | "updated" | "kept", {offers}}.
-local PHONES = KEYS[#KEYS]
 local new = ARGS.agent
 local a = agent_get(new.id)
 local verdict = 'updated'

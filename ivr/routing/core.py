@@ -1,0 +1,318 @@
+"""The core of the ACD: callers entering queues, offers to agents, acceptance, misses,
+and how each caller's time in a queue ends.
+
+Every decision is one Lua script (ivr/routing/scripts.py); this module feeds
+them plain values, rings the phones of the agents they chose (phones.py), ends
+the agents' calls of offers they withdrew, and turns their replies into what
+the flow engine and the web layer need. It knows no HTTP: the webhooks
+(ivr/webhooks/queue.py) hand it CallSids, tokens and Twilio's status words.
+
+Bridging: each caller waits alone in a Twilio queue named by their CallSid
+(`<Enqueue>`); the agent who presses 1 in the whisper answers
+`<Dial><Queue>CallSid</Queue></Dial>`, which connects exactly that caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any, Literal, NamedTuple
+
+from ivr import keys
+from ivr.routing.env import Env
+from ivr.routing.layout import KeyLayout, bucket_name
+from ivr.routing.phones import Phones, RingFailed
+from ivr.routing.records import (
+    FINAL_CALL_STATUSES,
+    AgentRecord,
+    CallerRecord,
+    EndedLeg,
+    EnterReply,
+    NewCaller,
+    Offer,
+)
+from ivr.routing.roster import Roster
+from ivr.routing.scripts import Scripts
+
+log = logging.getLogger("ivr.routing")
+
+QueueOutcome = Literal["connected", "overflow", "callback", "abandoned", "error"]
+
+MISS_REST = 10.0  # seconds a caller is not offered again to the agent who just missed them
+CALLBACK_TRIES = 3
+CALLBACK_SPACING = 120.0  # seconds between callback tries
+MAX_WAIT_RETRY = 5.0  # seconds before max wait is tried again for a caller whose agent rings
+
+
+class LiveOffer(NamedTuple):
+    """An offer that is not over: the agent whose phone it rang, and the caller."""
+
+    agent: AgentRecord
+    caller: CallerRecord
+
+
+class Acd:
+    """Callers, offers and their outcomes (see module docstring)."""
+
+    def __init__(self, env: Env, layout: KeyLayout, scripts: Scripts, roster: Roster,
+                 phones: Phones, *, miss_rest: float = MISS_REST,
+                 callback_spacing: float = CALLBACK_SPACING) -> None:
+        self.env = env
+        self.layout = layout
+        self.scripts = scripts
+        self.roster = roster
+        self.phones = phones
+        self.miss_rest = miss_rest
+        self.callback_spacing = callback_spacing
+
+    # --- callers --------------------------------------------------------------------
+
+    def caller(self, caller_id: str) -> CallerRecord | None:
+        raw = self.env.db.hget(keys.acd("callers"), caller_id)
+        return CallerRecord.from_json(raw) if raw else None
+
+    def caller_outcome(self, call_sid: str) -> str | None:
+        """How a caller's time in a queue ended ("abandoned", "overflowed", ...), or None
+        while they still wait, or when they never queued (or were forgotten after an hour)."""
+        record = self.caller(call_sid)
+        return record.finished if record is not None else None
+
+    def enter_call(
+        self, call_sid: str, *, queue: str, priority: int, skills: list[str],
+        max_wait: int | None, caller: str, called: str, flow: str, step: str, action_url: str,
+    ) -> bool:
+        """Put a caller in a queue (idempotent per CallSid): True when they now hold, False
+        for "overflow right now" (nobody logged in who could take them)."""
+        self.roster.sync()
+        reply = self._enter(
+            call_sid, queue=queue, priority=priority, skills=skills, max_wait=max_wait,
+            caller=caller, called=called, flow=flow, step=step, action_url=action_url,
+            kind="call",
+        )
+        return not (reply.status == "overflow"
+                    or (reply.status == "dup" and reply.state == "overflowed"))
+
+    def _enter(
+        self, caller_id: str, *, queue: str, priority: int, skills: list[str],
+        max_wait: int | None, caller: str, called: str, flow: str, step: str,
+        action_url: str, kind: str, out: str | None = None,
+    ) -> EnterReply:
+        config = self.env.queue_config(queue)
+        now = self.env.now_ms()
+        required = list(dict.fromkeys([*config.skills, *skills]))
+        level = 1
+        steps: list[dict[str, Any]] = []
+        timers: list[list[Any]] = []
+        current = required
+        for esc in sorted(config.escalate, key=lambda e: e.after):
+            current = list(esc.skills) if esc.skills is not None else current
+            if esc.after <= 0:
+                required, level = current, esc.min_level
+                continue
+            steps.append({"skills": current, "lvl": esc.min_level})
+            timers.append([now + esc.after * 1000, f"esc|{caller_id}|{len(steps)}"])
+        needed = {bucket_name(queue, required, level)}
+        needed |= {bucket_name(queue, st["skills"], st["lvl"]) for st in steps}
+        self.layout.register_buckets(needed)
+        wait_limit = max_wait if max_wait is not None else config.max_wait
+        if kind == "call" and wait_limit:
+            timers.append([now + wait_limit * 1000, f"maxwait|{caller_id}"])
+        record = NewCaller(
+            id=caller_id, queue=queue, priority=max(0, min(99, int(priority))), entered_ms=now,
+            skills=required, level=level, strategy=config.strategy,
+            ring_timeout=config.ring_timeout, service_level=config.service_level, kind=kind,
+            number=caller, service_number=called, flow=flow, step=step, action_url=action_url,
+            escalation=steps, outcome=out,
+            deadline_ms=now + wait_limit * 1000 if kind == "call" and wait_limit else None,
+        )
+        touched = {*required, *(s for st in steps for s in st["skills"])}
+        reply = self.scripts.enter(
+            record, timers=timers, overflow_if_nobody=kind == "call",
+            reach=steps[-1] if steps else {"skills": required, "lvl": level}, touched=touched,
+        )
+        if reply.status == "queued":
+            self.place_offers(reply.offers)
+        return reply
+
+    def request_callback(
+        self, number: str, *, queue: str, service_number: str, channel: str = "sms"
+    ) -> int:
+        """A texter asks to be called back: they join the queue as a callback; their position."""
+        self.roster.sync()
+        caller_id = f"cb-{uuid.uuid4().hex[:16]}"
+        self._enter(
+            caller_id, queue=queue, priority=0, skills=[], max_wait=None, caller=number,
+            called=service_number, flow="", step="", action_url="", kind="callback",
+            out="callback",
+        )
+        record = self.caller(caller_id)
+        return self.position(record) if record else 1
+
+    def position(self, caller: CallerRecord) -> int:
+        """1 + callers of the same queue ahead (higher priority, or same and earlier)."""
+        score = (100 - caller.priority) * 10**13 + caller.entered_ms
+        pipe = self.env.db.pipeline(transaction=False)
+        for key in self.layout.buckets_of(caller.queue):
+            pipe.zcount(key, "-inf", score)  # ties (same millisecond) count as ahead
+        ahead = sum(int(n) for n in pipe.execute())
+        return ahead if caller.state == "waiting" else ahead + 1
+
+    def queue_result(self, call_sid: str, queue_result: str) -> QueueOutcome:
+        """What became of a caller when Twilio's <Enqueue> action arrives (QueueResult)."""
+        record = self.caller(call_sid)
+        if record is None:
+            return "error"
+        state = record.state
+        if state == "overflowed":
+            return "overflow"
+        if state == "overflowing" and queue_result != "hangup":
+            self.scripts.overflow(call_sid, final=True)
+            return "overflow"
+        if record.kind == "callback":
+            return "callback"
+        if state in ("connected", "done"):
+            # QueueResult hangup: they hung up just as the agent accepted, never bridged.
+            if queue_result == "hangup" and self.scripts.unconnect(call_sid) == "abandoned":
+                return "abandoned"
+            return "connected"
+        if state == "abandoned" or queue_result == "hangup":
+            self._caller_gone(call_sid)
+            return "abandoned"
+        # Twilio could not keep them in the queue: take them out as an overflow.
+        if queue_result in ("queue-full", "error", "system-error", "leave", "redirected") \
+                and self.scripts.overflow(call_sid, final=True).verdict == "overflow":
+            return "overflow"
+        return "error"
+
+    def call_ended(self, call_sid: str, call_status: str) -> None:
+        """A caller's call ended: waiting or ringing an agent means abandoned, offer cancelled."""
+        if call_status not in FINAL_CALL_STATUSES:
+            return
+        if call_sid and self.env.db.hexists(keys.acd("callers"), call_sid):
+            self._caller_gone(call_sid)
+
+    def _caller_gone(self, call_sid: str) -> None:
+        self.end_legs(self.scripts.caller_gone(call_sid).withdrawn)
+
+    def max_wait(self, call_sid: str) -> None:
+        """Max wait passed: out of line now; the caller's next waitUrl fetch (due by then,
+        see hold.py) answers <Leave/>, and the <Enqueue> action takes them on to the
+        step's overflow (and counts it: queue_result). Why not a REST redirect: Twilio
+        also posts the Enqueue action (QueueResult=redirected) for a redirected call, so
+        the engine would see two continuations of one turn."""
+        if self.scripts.overflow(call_sid).verdict == "busy":
+            # an agent's phone rings for them: look again shortly
+            due = self.env.now_ms() + int(MAX_WAIT_RETRY * 1000)
+            self.env.db.zadd(keys.acd("timers"), {f"maxwait|{call_sid}": due})
+
+    def press_callback(self, call_sid: str) -> str:
+        """A waiting caller pressed 1 for a call back: "ok", "busy" (an agent's phone rings
+        for them) or "none" (not waiting, or their queue offers no callbacks)."""
+        record = self.caller(call_sid)
+        if record is None or not self.env.queue_config(record.queue).callback:
+            return "none"
+        return self.scripts.callback(call_sid)
+
+    def callback_dialed(self, agent_id: str, token: str, dial_status: str) -> str:
+        """The agent's dial to a callback customer ended; "reached", "retry" or "failed"."""
+        return self.scripts.callback_result(
+            agent_id, token, dial_status, max_tries=CALLBACK_TRIES,
+            spacing_ms=int(self.callback_spacing * 1000),
+        )
+
+    # --- offers ----------------------------------------------------------------------
+
+    def place_offers(self, offers: list[Offer]) -> None:
+        """Ring each chosen agent's phone (REST); a failed call is a miss at once."""
+        for offer in offers:
+            config = self.env.queue_config(offer.queue)
+            try:
+                leg = self.phones.ring(offer, ring_timeout=config.ring_timeout)
+            except RingFailed as exc:
+                log.warning("offer of %s to %s: REST call failed: %s",
+                            offer.caller_id, offer.agent_id, exc)
+                self.offer_failed(offer.agent_id, offer.token, "failed")
+                continue
+            log.info("offered %s call %s to %s (%s)", offer.kind, offer.caller_id,
+                     offer.agent_id, leg)
+            self.scripts.set_leg(offer.agent_id, offer.token, leg)
+
+    def end_legs(self, withdrawn: list[EndedLeg]) -> None:
+        for ended in withdrawn:
+            self.phones.end(ended.leg)
+
+    def offer(self, agent_id: str, token: str) -> LiveOffer | None:
+        """The agent and caller of a live offer, or None when that offer is over."""
+        agent = self.roster.record(agent_id)
+        if agent is None or agent.offer is None or agent.offer.token != token:
+            return None
+        caller = self.caller(agent.offer.call)
+        return LiveOffer(agent, caller) if caller is not None else None
+
+    def set_leg(self, agent_id: str, token: str, leg: str) -> bool:
+        """Remember the CallSid of the agent's call of this offer (False: the offer is over)."""
+        return self.scripts.set_leg(agent_id, token, leg)
+
+    def offer_failed(self, agent_id: str, token: str, reason: str) -> None:
+        """Decline, no answer, busy, failed or expired: a miss; the caller keeps their place."""
+        max_missed = 2
+        pending = self.offer(agent_id, token)
+        if pending is not None:
+            max_missed = self.env.queue_config(pending.caller.queue).max_missed
+        reply = self.scripts.miss(agent_id, token, reason, max_missed=max(1, max_missed),
+                                  rest_ms=int(self.miss_rest * 1000))
+        if reply.verdict not in ("missed", "released"):
+            return
+        if reason == "expired":
+            self.phones.end(reply.leg)
+        if reply.on_break:
+            self._tell_agent_on_break(agent_id, reply.caller_id, max_missed)
+        self.place_offers(reply.offers)
+
+    def _tell_agent_on_break(self, agent_id: str, caller_id: str, misses: int) -> None:
+        agent = self.roster.record(agent_id)
+        if agent is None:
+            return
+        caller = self.caller(caller_id)
+        service = (caller.service_number if caller else "") or self._any_service_number()
+        body = (f"You missed {misses} calls in a row, so we put you on break. "
+                "Text ON when you are ready for calls again.")
+        if not self.phones.text(to=agent.phone, from_=service, body=body):
+            log.warning("could not text %s about their break", agent_id)
+
+    def _any_service_number(self) -> str:
+        for flow in self.env.config().flows.values():
+            for number in flow.numbers:
+                if number != "*":
+                    return number
+        return ""
+
+    def accept(self, agent_id: str, token: str) -> tuple[str, CallerRecord | None]:
+        """The agent pressed 1: ("ok", caller) if they won the caller, else ("gone" or
+        "stale", None)."""
+        reply = self.scripts.accept(agent_id, token)
+        if reply.verdict != "ok":
+            return reply.verdict, None
+        self.end_legs(reply.withdrawn)
+        return "ok", self.caller(reply.caller_id)
+
+    def agent_leg_status(self, agent_id: str, token: str, call_status: str,
+                         call_sid: str = "") -> None:
+        """Status callback of a call placed to an agent: remember its sid, end the offer or
+        the call (wrap-up, or free and matched at once)."""
+        if call_status not in FINAL_CALL_STATUSES:
+            if call_sid:
+                self.scripts.set_leg(agent_id, token, call_sid)
+            return
+        agent = self.roster.record(agent_id)
+        if agent is None or not agent.holds(token):
+            return
+        if agent.state == "offered":
+            self.offer_failed(agent_id, token,
+                              "declined" if call_status == "completed" else call_status)
+        elif agent.state == "on-call" and agent.offer is not None:
+            caller = self.caller(agent.offer.call)
+            wrap = self.env.queue_config(caller.queue).wrap_up if caller else 0
+            reply = self.scripts.agent_done(agent_id, token, wrap_ms=int(wrap * 1000),
+                                            skills=agent.skills)
+            self.place_offers(reply.offers)

@@ -1,0 +1,81 @@
+"""The Twilio REST requests of routing: ring an agent, end an agent's call, ask how a call
+is, text an agent. Nothing else in `ivr/routing/` talks to Twilio.
+
+An offer rings the agent's own phone: a call from the number the caller
+dialled, whose answer URL is the whisper and whose status callbacks report
+how it went (ivr/webhooks/queue.py answers both).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from twilio.base.exceptions import TwilioException
+from twilio.rest import Client
+
+from ivr import paths
+from ivr.flows.optout import send_text
+from ivr.routing.env import Env
+from ivr.routing.records import Offer
+
+log = logging.getLogger("ivr.routing")
+
+STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+
+
+class RingFailed(Exception):
+    """Twilio refused the call to the agent's phone (or could not be reached)."""
+
+
+class Phones:
+    """Twilio's REST API as routing uses it (the client is injectable: tests record it)."""
+
+    def __init__(self, env: Env, twilio: Client) -> None:
+        self.env = env
+        self.twilio = twilio
+
+    def ring(self, offer: Offer, *, ring_timeout: int) -> str:
+        """Place the offer's call to the agent's phone; its CallSid."""
+        url = self.env.url
+        try:
+            call = self.twilio.calls.create(
+                to=offer.phone,
+                from_=offer.service_number or offer.phone,
+                url=url(paths.AGENT_WHISPER, agent=offer.agent_id, token=offer.token),
+                method="POST",
+                timeout=ring_timeout,
+                status_callback=url(paths.AGENT_STATUS, agent=offer.agent_id,
+                                    token=offer.token),
+                status_callback_event=STATUS_EVENTS,
+                status_callback_method="POST",
+            )
+        except (TwilioException, OSError) as exc:
+            raise RingFailed(str(exc)) from exc
+        return str(call.sid)
+
+    def end(self, leg: str) -> None:
+        """Stop ringing (or hang up) an agent's call whose offer is over.
+
+        Twilio's Call update: `canceled` only hangs up a queued or ringing call
+        and leaves an answered one (an agent in the whisper) untouched, while
+        `completed` "will attempt to hang up a call even if it's already in
+        progress". We can't know which it is at this instant, so: `completed`.
+        """
+        if not leg:
+            return
+        try:
+            self.twilio.calls(leg).update(status="completed")
+        except (TwilioException, OSError) as exc:
+            log.info("ending agent leg %s: %s", leg, exc)
+
+    def status(self, leg: str) -> str:
+        """Twilio's status of a call ("" when it cannot be asked)."""
+        try:
+            return str(self.twilio.calls(leg).fetch().status)
+        except (TwilioException, OSError) as exc:
+            log.info("checking call %s: %s", leg, exc)
+            return ""
+
+    def text(self, *, to: str, from_: str, body: str) -> bool:
+        """Text an agent, through the opt-out guard (which logs a failure)."""
+        return send_text(self.env.store, self.twilio, to=to, from_=from_, body=body)
