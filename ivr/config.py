@@ -1,4 +1,4 @@
-"""Settings from the environment (product.md §1), gathered in one place.
+"""Settings from the environment (docs/operations.md lists them), gathered in one place.
 
 `create_app(config)` accepts a mapping that overrides any of them, which is how
 tests point one app at one Redis database and one Twilio simulator.

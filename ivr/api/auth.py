@@ -1,4 +1,4 @@
-"""Who may use the admin API and the wallboard's data (product.md §1, `IVR_ADMIN_TOKEN`).
+"""Who may use the admin API and the wallboard's data (`IVR_ADMIN_TOKEN`).
 
 - Token set: `Authorization: Bearer <token>`, compared with `hmac.compare_digest`
   (constant time). The token is never logged: failures log the client address only.

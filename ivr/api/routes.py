@@ -1,4 +1,4 @@
-"""The admin JSON API under `/api` (issue 6): queues, agents, calls, voicemails, flows, events.
+"""The admin JSON API under `/api`: queues, agents, calls, voicemails, flows, events.
 
 Every answer is JSON; every refusal is `{"error": "..."}` with 400, 401, 404, 409, 415
 or 422 (503 when Redis is unreachable). The data comes from the router, the flow

@@ -56,7 +56,7 @@ class Flow:
     help: Prompt | None = None
     on_error: OnError = field(default_factory=OnError)
     http_hosts: list[str] = field(default_factory=list)
-    # Issue 5: {text: PROMPT, queue: QUEUE?} texted to a caller who hung up in a queue or
+    # {text: PROMPT, queue: QUEUE?} texted to a caller who hung up in a queue or
     # after hours (ivr/flows/texting.py); a reply of CALL asks for a callback from `queue`.
     missed_call: dict[str, Any] | None = None
 

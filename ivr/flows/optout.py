@@ -9,7 +9,7 @@ notices, the missed-call text. A sender who says STOP on WhatsApp is opted
 out on SMS too: the opt-out is stored per bare number (without `whatsapp:`),
 which is the safe reading of "nothing is sent to them".
 
-Keywords (product.md §4) count only as the whole message, in any case, with
+Keywords count only as the whole message, in any case, with
 surrounding whitespace and punctuation ignored: "stop", " STOP! " and "Stop."
 opt out; "please stop texting me" does not (Twilio's rule too).
 """

@@ -45,7 +45,7 @@ from ivr.flows.model import Prompt
 log = logging.getLogger("ivr.flows")
 
 CONTEXT_NAMES = ("vars", "caller", "call", "input", "now")
-"""The top-level names a template may use (product.md §4, Templates)."""
+"""The top-level names a template may use (docs/callflows.md, Templates)."""
 
 MAX_INT_BITS = 4096
 """Largest whole number template arithmetic may make (about 1,200 decimal digits)."""

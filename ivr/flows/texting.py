@@ -14,7 +14,7 @@ engine (no second interpreter) and renders its outputs as texts:
 - a conversation lives per (From, To) pair in Redis and expires after a quiet
   hour; a message after it ended starts the flow again.
 
-Before any flow runs, the opt-out rules of product.md §4 (`ivr.flows.optout`)
+Before any flow runs, the opt-out rules of docs/callflows.md (`ivr.flows.optout`)
 and a flood throttle apply. One texter's messages are handled one at a time,
 in arrival order (`ivr.flows.sms_turns`), so two messages arriving together
 neither lose nor double a step.
@@ -228,7 +228,7 @@ class TextEngine(FlowEngine[CallbackRouter]):
                 reply.say(self._help(from_, to))
             elif not self._missed_call_reply(from_, to, body, reply):
                 if normalize_words(body) in RESTART_WORDS:
-                    # "reply MENU to start over" (the help text of product.md's example)
+                    # "reply MENU to start over" (the help text of the demo's flows)
                     self.store.delete(keys.conversation(from_, to))
                 self._turn(params, from_, to, body, reply)
         return reply.twiml()

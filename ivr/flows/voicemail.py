@@ -137,7 +137,7 @@ def notify_owner(
     minutes, seconds = divmod(max(duration, 0), 60)
     body = (f"New voicemail in box {box} from {caller or 'an unknown caller'} "
             f"({minutes}:{seconds:02d}): {recording_url}")
-    # Through the opt-out guard (issue 5); it logs a failure. Not retried: the message
+    # Through the opt-out guard (ivr.flows.optout); it logs a failure. Not retried: the message
     # itself is kept and shows on the API/wallboard.
     if not send_text(store, twilio, to=owner, from_=from_, body=body):
         log.warning("voicemail %s: owner %s not texted", vm_id, owner)

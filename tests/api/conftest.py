@@ -72,7 +72,7 @@ def write_folder(folder: Path) -> Path:
 
 
 def wire(app: Flask) -> Flask:
-    """What create_app does once the lead wires issue 6 in; harmless if already done."""
+    """Register the API, metrics and wallboard blueprints if create_app has not; harmless if it has."""
     import ivr.api
     import ivr.api.metrics
     import ivr.wallboard

@@ -1,4 +1,4 @@
-"""The voice engine through its webhooks: every action of product.md §4 on a call."""
+"""The voice engine through its webhooks: every flow action on a call."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The missed-call text (issue 5): a flow's `missed_call` texts a caller who hung up while
+"""The missed-call text: a flow's `missed_call` texts a caller who hung up while
 waiting in a queue or who called after hours; a reply of CALL asks for a callback.
 End to end through the simulator (calls, status callbacks, REST texts, SMS replies)."""
 

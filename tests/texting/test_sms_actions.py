@@ -1,4 +1,4 @@
-"""The actions that behave by text as on voice (issue 5): http, set, branch, language, goto,
+"""The actions that behave by text as on voice: http, set, branch, language, goto,
 hours — through the simulator, with a CRM stand-in on loopback."""
 
 from __future__ import annotations

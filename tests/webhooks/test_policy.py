@@ -1,4 +1,4 @@
-"""The error policy every Twilio endpoint shares (product.md §2), on a small
+"""The error policy every Twilio endpoint shares, on a small
 app whose handlers write to Redis, so "nothing changed" can be checked."""
 
 from __future__ import annotations
