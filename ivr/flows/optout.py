@@ -17,7 +17,6 @@ opt out; "please stop texting me" does not (Twilio's rule too).
 from __future__ import annotations
 
 import logging
-import re
 import time
 import unicodedata
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
 from ivr import keys
+from ivr.flows.templates import xml_safe
 
 log = logging.getLogger("ivr.flows.optout")
 
@@ -42,10 +42,6 @@ WHATSAPP = "whatsapp:"
 TEXTS = Counter("ivr_texts_total", "Outbound texts by outcome (sent, opted-out, failed)",
                 ["outcome"])
 OPT_CHANGES = Counter("ivr_sms_optouts_total", "Opt-out keyword changes", ["change"])
-
-# XML 1.0 cannot carry these code points; a texter's body echoed into TwiML must lose them.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-
 
 def bare_number(address: str) -> str:
     """"whatsapp:+15551230000" -> "+15551230000"; other addresses unchanged."""
@@ -96,11 +92,6 @@ def opt_in(store: redis.Redis, number: str) -> bool:
     if changed:
         OPT_CHANGES.labels("in").inc()
     return changed
-
-
-def xml_safe(text: str) -> str:
-    """Drop code points XML cannot carry (control characters, lone surrogates)."""
-    return _XML_ILLEGAL.sub("", text)
 
 
 def split_body(text: str, limit: int = MAX_BODY) -> list[str]:

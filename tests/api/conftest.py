@@ -72,7 +72,7 @@ def write_folder(folder: Path) -> Path:
 
 
 def wire(app: Flask) -> Flask:
-    """Register the API, metrics and wallboard blueprints if create_app has not; harmless if it has."""
+    """Register the API, metrics and wallboard blueprints unless create_app has."""
     import ivr.api
     import ivr.api.metrics
     import ivr.wallboard
