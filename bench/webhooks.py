@@ -1,11 +1,13 @@
-"""Webhook throughput and latency of `ivr` against a bare Flask app, same gunicorn settings.
+"""Webhook throughput and latency of `ivr` against a bare and a tutorial-style Flask app.
 
     python bench/webhooks.py [--duration 10] [--connections 32] [--write docs/benchmarks.md]
 
 Needs `wrk` (Debian package `wrk`). For each worker count (2 and 4) it starts
-gunicorn (gthread, 8 threads) twice: once with `bench/bare_app.py` (constant
-TwiML, the ceiling) and once with `ivr` on `bench/callflows/` with signature
-checks on, and measures two webhooks:
+gunicorn (gthread, 8 threads) three times, with the same settings: with
+`bench/bare_app.py` (constant TwiML, the ceiling), with `bench/tutorial_app.py`
+(what a user writes by hand after Twilio's Flask IVR tutorial: signature check,
+form, TwiML built per request, no state) and with `ivr` on `bench/callflows/`
+with signature checks on, and measures two webhooks:
 
 - first: `POST /twilio/voice` for a new call (flow lookup, call state written
   to Redis, TwiML of the welcome and the menu);
@@ -46,6 +48,11 @@ TOKEN = "bench-auth-token"
 WRK_THREADS = 2
 ACCOUNT = "AC" + "b" * 32
 TO = "+15005550006"
+
+
+SERVERS = (("bare Flask", "bench.bare_app:app"),
+           ("tutorial", "bench.tutorial_app:app"),
+           ("ivr", "ivr.app:create_app()"))
 
 
 def free_port() -> int:
@@ -204,8 +211,7 @@ def main() -> None:
     rows = []
     try:
         for workers in args.workers:
-            for name, spec in (("bare Flask", "bench.bare_app:app"),
-                               ("ivr", "ivr.app:create_app()")):
+            for name, spec in SERVERS:
                 server = Gunicorn(spec, workers, env)
                 try:
                     first = [signed(server.url, "/twilio/voice", call_params(new_sid()))
@@ -233,17 +239,21 @@ def main() -> None:
                     print(f"{workers} workers  {scenario:14} {name:10} "
                           f"{result['rps']:8.0f} req/s  p50 {result['p50']:6.2f} ms  "
                           f"p99 {result['p99']:6.2f} ms  non-2xx {result['errors']}", flush=True)
+                    if result["errors"]:
+                        print(f"warning: {name} answered {result['errors']} non-2xx", flush=True)
     finally:
         if embedded:
             embedded.stop()
 
-    table = ["| workers | webhook | server | req/s | p50 ms | p99 ms | share of bare |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
-    bare = {(w, s): res["rps"] for w, s, n, res in rows if n == "bare Flask"}
+    table = ["| workers | webhook | server | req/s | p50 ms | p99 ms | share of bare "
+             "| share of tutorial |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    peers = {(w, s, n): res["rps"] for w, s, n, res in rows}
     for workers, scenario, name, res in rows:
-        share = res["rps"] / bare[(workers, scenario)] * 100
+        bare = res["rps"] / peers[(workers, scenario, "bare Flask")] * 100
+        tutorial = res["rps"] / peers[(workers, scenario, "tutorial")] * 100
         table.append(f"| {workers} | {scenario} | {name} | {res['rps']:.0f} | {res['p50']:.2f} "
-                     f"| {res['p99']:.2f} | {share:.0f}% |")
+                     f"| {res['p99']:.2f} | {bare:.0f}% | {tutorial:.0f}% |")
     text = "\n".join(table)
     print("\n" + text)
     if args.write:
