@@ -21,16 +21,19 @@ version if their step still exists there, and hear `on_error` if not.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
+import redis
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from ivr import keys, paths
+from ivr import keys, paths, replay
 from ivr.flows import state as state_mod
 from ivr.flows import voicemail
+from ivr.flows.actions_http import HttpResult
 from ivr.flows.analytics import StepStats
 from ivr.flows.engine_base import (
     FINAL_STATUSES,
@@ -94,6 +97,13 @@ class VoiceEngine(FlowEngine[QueueRouter]):
     def _setup(self) -> None:
         self.stats = StepStats(self.store)
         self._save_script = self.store.register_script(state_mod.SAVE_UNLESS_HUNG_UP)
+        self._claim_and_read = self.store.register_script(state_mod.CLAIM_AND_READ)
+        self._commit_if_new = self.store.register_script(state_mod.COMMIT_IF_NEW)
+        # Loaded now, so that a turn's first EVALSHA finds them (a restarted or flushed
+        # server answers NOSCRIPT, and the callers load them again); Redis may be away.
+        with contextlib.suppress(redis.RedisError):
+            for script in (self._save_script, self._claim_and_read, self._commit_if_new):
+                self.store.script_load(script.script)
 
     # --- webhooks -----------------------------------------------------------
 
@@ -116,7 +126,7 @@ class VoiceEngine(FlowEngine[QueueRouter]):
     def resume(self, params: Params, *, writes: Pipeline | None = None) -> VoiceResponse:
         """Every way back into a flow: Gather, Record, Dial and Enqueue actions, Redirects."""
         sid = params["CallSid"]
-        state = state_mod.load(self.store, keys.call(sid))
+        state = self._load_claiming(keys.call(sid))
         if state is None:
             log.warning("call %s: continuation without call state (expired?)", sid)
             return self._on_error(self.flows.current.flow_for(params.get("To", ""), "voice"))
@@ -188,7 +198,22 @@ class VoiceEngine(FlowEngine[QueueRouter]):
     # --- internals ------------------------------------------------------------
 
     def _runner(self, callflows: Callflows) -> Runner:
-        return Runner(callflows, channel="voice", clock=self.clock, http=self.http, events=self)
+        return Runner(callflows, channel="voice", clock=self.clock, http=self._http_claiming,
+                      events=self)
+
+    def _http_claiming(self, *args: Any, **kwargs: Any) -> HttpResult:
+        """An HTTP action has effects elsewhere: a duplicate delivery must not repeat it."""
+        replay.before_side_effect()
+        return self.http(*args, **kwargs)
+
+    def _load_claiming(self, key: str) -> FlowState | None:
+        """The call's state; inside a webhook, read in the same round trip that claims the
+        delivery (a duplicate raises `replay.Replayed` with the first answer)."""
+        delivery = replay.current()
+        if delivery is None:
+            return state_mod.load(self.store, key)
+        flat = delivery.claim_with(self._claim_and_read, [key], [])
+        return FlowState.from_fields(dict(zip(flat[::2], flat[1::2], strict=True)))
 
     def _url(self, path: str) -> str:
         return self.urls.url(path)
@@ -212,6 +237,7 @@ class VoiceEngine(FlowEngine[QueueRouter]):
             self._render_outputs(response, turn.outputs, state)
             end = turn.end
             if isinstance(end, Queue):
+                replay.before_side_effect()  # the caller joins a line: not twice
                 held = self.router.enqueue(
                     state.call.get("sid", ""),
                     queue=end.queue, priority=end.priority, skills=end.skills,
@@ -242,6 +268,22 @@ class VoiceEngine(FlowEngine[QueueRouter]):
               writes: Pipeline | None = None) -> None:
         sid = state.call.get("sid", "")
         key = keys.call(sid)
+        delivery = replay.current() if writes is not None else None
+        if delivery is not None:
+            # Inside a webhook: committed with the answer, only if the delivery is new.
+            active = "rem" if state.ended else "add" if new else ""
+            fields = state.to_fields()
+            args: list[str | int] = [
+                state_mod.call_ttl(state), state_mod.HUNG_UP, active, sid, repr(state.started),
+                f"({state.started - state_mod.CALL_TTL}", len(reached),
+                *(f"{step}:reached" for _flow, step in reached)]
+            for name, value in fields.items():
+                args += [name, value]
+            delivery.defer(replay.DeferredCommit(
+                self._commit_if_new,
+                [key, keys.calls_active(), *(keys.step_stats(flow) for flow, _ in reached)],
+                args))
+            return
         pipe, deferred = self._writes(writes)
         state_mod.save_unless_hung_up(self._save_script, pipe, key, state,
                                       state_mod.call_ttl(state))
@@ -279,6 +321,7 @@ class VoiceEngine(FlowEngine[QueueRouter]):
                 self._send_text(out, state)
 
     def _send_text(self, out: SendText, state: FlowState) -> None:
+        replay.before_side_effect()  # a text sent is sent: not again for a duplicate
         to = out.to or state.call.get("from", "")
         if not to or not to.startswith(("+", "whatsapp:")):
             log.warning("call %s: no number to text (%r)", state.call.get("sid"), to)
@@ -353,6 +396,7 @@ class VoiceEngine(FlowEngine[QueueRouter]):
         The box travels in the action URL (signed by Twilio with it), so a late
         action still finds its box when the call has moved on or ended.
         """
+        replay.before_side_effect()  # (in a webhook, the state read has claimed it)
         recording_url = params.get("RecordingUrl", "")
         vm_id = params.get("vm", "")
         box = params.get("box", "") or state.flow

@@ -144,6 +144,10 @@ HUNG_UP = "caller-hangup"  # `ended` as the status callback writes it
 
 # The script is a package resource with its KEYS/ARGV header: lua/save_unless_hung_up.lua.
 SAVE_UNLESS_HUNG_UP = (resources.files("ivr.flows") / "lua" / "save_unless_hung_up.lua").read_text()
+# A continuation's state read and its delivery's claim in one call (ivr.replay).
+CLAIM_AND_READ = (resources.files("ivr.flows") / "lua" / "claim_and_read.lua").read_text()
+# A voice turn's writes and its answer, committed only for a new delivery (ivr.replay).
+COMMIT_IF_NEW = (resources.files("ivr.flows") / "lua" / "commit_if_new.lua").read_text()
 
 
 

@@ -26,10 +26,11 @@ from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ivr import access, keys, metrics
+from ivr import access, keys, metrics, replay
 from ivr.context import get_config, get_flows, get_redis, get_urls
 from ivr.flows.model import Flow
 from ivr.flows.on_error import Kind, on_error_twiml
+from ivr.replay import PENDING, REPLAY_TTL, REPLAY_WAIT, Delivery, Replayed
 from ivr.store import execute_pipeline
 from ivr.urls import PublicUrl
 
@@ -40,9 +41,8 @@ Handler: TypeAlias = Callable[[MultiDict[str, str]], TwiML | None]
 #: What an endpoint answers when handling failed (params, the exception); default on_error.
 FaultAnswer: TypeAlias = Callable[[MultiDict[str, str], Exception], TwiML]
 
-REPLAY_TTL = 600  # seconds a delivery's answer is remembered (Twilio retries within minutes)
-REPLAY_WAIT = 5.0  # how long a concurrent duplicate waits for the first delivery's answer
-PENDING = "\x00pending"
+__all__ = ["PENDING", "REPLAY_TTL", "REPLAY_WAIT", "BadRequest", "twilio_webhook"]
+
 DRAIN_CHUNKS = 16  # 64 KB reads of an oversized chunked body before answering 413
 
 
@@ -174,29 +174,13 @@ def _replay_key(params: MultiDict[str, str]) -> str:
     return keys.replay(digest.hexdigest())
 
 
-def _replayed_answer(store: redis.Redis, key: str) -> str | None:
-    """None when this delivery is the first; the first one's answer otherwise."""
-    if store.set(key, PENDING, nx=True, ex=REPLAY_TTL):
-        return None
-    deadline = time.monotonic() + REPLAY_WAIT
-    while True:
-        cached = store.get(key)
-        if cached is None:  # the first delivery failed and let go: we take over
-            if store.set(key, PENDING, nx=True, ex=REPLAY_TTL):
-                return None
-        elif cached != PENDING:
-            return str(cached)
-        if time.monotonic() > deadline:
-            raise TimeoutError("the first delivery of this webhook is still running")
-        time.sleep(0.05)
-
-
 def twilio_webhook(
     kind: Kind,
     required: tuple[str, ...] = (),
     *,
     replay: bool = True,
     fault: FaultAnswer | None = None,
+    late_claim: bool = False,
 ) -> Callable[[Handler], Callable[..., Response]]:
     """Wrap a Twilio endpoint with the policy of product.md §2.
 
@@ -206,6 +190,9 @@ def twilio_webhook(
     that are idempotent by nature and where caching would be wrong. `fault`
     replaces the flow's `on_error` as the answer to a fault (the messaging
     endpoint must not text a number whose opt-out it could not check).
+    `late_claim=True` for handlers that claim their delivery themselves
+    (`ivr.replay`: with their state read, before a side effect, or with their
+    final writes), saving the claim's own round trip; others claim it first.
     """
 
     def decorate(handler: Handler) -> Callable[..., Response]:
@@ -216,7 +203,8 @@ def twilio_webhook(
             started = time.perf_counter()
             status = 200
             try:
-                response = _handle(handler, kind, required, replay, endpoint, fault)
+                response = _handle(handler, kind, required, replay, endpoint, fault,
+                                   late_claim)
                 status = response.status_code
                 return response
             finally:
@@ -229,8 +217,8 @@ def twilio_webhook(
 
 
 def _handle(
-    handler: Handler, kind: Kind, required: tuple[str, ...], replay: bool, endpoint: str,
-    fault: FaultAnswer | None = None,
+    handler: Handler, kind: Kind, required: tuple[str, ...], replay_on: bool, endpoint: str,
+    fault: FaultAnswer | None = None, late_claim: bool = False,
 ) -> Response:
     channel = "sms" if kind == "sms" else "voice"
     try:
@@ -255,33 +243,36 @@ def _handle(
         log.warning("%s: webhook without %s", endpoint, ", ".join(missing))
         return xml_response(on_error_twiml(flow_for_request(params, channel), kind), 400)
     sid = params.get("CallSid") or params.get("MessageSid") or "-"
-    key = None
+    delivery = None
     # Only a webhook that passed the checks above may say where Twilio reaches us.
     base = request.host_url.rstrip("/")
     bound = PublicUrl.bind(base)
+    delivery_token = replay.bind(None)
     try:
         get_urls().learn(base)
-        if replay:
-            key = _replay_key(params)
-            cached = _replayed_answer(get_redis(), key)
-            if cached is not None:
-                log.info("%s: replayed delivery for %s answered from cache", endpoint, sid)
-                return Response(cached, mimetype="text/xml")
+        if replay_on:
+            delivery = Delivery(get_redis(), _replay_key(params))
+            replay.bind(delivery)
+            if not late_claim:
+                delivery.claim()
         pipe = get_redis().pipeline(transaction=False)
         g.ivr_final_writes = pipe  # see ivr.context.final_writes
         result = handler(params)
         body = str(result) if result is not None else str(VoiceResponse())
-        if key is not None:
-            pipe.set(key, body, ex=REPLAY_TTL)
-        if len(pipe):
+        if delivery is not None:
+            body = delivery.commit(body, pipe)
+        elif len(pipe):
             execute_pipeline(get_redis(), pipe)
         return Response(body, mimetype="text/xml")
+    except Replayed as replayed:
+        log.info("%s: replayed delivery for %s answered from cache", endpoint, sid)
+        return Response(replayed.answer, mimetype="text/xml")
     except Exception as exc:
         metrics.WEBHOOK_FAULTS.labels(endpoint).inc()
         log.exception("%s: fault while handling %s; answering on_error", endpoint, sid)
-        if key is not None:
+        if delivery is not None:
             with contextlib.suppress(redis.RedisError):
-                get_redis().delete(key)
+                delivery.release()
         if fault is not None:
             try:
                 return xml_response(fault(params, exc))
@@ -290,4 +281,5 @@ def _handle(
                 return xml_response(MessagingResponse() if kind == "sms" else VoiceResponse())
         return xml_response(on_error_twiml(flow_for_request(params, channel), kind))
     finally:
+        replay.unbind(delivery_token)
         PublicUrl.unbind(bound)

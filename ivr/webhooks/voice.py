@@ -2,8 +2,8 @@
 
 HTTP in, a call on the engine (or, for an agent's own phone, the router), TwiML
 out. The engine gets the webhook's parameters as a plain mapping and the
-decorator's pipeline (`final_writes()`) for its last writes, so the call's state
-goes out with the replay-cache write in one round trip.
+decorator's pipeline (`final_writes()`); inside a webhook its last writes go to
+the delivery (`ivr.replay`) and out with the replay-cache write in one script call.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging
 from flask import Blueprint
 from werkzeug.datastructures import MultiDict
 
-from ivr import paths
+from ivr import paths, replay
 from ivr.context import final_writes, get_engine, get_router, get_texting
 from ivr.webhooks.agent_line import agent_line_answer
 from ivr.webhooks.common import TwiML, flow_for_request, on_error_twiml, twilio_webhook
@@ -23,9 +23,15 @@ log = logging.getLogger("ivr.webhooks.voice")
 
 
 @bp.post(paths.VOICE)
-@twilio_webhook("voice", required=("CallSid", "From", "To"))
+@twilio_webhook("voice", required=("CallSid", "From", "To"), late_claim=True)
 def incoming(params: MultiDict[str, str]) -> TwiML:
-    """A call comes in: an agent calling from their own phone, or a customer."""
+    """A call comes in: an agent calling from their own phone, or a customer.
+
+    The delivery is claimed late (`ivr.replay`): a customer's first turn is
+    computed, then committed with its answer in one script call.
+    """
+    if get_router().agent_by_phone(params.get("From", "")) is not None:
+        replay.before_side_effect()  # the agent's line changes the agent: claim first
     agent_line = agent_line_answer(params)
     if agent_line is not None:
         return agent_line
@@ -33,9 +39,12 @@ def incoming(params: MultiDict[str, str]) -> TwiML:
 
 
 @bp.post(paths.VOICE_STEP)
-@twilio_webhook("voice", required=("CallSid",))
+@twilio_webhook("voice", required=("CallSid",), late_claim=True)
 def step(params: MultiDict[str, str]) -> TwiML:
-    """Every way back into a flow: Gather, Record, Dial and Enqueue actions, Redirects."""
+    """Every way back into a flow: Gather, Record, Dial and Enqueue actions, Redirects.
+
+    The engine claims the delivery with its state read (one script call).
+    """
     return get_engine().resume(params, writes=final_writes())
 
 
