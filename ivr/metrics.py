@@ -8,6 +8,7 @@ them all up (prometheus_client's multiprocess mode).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -37,6 +38,25 @@ WEBHOOK_REJECTED = Counter(
     "Twilio webhooks refused (bad signature, malformed body)",
     ["endpoint", "reason"],
 )
+
+_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+
+def observe_request(endpoint: str, method: str, status: str, seconds: float) -> None:
+    """Count one answered request and its latency.
+
+    Every webhook calls this, so the labelled children are kept in a dict:
+    `labels()` validates and locks on every call, which costs more than the
+    increment itself.
+    """
+    key = (endpoint, method, status)
+    pair = _children.get(key)
+    if pair is None:
+        pair = _children.setdefault(key, (REQUESTS.labels(endpoint, method, status),
+                                          LATENCY.labels(endpoint)))
+    pair[0].inc()
+    pair[1].observe(seconds)
+
 
 # Collectors that read live state from Redis at scrape time (queues, agents).
 _live_collectors: list[Collector] = []

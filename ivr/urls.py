@@ -86,5 +86,7 @@ class PublicUrl:
         return self._learnt or self.default
 
     def url(self, path: str, **query: Any) -> str:
+        if not query:
+            return self.base() + path
         qs = urlencode({k: v for k, v in query.items() if v is not None})
         return self.base() + path + (f"?{qs}" if qs else "")

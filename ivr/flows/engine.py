@@ -22,10 +22,11 @@ version if their step still exists there, and hear `on_error` if not.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import uuid
 from typing import Any, Protocol
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 import redis
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -72,6 +73,12 @@ log = logging.getLogger("ivr.flows.engine")
 NOT_IN_SERVICE = "Sorry, this number is not in service. Goodbye."
 MAX_OVERFLOW_HOPS = 5  # a queue overflowing into a queue overflowing into ...
 MAX_SAY_CHARS = 4096  # Twilio's limit for the text of one <Say>
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(value: str) -> str:
+    """A step name or kind as urlencode writes it (the flows' names are few and fixed)."""
+    return quote_plus(value)
 
 
 class QueueRouter(Protocol):
@@ -219,8 +226,12 @@ class VoiceEngine(FlowEngine[QueueRouter]):
         return self.urls.url(path)
 
     def _step_url(self, state: FlowState, kind: str, **extra: str) -> str:
-        query = {"kind": kind, "at": state.step, "seq": str(state.seq), **extra}
-        return self._url(f"{paths.VOICE_STEP}?{urlencode(query)}")
+        # What urlencode({"kind":..., "at":..., "seq":..., **extra}) gives, without its
+        # per-call cost on every turn: the step's quoted name is cached.
+        query = f"kind={_quoted(kind)}&at={_quoted(state.step)}&seq={state.seq}"
+        if extra:
+            query += "&" + urlencode(extra)
+        return self._url(f"{paths.VOICE_STEP}?{query}")
 
     def _on_error(self, flow: Flow | None) -> VoiceResponse:
         twiml = on_error_twiml(flow, "voice")

@@ -208,8 +208,8 @@ def twilio_webhook(
                 status = response.status_code
                 return response
             finally:
-                metrics.REQUESTS.labels(endpoint, request.method, str(status)).inc()
-                metrics.LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+                metrics.observe_request(endpoint, request.method, str(status),
+                                        time.perf_counter() - started)
 
         return wrapper
 

@@ -1,0 +1,124 @@
+"""Where the CPU time of one `ivr` webhook goes: cProfile over many in-process requests.
+
+    python bench/profile_webhook.py [--requests 2000] [--repeat 3] [--top 30] [--sort tottime]
+
+Builds the app on `bench/callflows/` (signature checks on, embedded Redis on a
+Unix socket), prepares signed WSGI environs, and calls the WSGI app directly
+(no HTTP server, no client): first the call's first webhook, then the menu's
+Gather action, for `--requests` distinct calls. Prints the CPU time of this
+process per webhook (best of `--repeat` runs: robust to other load on the
+machine), the wall time of the same run, then a cProfile of one more run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import re
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from twilio.request_validator import RequestValidator
+from werkzeug.test import EnvironBuilder
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ivr.app import create_app  # noqa: E402
+from ivr.store import EmbeddedRedis  # noqa: E402
+
+TOKEN = "bench-auth-token"
+BASE = "http://127.0.0.1:8000"
+
+
+def environ(path: str, params: dict[str, str]) -> dict[str, Any]:
+    signature = RequestValidator(TOKEN).compute_signature(BASE + path, params)
+    builder = EnvironBuilder(path=path, base_url=BASE, method="POST", data=urlencode(params),
+                             content_type="application/x-www-form-urlencoded",
+                             headers={"X-Twilio-Signature": signature})
+    env: dict[str, Any] = builder.get_environ()
+    body = env["wsgi.input"].read()
+    env["ivr.body"] = body
+    return env
+
+
+def call(app: Any, env: dict[str, Any]) -> str:
+    env = dict(env)
+    env["wsgi.input"] = io.BytesIO(env["ivr.body"])
+    status: list[str] = []
+    body = b"".join(app(env, lambda s, h, *a: status.append(s)))
+    if not status or not status[0].startswith("200"):
+        raise RuntimeError(f"{status}: {body[:300]!r}")
+    return body.decode()
+
+
+def params_for(sid: str) -> dict[str, str]:
+    return {"CallSid": sid, "AccountSid": "AC" + "b" * 32, "From": "+15005550100",
+            "To": "+15005550006", "CallStatus": "ringing", "Direction": "inbound"}
+
+
+def run(app: Any, n: int) -> tuple[float, float, float, float]:
+    """Per first webhook and per Gather action, over n calls: wall seconds, then this
+    process's CPU seconds (what the worker spends, whatever else runs on the machine)."""
+    firsts = [environ("/twilio/voice", params_for("CA" + uuid.uuid4().hex)) for _ in range(n)]
+    started, cpu = time.perf_counter(), time.process_time()
+    answers = [call(app, env) for env in firsts]
+    first, first_cpu = (time.perf_counter() - started) / n, (time.process_time() - cpu) / n
+    gathers = []
+    for env, answer in zip(firsts, answers, strict=True):
+        m = re.search(r'<Gather[^>]*action="([^"]+)"', answer)
+        assert m, answer
+        action = m.group(1).replace("&amp;", "&").removeprefix(BASE)
+        sid = re.search(r"CallSid=(CA\w+)", env["ivr.body"].decode()).group(1)  # type: ignore[union-attr]
+        gathers.append(environ(action, {**params_for(sid), "Digits": "2",
+                                        "CallStatus": "in-progress"}))
+    started, cpu = time.perf_counter(), time.process_time()
+    for env in gathers:
+        call(app, env)
+    return (first, (time.perf_counter() - started) / n, first_cpu,
+            (time.process_time() - cpu) / n)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    embedded = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="ivr-profile-")))
+    url = embedded.start()
+    try:
+        flask_app = create_app({"redis_url": url, "callflows": ROOT / "bench" / "callflows",
+                                "twilio_auth_token": TOKEN, "twilio_account_sid": "AC" + "b" * 32,
+                                "twilio_api_url": "http://127.0.0.1:9", "public_url": BASE,
+                                "reload_interval": 3600})
+        app = flask_app.wsgi_app
+        run(app, 200)  # warm: scripts, phone book, template caches
+        best = min((run(app, args.requests) for _ in range(args.repeat)), key=lambda r: r[2])
+        first, gather, first_cpu, gather_cpu = best
+        print(f"CPU per webhook (this process, best of {args.repeat}): first webhook "
+              f"{first_cpu * 1e6:.0f} µs, Gather action {gather_cpu * 1e6:.0f} µs")
+        print(f"wall per webhook (same run; includes waiting for Redis): first webhook "
+              f"{first * 1e6:.0f} µs, Gather action {gather * 1e6:.0f} µs")
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run(app, args.requests)
+        profiler.disable()
+        stats = pstats.Stats(profiler)
+        stats.sort_stats(args.sort).print_stats(args.top)
+        for ext in ("ivr.router", "ivr.flows"):
+            flask_app.extensions[ext].stop()
+    finally:
+        embedded.stop()
+
+
+if __name__ == "__main__":
+    main()
