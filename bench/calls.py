@@ -17,7 +17,9 @@ real seconds each). A stage fails, and the ramp stops, at the first 5xx or
 failed webhook, at a webhook slower than Twilio's 15 s budget, or when the p99
 of the stage's webhooks is over 1 s. For each stage it prints the calls placed
 and served, the webhooks per call, p50/p99/max webhook latency, the most calls
-held at once, and Redis memory per live call. The simulator runs on the same
+held at once, and Redis memory per live call (growth at the peak over the calls
+alive then) and per call after the stage (what stays: mostly the replay cache,
+every webhook's answer kept 10 minutes). The simulator runs on the same
 cores as the server: past a point it is the simulator, not `ivr`, that limits.
 """
 
@@ -120,6 +122,7 @@ class Stage:
     worst: float
     held: int
     bytes_per_call: float
+    bytes_per_placed: float
     completed_per_s: float
 
     @property
@@ -190,17 +193,20 @@ def main() -> None:
             served = sum(1 for c in calls
                          if any(b.kind == "queue" for b in c.record.bridges))
             growth = max(0.0, peak["memory"] - baseline_memory)
+            end_growth = max(0, int(store.info("memory")["used_memory"]) - baseline_memory)
             stage = Stage(rate=rate, placed=len(calls), served=served, webhooks=len(exchanges),
                           failed=failed, p50=percentile(latencies, 0.5),
                           p99=percentile(latencies, 0.99), worst=max(latencies, default=0.0),
                           held=held, bytes_per_call=growth / held if held else 0.0,
+                          bytes_per_placed=end_growth / max(1, len(calls)),
                           completed_per_s=len(calls) / elapsed)
             stages.append(stage)
             print(f"offered {rate:5.1f} calls/s: placed {stage.placed}, served {stage.served}, "
                   f"webhooks {stage.webhooks} ({stage.webhooks / max(1, stage.placed):.1f}/call), "
                   f"failed {stage.failed}, p50 {stage.p50 * 1000:.0f} ms, "
                   f"p99 {stage.p99 * 1000:.0f} ms, max {stage.worst * 1000:.0f} ms, "
-                  f"held {stage.held}, Redis {stage.bytes_per_call / 1024:.1f} KiB/live call",
+                  f"held {stage.held}, Redis {stage.bytes_per_call / 1024:.1f} KiB/live call, "
+                  f"{stage.bytes_per_placed / 1024:.1f} KiB/call after the stage",
                   flush=True)
             if not stage.ok:
                 print("stage failed: " + ("non-2xx or failed webhooks" if stage.failed else
@@ -216,15 +222,17 @@ def main() -> None:
 
     passed = [s for s in stages if s.ok]
     print("\n| offered calls/s | placed | served | webhooks/call | p50 ms | p99 ms | max ms "
-          "| calls held | Redis KiB/live call | result |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+          "| calls held | Redis KiB/live call | Redis KiB/call after | result |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for s in stages:
         print(f"| {s.rate:g} | {s.placed} | {s.served} | {s.webhooks / max(1, s.placed):.1f} "
               f"| {s.p50 * 1000:.0f} | {s.p99 * 1000:.0f} | {s.worst * 1000:.0f} | {s.held} "
-              f"| {s.bytes_per_call / 1024:.1f} | {'ok' if s.ok else 'FAILED'} |")
+              f"| {s.bytes_per_call / 1024:.1f} | {s.bytes_per_placed / 1024:.1f} "
+              f"| {'ok' if s.ok else 'FAILED'} |")
     if passed:
         best = passed[-1]
-        print(f"\nsustained: {best.rate:g} calls/s offered ({best.completed_per_s:.1f} placed/s), "
+        print(f"\nsustained: {best.rate:g} calls/s offered ({best.completed_per_s:.1f} calls/s "
+              f"placed and finished over the stage and its drain), "
               f"{best.held} calls held at once; {platform.machine()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}")
 

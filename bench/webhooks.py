@@ -17,6 +17,12 @@ with signature checks on, and measures two webhooks:
 Every request is a distinct, correctly signed delivery (precomputed and
 cycled through by a wrk Lua script), so the replay cache never answers for
 the app. The load generator shares the machine's cores with the server.
+
+Besides requests per second, each row gives the CPU the server's processes
+and Redis spent per request (psutil and Redis's INFO), which other load on a
+shared machine disturbs far less. `--baseline DIR` adds an earlier checkout
+of `ivr` to the same run ("ivr before"), `--baseline-without-hiredis` runs
+it with redis-py's pure-Python parser.
 """
 
 from __future__ import annotations
@@ -36,13 +42,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
+import psutil
+import redis
 import requests
 from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ivr.store import EmbeddedRedis  # noqa: E402
+from ivr.store import EmbeddedRedis, connect  # noqa: E402
 
 TOKEN = "bench-auth-token"
 WRK_THREADS = 2
@@ -105,18 +113,19 @@ end
 
 
 class Gunicorn:
-    def __init__(self, spec: str, workers: int, env: dict[str, str]) -> None:
+    def __init__(self, spec: str, workers: int, env: dict[str, str],
+                 root: Path = ROOT, pythonpath: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {**os.environ, **env, "IVR_PUBLIC_URL": self.url,
-                    "PYTHONPATH": str(ROOT)}
+                    "PYTHONPATH": pythonpath or str(root)}
         # The servers' logs go to a file: an unread pipe would fill and stall them.
         self.log = tempfile.NamedTemporaryFile("w+", prefix="ivr-bench-", suffix=".log")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", spec, "-b", f"127.0.0.1:{self.port}",
              "-w", str(workers), "-k", "gthread", "--threads", "8", "--log-level", "warning",
              "--no-control-socket"],
-            cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=self.log,
+            cwd=root, env=full_env, stdout=subprocess.DEVNULL, stderr=self.log,
         )
         deadline = time.monotonic() + 60
         while True:
@@ -127,6 +136,18 @@ class Gunicorn:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"gunicorn {spec} did not start") from None
                 time.sleep(0.2)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the gunicorn arbiter and its workers so far."""
+        total = 0.0
+        root = psutil.Process(self.proc.pid)
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -172,6 +193,23 @@ def run_wrk(url: str, script: str, duration: int, connections: int) -> dict[str,
             "errors": int(non2xx.group(1)) if non2xx else 0}
 
 
+def redis_cpu_seconds(store: redis.Redis) -> float:
+    info = store.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def measured(server: Gunicorn, store: redis.Redis, script: str, duration: int,
+             connections: int) -> dict[str, float]:
+    """One wrk run, plus the CPU the server's processes and Redis spent per request: a
+    figure that other load on the machine disturbs far less than requests per second."""
+    cpu, redis_cpu = server.cpu_seconds(), redis_cpu_seconds(store)
+    result = run_wrk(server.url, script, duration, connections)
+    n = max(1, int(result["requests"]))
+    result["cpu_us"] = (server.cpu_seconds() - cpu) / n * 1e6
+    result["redis_us"] = (redis_cpu_seconds(store) - redis_cpu) / n * 1e6
+    return result
+
+
 def precreate_calls(url: str, count: int) -> list[tuple[str, str]]:
     """Calls waiting at the menu: (CallSid, the Gather action path with its query)."""
     def one(_: int) -> tuple[str, str]:
@@ -196,6 +234,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, nargs="+", default=[2, 4])
     parser.add_argument("--write", type=Path, help="append the results table to this file")
+    parser.add_argument("--baseline", type=Path,
+                        help="a checkout of an earlier ivr, measured in the same run as "
+                             "'ivr before' (e.g. `git archive COMMIT | tar -x -C DIR`)")
+    parser.add_argument("--baseline-without-hiredis", action="store_true",
+                        help="run the baseline with redis-py's pure-Python parser")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench/webhooks.py needs wrk: apt-get install wrk")
@@ -205,20 +248,31 @@ def main() -> None:
     if not redis_url:
         embedded = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="ivr-bench-")))
         redis_url = embedded.start()
+    store = connect(redis_url)
     env = {"REDIS_URL": redis_url, "IVR_CALLFLOWS": str(ROOT / "bench" / "callflows"),
            "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT,
            "TWILIO_API_URL": "http://127.0.0.1:9"}
+    servers = list(SERVERS)
+    if args.baseline:
+        servers.insert(2, ("ivr before", "ivr.app:create_app()"))
+    # A module that hides hiredis: redis-py then falls back to its Python parser.
+    no_hiredis = tempfile.mkdtemp(prefix="ivr-bench-nohiredis-")
+    Path(no_hiredis, "hiredis.py").write_text("raise ImportError('hidden by bench/webhooks.py')\n")
     rows = []
     try:
         for workers in args.workers:
-            for name, spec in SERVERS:
-                server = Gunicorn(spec, workers, env)
+            for name, spec in servers:
+                root = args.baseline.resolve() if name == "ivr before" else ROOT
+                pythonpath = str(root)
+                if name == "ivr before" and args.baseline_without_hiredis:
+                    pythonpath = f"{no_hiredis}{os.pathsep}{root}"
+                server = Gunicorn(spec, workers, env, root, pythonpath)
                 try:
                     first = [signed(server.url, "/twilio/voice", call_params(new_sid()))
                              for _ in range(40_000)]
-                    result_first = run_wrk(server.url, lua_table(first), args.duration,
-                                           args.connections)
-                    if name == "ivr":
+                    result_first = measured(server, store, lua_table(first), args.duration,
+                                            args.connections)
+                    if name.startswith("ivr"):
                         needed = int(result_first["rps"] * args.duration * 1.5) + 1000
                         calls = precreate_calls(server.url, needed)
                     else:
@@ -227,9 +281,9 @@ def main() -> None:
                     for sid, action in calls:
                         params = {**call_params(sid), "Digits": "2", "CallStatus": "in-progress"}
                         gathers.append(signed(server.url, action, params))
-                    result_gather = run_wrk(server.url, lua_table(gathers), args.duration,
-                                            args.connections)
-                    if name == "ivr" and result_gather["requests"] > len(calls):
+                    result_gather = measured(server, store, lua_table(gathers),
+                                             args.duration, args.connections)
+                    if name.startswith("ivr") and result_gather["requests"] > len(calls):
                         print("warning: gather requests wrapped around the precreated calls")
                 finally:
                     server.stop()
@@ -238,7 +292,9 @@ def main() -> None:
                     rows.append((workers, scenario, name, result))
                     print(f"{workers} workers  {scenario:14} {name:10} "
                           f"{result['rps']:8.0f} req/s  p50 {result['p50']:6.2f} ms  "
-                          f"p99 {result['p99']:6.2f} ms  non-2xx {result['errors']}", flush=True)
+                          f"p99 {result['p99']:6.2f} ms  non-2xx {result['errors']}  "
+                          f"CPU/req: server {result['cpu_us']:5.0f} µs, "
+                          f"Redis {result['redis_us']:4.0f} µs", flush=True)
                     if result["errors"]:
                         print(f"warning: {name} answered {result['errors']} non-2xx", flush=True)
     finally:
@@ -246,14 +302,15 @@ def main() -> None:
             embedded.stop()
 
     table = ["| workers | webhook | server | req/s | p50 ms | p99 ms | share of bare "
-             "| share of tutorial |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| share of tutorial | server CPU µs/req | Redis CPU µs/req |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     peers = {(w, s, n): res["rps"] for w, s, n, res in rows}
     for workers, scenario, name, res in rows:
         bare = res["rps"] / peers[(workers, scenario, "bare Flask")] * 100
         tutorial = res["rps"] / peers[(workers, scenario, "tutorial")] * 100
         table.append(f"| {workers} | {scenario} | {name} | {res['rps']:.0f} | {res['p50']:.2f} "
-                     f"| {res['p99']:.2f} | {bare:.0f}% | {tutorial:.0f}% |")
+                     f"| {res['p99']:.2f} | {bare:.0f}% | {tutorial:.0f}% "
+                     f"| {res['cpu_us']:.0f} | {res['redis_us']:.0f} |")
     text = "\n".join(table)
     print("\n" + text)
     if args.write:
