@@ -8,6 +8,7 @@ Unix socket), prepares signed WSGI environs, and calls the WSGI app directly
 Gather action, for `--requests` distinct calls. Prints the CPU time of this
 process per webhook (best of `--repeat` runs: robust to other load on the
 machine), the wall time of the same run, then a cProfile of one more run.
+`--peers` first measures the bare and the tutorial app through the same harness.
 """
 
 from __future__ import annotations
@@ -86,12 +87,44 @@ def run(app: Any, n: int) -> tuple[float, float, float, float]:
             (time.process_time() - cpu) / n)
 
 
+def peer_cpu(n: int, repeat: int) -> None:
+    """The stateless peers through the same harness (their Gather needs no first webhook)."""
+    import os
+
+    os.environ["TWILIO_AUTH_TOKEN"] = TOKEN
+    from bench import bare_app, tutorial_app
+
+    tutorial_app.validator = RequestValidator(TOKEN)
+    for name, peer in (("bare", bare_app.app), ("tutorial", tutorial_app.app)):
+        results = []
+        for _ in range(repeat):
+            firsts = [environ("/twilio/voice", params_for("CA" + uuid.uuid4().hex))
+                      for _ in range(n)]
+            gathers = [environ("/twilio/voice/step?seq=1",
+                               {**params_for("CA" + uuid.uuid4().hex), "Digits": "2"})
+                       for _ in range(n)]
+            cpu = time.process_time()
+            for env in firsts:
+                call(peer.wsgi_app, env)
+            first = (time.process_time() - cpu) / n
+            cpu = time.process_time()
+            for env in gathers:
+                call(peer.wsgi_app, env)
+            results.append((first, (time.process_time() - cpu) / n))
+        first, gather = min(results)
+        print(f"CPU per webhook, {name} app (best of {repeat}): first webhook "
+              f"{first * 1e6:.0f} µs, Gather action {gather * 1e6:.0f} µs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--peers", action="store_true",
+                        help="also the CPU per request of bench/bare_app.py and "
+                             "bench/tutorial_app.py, same harness")
     args = parser.parse_args()
     embedded = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="ivr-profile-")))
     url = embedded.start()
@@ -101,6 +134,8 @@ def main() -> None:
                                 "twilio_api_url": "http://127.0.0.1:9", "public_url": BASE,
                                 "reload_interval": 3600})
         app = flask_app.wsgi_app
+        if args.peers:
+            peer_cpu(args.requests, args.repeat)
         run(app, 200)  # warm: scripts, phone book, template caches
         best = min((run(app, args.requests) for _ in range(args.repeat)), key=lambda r: r[2])
         first, gather, first_cpu, gather_cpu = best
