@@ -30,7 +30,7 @@ from ivr import access, keys, metrics, replay
 from ivr.context import get_config, get_flows, get_redis, get_urls
 from ivr.flows.model import Flow
 from ivr.flows.on_error import Kind, on_error_twiml
-from ivr.replay import PENDING, REPLAY_TTL, REPLAY_WAIT, Delivery, Replayed
+from ivr.replay import Delivery, Replayed
 from ivr.store import execute_pipeline
 from ivr.urls import PublicUrl
 
@@ -40,8 +40,6 @@ TwiML: TypeAlias = VoiceResponse | MessagingResponse | str
 Handler: TypeAlias = Callable[[MultiDict[str, str]], TwiML | None]
 #: What an endpoint answers when handling failed (params, the exception); default on_error.
 FaultAnswer: TypeAlias = Callable[[MultiDict[str, str], Exception], TwiML]
-
-__all__ = ["PENDING", "REPLAY_TTL", "REPLAY_WAIT", "BadRequest", "twilio_webhook"]
 
 DRAIN_CHUNKS = 16  # 64 KB reads of an oversized chunked body before answering 413
 
