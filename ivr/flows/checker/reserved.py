@@ -25,7 +25,8 @@ RESERVED = ("queues.yaml", "agents.yaml", "hours.yaml")
 STRATEGIES = ("longest-idle", "round-robin", "fewest-calls", "least-talk-time",
               "most-skilled", "random", "ring-all")
 QUEUE_KEYS = ("skills", "strategy", "ring_timeout", "max_wait", "wrap_up", "max_missed",
-              "hold_music", "announce", "callback", "service_level", "escalate", "timezone")
+              "hold_music", "announce", "callback", "service_level", "escalate", "timezone",
+              "short_abandon")
 AGENT_KEYS = ("name", "phone", "skills", "pin")
 HOURS_KEYS = ("timezone", "open", "holidays", "closed")
 
@@ -162,7 +163,7 @@ class ReservedFiles(Values):
                            f"{did_you_mean(raw['strategy'], STRATEGIES)}"
                            f" (one of {', '.join(STRATEGIES)})")
             self.int_in(file, raw, "ring_timeout", 5, 600)
-            for key in ("max_wait", "wrap_up", "max_missed", "service_level"):
+            for key in ("max_wait", "wrap_up", "max_missed", "service_level", "short_abandon"):
                 self.int_in(file, raw, key, 0)
             self.boolean(file, raw, "callback")
             self.text(file, raw, "hold_music")
