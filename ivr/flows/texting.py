@@ -100,6 +100,12 @@ class CallbackRouter(Protocol):
     def caller_outcome(self, call_sid: str) -> str | None: ...
 
 
+class ConversationListener(Protocol):
+    """Who hears that a conversation's turn is over (the contact records of ivr/reports)."""
+
+    def text_turn(self, state: FlowState) -> None: ...
+
+
 class MessageInput(str):
     """The template's `input` on the text channel: the message text, plus `input.media`.
 
@@ -189,6 +195,7 @@ class TextEngine(FlowEngine[CallbackRouter]):
     """
 
     channel = "sms"
+    contacts: ConversationListener | None = None  # set by create_app
 
     def _setup(self) -> None:
         extra = self.config.extra
@@ -315,6 +322,8 @@ class TextEngine(FlowEngine[CallbackRouter]):
             state_mod.save(pipe, key, state, self.conversation_ttl)
         StepStats.count_reached(pipe, turn.reached)
         pipe.execute()
+        if self.contacts is not None:
+            self.contacts.text_turn(state)
 
     def _answer(self, runner: TextRunner, state: FlowState, body: str, reply: Reply) -> Turn:
         """The texter's message as the answer to what the conversation waits at."""

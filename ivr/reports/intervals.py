@@ -1,0 +1,336 @@
+"""Interval reports: the 15-minute counters kept as the day goes, and reports read from them.
+
+The live counters are the routing event log folded incrementally (`fold`, run on
+the router's timer thread and before each report is read) plus what contact
+records add (`add_contact`: surveys, hold, transfers). Both go through
+`ivr.reports.tally`, which `rebuild` also runs over the whole log and every
+record kept, so a rebuild equals the live figures.
+
+Storage: one hash per queue or agent and UTC day (`keys.report_slots`), field
+"<slot>:<counter>", expiring IVR_RETENTION_DAYS after that day.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import redis
+
+from ivr import keys
+from ivr.flows.model import Callflows, QueueConfig
+from ivr.reports.contacts import DAY, Contact, ContactStore
+from ivr.reports.tally import (
+    AGENT_COUNTERS,
+    MAX_COUNTERS,
+    QUEUE_COUNTERS,
+    SLOT_MS,
+    AgentTrack,
+    Cell,
+    Tally,
+    contact_parts,
+    fold_events,
+)
+from ivr.routing.events import at_ms
+
+log = logging.getLogger("ivr.reports")
+
+FOLD_SCRIPT = (resources.files("ivr.reports") / "lua" / "fold.lua").read_text()
+BATCH = 1000  # events folded per script call
+FOLD_EVERY = 1.0  # seconds between folds on the timer thread
+INTERVALS = ("15", "30", "60", "day")
+
+QUEUE_COLUMNS = ("interval_start", "queue", "offered", "answered", "abandoned",
+                 "short_abandoned", "overflowed", "callbacks", "answered_in_sl",
+                 "service_level", "abandon_rate", "asa", "aht", "avg_talk", "avg_hold",
+                 "avg_wrap", "longest_wait", "transfers_out", "surveys", "csat")
+AGENT_COLUMNS = ("interval_start", "agent", "handled", "talk", "hold", "wrap", "available",
+                 "occupancy", "missed", "transfers_out", "surveys", "csat")
+
+
+def ratio(top: float, bottom: float, places: int = 4) -> float | None:
+    """top / bottom, or None when there is nothing to divide by."""
+    return round(top / bottom, places) if bottom > 0 else None
+
+
+def queue_row(c: dict[str, int]) -> dict[str, Any]:
+    """A queue's columns from its counters (the definitions of docs/reports.md)."""
+    handled = c["handled"]
+    handle = c["talk"] + c["hold"] + c["wrap"]
+    return {
+        "offered": c["offered"], "answered": c["answered"], "abandoned": c["abandoned"],
+        "short_abandoned": c["short_abandoned"], "overflowed": c["overflowed"],
+        "callbacks": c["callbacks"], "answered_in_sl": c["answered_in_sl"],
+        "service_level": ratio(c["answered_in_sl"], c["offered"]),
+        "abandon_rate": ratio(c["abandoned"], c["offered"] - c["short_abandoned"]),
+        "asa": ratio(c["wait_answered"], c["answered"], 2),
+        "aht": ratio(handle, handled, 2),
+        "avg_talk": ratio(c["talk"], handled, 2),
+        "avg_hold": ratio(c["hold"], handled, 2),
+        "avg_wrap": ratio(c["wrap"], handled, 2),
+        "longest_wait": c["longest_wait"],
+        "transfers_out": c["transfers_out"], "surveys": c["surveys"],
+        "csat": ratio(c["survey_total"], c["surveys"], 2),
+    }
+
+
+def agent_row(c: dict[str, int]) -> dict[str, Any]:
+    """An agent's columns from its counters."""
+    work = c["talk"] + c["hold"] + c["wrap"]
+    available = c["available_ms"] / 1000.0
+    return {
+        "handled": c["handled"], "talk": c["talk"], "hold": c["hold"], "wrap": c["wrap"],
+        "available": round(available),
+        "occupancy": ratio(work, work + available),
+        "missed": c["missed"], "transfers_out": c["transfers_out"], "surveys": c["surveys"],
+        "csat": ratio(c["survey_total"], c["surveys"], 2),
+    }
+
+
+def _utc_day(slot: int) -> str:
+    return datetime.fromtimestamp(slot * SLOT_MS / 1000, UTC).date().isoformat()
+
+
+class Reports:
+    """The live interval counters of every queue and agent, and the reports read from them."""
+
+    def __init__(self, store: redis.Redis, callflows: Callable[[], Callflows],
+                 contacts: ContactStore, *, retention_days: int = 90,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.db: Any = store
+        self.callflows = callflows
+        self.contacts = contacts
+        self.retention = retention_days * DAY
+        self.clock = clock
+        self._fold = store.register_script(FOLD_SCRIPT)
+        self._lock = threading.Lock()  # one fold at a time in this process
+        self._last_fold = 0.0
+
+    def queue_config(self, name: str) -> QueueConfig:
+        queue = self.callflows().queues.get(name)
+        return queue if queue is not None else QueueConfig(name=name)
+
+    # --- keeping the counters ---------------------------------------------------------
+
+    def tick(self) -> None:
+        """The timer thread's call: fold new events, at most once a second."""
+        now = time.monotonic()
+        if now - self._last_fold < FOLD_EVERY:
+            return
+        self._last_fold = now
+        self.fold()
+
+    def fold(self, max_batches: int = 100) -> int:
+        """Fold the events logged since the last fold into the counters; how many were
+        folded here. Safe from any number of threads and workers: each batch is applied
+        once (fold.lua compares and sets the cursor)."""
+        folded = 0
+        with self._lock:
+            for _ in range(max_batches):
+                cursor = self.db.get(keys.report_cursor()) or ""
+                batch = self.db.xrange(keys.acd("events"), min=f"({cursor}" if cursor else "-",
+                                       max="+", count=BATCH)
+                if not batch:
+                    break
+                raw_agents = self.db.get(keys.report_agents())
+                agents = {a: AgentTrack.from_list(v)
+                          for a, v in json.loads(raw_agents or "{}").items()}
+                tally = Tally()
+                fold_events(tally, agents, ((at_ms(i, f), f) for i, f in batch),
+                            self.queue_config)
+                if not self._apply(tally, cursor=cursor, last=batch[-1][0], agents=agents):
+                    continue  # another worker folded it; read the cursor again
+                folded += len(batch)
+                for _, f in batch:
+                    if f.get("type") == "complete" and f.get("call"):
+                        self._complete_contact(f)
+                if len(batch) < BATCH:
+                    break
+        return folded
+
+    def _apply(self, tally: Tally, *, cursor: str | None = None, last: str = "",
+               agents: dict[str, AgentTrack] | None = None,
+               pipe: redis.client.Pipeline | None = None) -> bool:
+        hashes: list[str] = []
+        index: dict[str, int] = {}
+        expiry: list[int] = []
+        ops: list[list[Any]] = []
+        for (scope, name, slot, counter), value in tally.nonzero().items():
+            day = _utc_day(slot)
+            key = keys.report_slots(scope, name, day)
+            if key not in index:
+                index[key] = len(hashes) + 1
+                hashes.append(key)
+                end_of_day = datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(days=1)
+                expiry.append(int(end_of_day.timestamp()) + self.retention)
+            ops.append([index[key], f"{slot}:{counter}",
+                        "max" if counter in MAX_COUNTERS else "+", value])
+        if cursor is None:  # a contact's part: no cursor, applied as it is
+            p = pipe if pipe is not None else self.db.pipeline(transaction=False)
+            for i, key in enumerate(hashes):
+                p.expireat(key, expiry[i])
+            for i, field, how, value in ops:
+                key = hashes[i - 1]
+                if how == "max":  # contacts add sums only; kept for completeness
+                    p.hset(key, field, value)
+                else:
+                    p.hincrby(key, field, value)
+            if pipe is None:
+                p.execute()
+            return True
+        applied = self._fold(
+            keys=[keys.report_cursor(), keys.report_agents(), *hashes],
+            args=[cursor, last,
+                  json.dumps({a: t.to_list() for a, t in (agents or {}).items()}),
+                  json.dumps(expiry), json.dumps(ops)])
+        return bool(applied)
+
+    def _complete_contact(self, f: dict[str, str]) -> None:
+        """The agent's call completed: the record (when written already) takes the talk
+        and wrap-up the router counted."""
+        agent = f.get("agent") or ""
+
+        def change(c: Contact) -> None:
+            c.talk = int(f.get("talk") or 0)
+            if f.get("wrap") is not None:
+                c.wrap = int(f.get("wrap") or 0)
+            if agent and agent not in c.agents:
+                c.agents.append(agent)
+
+        self.contacts.update(f["call"], change)
+
+    def add_contact(self, contact: Contact) -> None:
+        """Count what a contact record adds (its survey, hold and transfers), each part
+        once however often the record is written."""
+        for part, tally in contact_parts(contact).items():
+            once = keys.report_once(contact.id, part)
+            if self.db.set(once, "1", nx=True, ex=self.retention):
+                self._apply(tally)
+
+    # --- rebuilding -------------------------------------------------------------------
+
+    def rebuild(self) -> dict[Cell, int]:
+        """Every counter recomputed from the event log and the contact records kept."""
+        tally = Tally()
+        agents: dict[str, AgentTrack] = {}
+        events = self._all_events()
+        fold_events(tally, agents, events, self.queue_config)
+        for contact in self.contacts.all():
+            for part in contact_parts(contact).values():
+                tally.merge(part)
+        return tally.nonzero()
+
+    def _all_events(self) -> Iterable[tuple[int, dict[str, str]]]:
+        start = "-"
+        while True:
+            got = self.db.xrange(keys.acd("events"), min=start, max="+", count=BATCH)
+            if not got:
+                return
+            for event_id, fields in got:
+                yield at_ms(event_id, fields), fields
+            start = f"({got[-1][0]}"
+
+    def stored(self) -> dict[Cell, int]:
+        """The live counters, in the shape `rebuild` returns (for comparing)."""
+        out: dict[Cell, int] = {}
+        for scope in ("q", "a"):
+            for key in self.db.scan_iter(match=keys.report_slots(scope, "*", "*"), count=500):
+                name = _name_of(key, scope)
+                for field, value in self.db.hgetall(key).items():
+                    slot, counter = field.split(":", 1)
+                    if int(value) or counter in MAX_COUNTERS:
+                        out[(scope, name, int(slot), counter)] = int(value)
+        return out
+
+    # --- reading reports --------------------------------------------------------------
+
+    def report(self, *, scope: str, names: list[str], start: datetime, end: datetime,
+               interval: str) -> list[dict[str, Any]]:
+        """Rows for each name and each interval in [start, end) (aware datetimes in the
+        report's time zone), oldest first within each name."""
+        bounds = interval_bounds(start, end, interval)
+        counters = QUEUE_COUNTERS if scope == "q" else AGENT_COUNTERS
+        rows: list[dict[str, Any]] = []
+        for name in names:
+            slots = self._slots(scope, name, start, end)
+            for lo, hi in bounds:
+                total = dict.fromkeys(counters, 0)
+                first = int(lo.timestamp() * 1000) // SLOT_MS
+                for slot in range(first, int(hi.timestamp() * 1000) // SLOT_MS):
+                    values = slots.get(slot)
+                    if not values:
+                        continue
+                    for counter, v in values.items():
+                        if counter not in total:
+                            continue
+                        if counter in MAX_COUNTERS:
+                            total[counter] = max(total[counter], v)
+                        else:
+                            total[counter] += v
+                row: dict[str, Any] = {"interval_start": lo.isoformat(),
+                                       ("queue" if scope == "q" else "agent"): name}
+                row.update(queue_row(total) if scope == "q" else agent_row(total))
+                rows.append(row)
+        return rows
+
+    def _slots(self, scope: str, name: str, start: datetime, end: datetime
+               ) -> dict[int, dict[str, int]]:
+        day = start.astimezone(UTC).date()
+        last = end.astimezone(UTC).date()
+        days: list[date] = []
+        while day <= last:
+            days.append(day)
+            day += timedelta(days=1)
+        pipe = self.db.pipeline(transaction=False)
+        for d in days:
+            pipe.hgetall(keys.report_slots(scope, name, d.isoformat()))
+        out: dict[int, dict[str, int]] = {}
+        for raw in pipe.execute():
+            for field, value in raw.items():
+                slot, counter = field.split(":", 1)
+                out.setdefault(int(slot), {})[counter] = int(value)
+        return out
+
+
+def _name_of(key: str, scope: str) -> str:
+    """The queue or agent of a report hash key (names are words: no colons)."""
+    prefix = keys.report_slots(scope, "", "")[:-1]  # "ivr:{rep}:q:"
+    return key[len(prefix):].rsplit(":", 1)[0]
+
+
+def interval_bounds(start: datetime, end: datetime, interval: str
+                    ) -> list[tuple[datetime, datetime]]:
+    """The intervals covering [start, end), in start's time zone: days from local midnight;
+    15/30/60 minutes from the local start floored to the interval."""
+    tz = start.tzinfo
+    out: list[tuple[datetime, datetime]] = []
+    if interval == "day":
+        d = start.date()
+        while True:
+            lo = datetime(d.year, d.month, d.day, tzinfo=tz)
+            if lo >= end:
+                break
+            d += timedelta(days=1)
+            out.append((lo, datetime(d.year, d.month, d.day, tzinfo=tz)))
+        return out
+    minutes = int(interval)
+    floored = start.replace(minute=start.minute - start.minute % minutes, second=0,
+                            microsecond=0)
+    t = floored.astimezone(UTC)
+    stop = end.astimezone(UTC)
+    step = timedelta(minutes=minutes)
+    while t < stop:
+        out.append((t.astimezone(tz), (t + step).astimezone(tz)))
+        t += step
+    return out
+
+
+def zone(name: str | None) -> ZoneInfo:
+    return ZoneInfo(name or "UTC")
