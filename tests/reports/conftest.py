@@ -3,6 +3,7 @@ helpers) with the reports' contact store and interval counters beside it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,9 +16,14 @@ from ivr.routing.router import Router
 from tests.routing.conftest import Clock, RecordingTwilio, make_callflows
 
 
+def yesterday_8am() -> float:
+    """08:00 UTC yesterday: a quarter-hour boundary inside what reports keep (retention)."""
+    return (time.time() // 86_400 - 1) * 86_400 + 8 * 3600
+
+
 @pytest.fixture()
 def clock() -> Clock:
-    return Clock(1_800_000_000.0)  # 2027-01-15 08:00:00 UTC, a quarter-hour boundary
+    return Clock(yesterday_8am())
 
 
 @pytest.fixture()
