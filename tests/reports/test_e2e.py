@@ -1,0 +1,152 @@
+"""End to end through the Twilio simulator: calls and a text conversation over real HTTP,
+then the contact records and the reports read back over HTTP, compared with what the
+simulator and the routing log recorded."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from ivr.reports.intervals import AGENT_COLUMNS, QUEUE_COLUMNS
+from ivr.sim.people import Caller, Phone
+
+SERVICE = "+15005550006"
+ALICE = "+15005550101"
+
+MAIN = f"""
+numbers: ["{SERVICE}", "*"]
+channels: [voice, sms]
+start: menu
+steps:
+  menu:
+    menu: "Press 1 for sales."
+    options: {{1: sales}}
+    fallback: sales
+  sales:
+    queue: sales
+    overflow: sorry
+    next: rate
+  rate:
+    survey: "How did we do? Press 1 to 5."
+    next: bye
+    fallback: bye
+  sorry:
+    hangup: "Sorry, nobody can take your call."
+  bye:
+    hangup: "Goodbye."
+"""
+TEXTS = """
+numbers: ["+15005550007"]
+channels: [sms]
+start: rate
+steps:
+  rate:
+    survey: "How did we do? Reply 1 to 5."
+    next: bye
+  bye:
+    hangup: "Thanks!"
+"""
+AGENTS = f"""
+alice:
+  name: Alice Jones
+  phone: "{ALICE}"
+  skills: {{sales: 5}}
+"""
+QUEUES = """
+sales:
+  skills: [sales]
+  ring_timeout: 5
+  max_wait: 30
+  wrap_up: 0
+  service_level: 20
+  short_abandon: 5
+  announce: false
+"""
+
+
+def wait_until(pred: Any, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = pred()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.05)
+
+
+def test_calls_and_a_text_become_contacts_and_reports(live_factory: Any,
+                                                      callflows_dir: Path) -> None:
+    (callflows_dir / "main.yaml").write_text(MAIN)
+    (callflows_dir / "texts.yaml").write_text(TEXTS)
+    (callflows_dir / "agents.yaml").write_text(AGENTS)
+    (callflows_dir / "queues.yaml").write_text(QUEUES)
+    live = live_factory(callflows_dir)
+    api = f"{live.url}/api"
+
+    # 1. Alice answers; she hangs up and the caller rates the call 4
+    live.sim.phones[ALICE] = Phone(inputs=["1"], hangup_after=2)
+    assert "available" in live.sim.send_sms(ALICE, SERVICE, "ON")[0]
+    served = live.sim.place_call("+15551230001", SERVICE, Caller(inputs=["1", "4"])).wait(30)
+    assert any("How did we do" in s for s in served.said()), served.said()
+    assert "Goodbye." in served.said()  # the score was taken
+    # 2. nobody logged in: the caller overflows and leaves without rating
+    assert "logged out" in live.sim.send_sms(ALICE, SERVICE, "OFF")[0]
+    overflowed = live.sim.place_call("+15551230002", SERVICE,
+                                     Caller(inputs=["1"], hangup_after=40)).wait(30)
+    assert any("nobody can take your call" in s for s in overflowed.said())
+    # 3. a text conversation that answers a survey with 5
+    assert "Reply 1 to 5" in live.sim.send_sms("+15551230003", "+15005550007", "hi")[0]
+    assert "Thanks!" in live.sim.send_sms("+15551230003", "+15005550007", "5")[0]
+    live.sim.assert_no_errors()
+
+    contacts = wait_until(lambda: (lambda got: got if len(got) == 3 else None)(
+        requests.get(f"{api}/contacts", timeout=10).json()))
+    by_number = {c["number"]: c for c in contacts}
+    first = by_number["+15551230001"]
+    assert first["id"] == served.sid and first["channel"] == "voice"
+    assert (first["queue"], first["outcome"], first["agents"], first["survey"]) == \
+        ("sales", "connected", ["alice"], 4)
+    assert first["steps"] == ["main.menu", "main.sales", "main.rate", "main.bye"]
+    second = by_number["+15551230002"]
+    assert (second["outcome"], second["survey"], second["agents"]) == ("overflowed", None, [])
+    text = by_number["+15551230003"]
+    assert (text["channel"], text["survey"], text["outcome"]) == ("sms", 5, "ended in the flow")
+
+    only = requests.get(f"{api}/contacts", params={"agent": "alice", "format": "csv"},
+                        timeout=10)
+    assert only.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(only.text)))
+    assert [row["id"] for row in rows] == [served.sid]
+
+    # The routing log says how long the served caller waited (the simulator rings the
+    # agent's phone before she accepts): the report's asa and service level follow it.
+    events = requests.get(f"{api}/events", params={"count": 1000}, timeout=10).json()
+    connect = next(e for e in events if e["type"] == "connect")
+    wait = int(connect["wait"])
+    report = requests.get(f"{api}/reports", params={"queue": "sales", "interval": "day",
+                                                    "format": "csv"}, timeout=10)
+    table = list(csv.reader(io.StringIO(report.text)))
+    assert table[0] == list(QUEUE_COLUMNS)
+    row = dict(zip(table[0], table[1], strict=True))
+    assert (row["offered"], row["answered"], row["overflowed"], row["abandoned"]) == \
+        ("2", "1", "1", "0")
+    assert row["answered_in_sl"] == ("1" if wait <= 20 else "0")
+    assert float(row["asa"]) == wait
+    assert (row["surveys"], row["csat"]) == ("1", "4.0")  # the text's survey had no queue
+    assert row["service_level"] == ("0.5" if wait <= 20 else "0.0")
+    agent = requests.get(f"{api}/reports", params={"agent": "alice", "interval": "day"},
+                         timeout=10).json()
+    assert agent["columns"] == list(AGENT_COLUMNS)
+    assert (agent["rows"][0]["handled"], agent["rows"][0]["surveys"],
+            agent["rows"][0]["csat"]) == (1, 1, 4.0)
+
+    # A rebuild from the log and the records equals what was kept live.
+    reports = live.app.extensions["ivr.reports"].reports
+    reports.fold()
+    assert reports.stored() == reports.rebuild()
