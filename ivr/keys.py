@@ -153,6 +153,11 @@ def report_agents() -> str:
     return f"{PREFIX}{REP}:agents"
 
 
+def survey_pending(number: str, service_number: str) -> str:
+    """String: the contact a texted survey (a queue's survey_by_text) waits to score; a day."""
+    return f"{PREFIX}survey:pending:{number}:{service_number}"
+
+
 def report_once(contact_id: str, what: str) -> str:
     """Marks a contact's contribution (survey, hold, transfers) counted, so a repeated
     callback counts it once."""

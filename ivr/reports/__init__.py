@@ -36,7 +36,8 @@ class Reporting:
         self.reports = Reports(store, lambda: flows.current, self.contacts,
                                retention_days=config.retention_days, clock=router.clock)
         self.recorder = ContactRecorder(store, flows, self.contacts, self.reports,
-                                        caller=router.caller, clock=router.clock)
+                                        caller=router.caller, clock=router.clock,
+                                        twilio=router.twilio)
 
     def call_ended(self, params: Mapping[str, str]) -> Contact | None:
         """A call's status callback: its contact record. Never raises (a record that could
@@ -45,6 +46,15 @@ class Reporting:
             return self.recorder.call_ended(params)
         except Exception:
             log.exception("contact record of call %s", params.get("CallSid"))
+            return None
+
+    def survey_reply(self, number: str, service_number: str, body: str) -> str | None:
+        """A text that may answer a texted survey: the thanks to text back, or None (also
+        when the reply could not be kept: logged, and the text goes on to the flows)."""
+        try:
+            return self.recorder.survey_reply(number, service_number, body)
+        except Exception:
+            log.exception("survey reply of %s", number)
             return None
 
     def text_turn(self, state: FlowState) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import redis
+from twilio.rest import Client
 
 from ivr import keys
 from ivr.flows import optout
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ivr.reports")
 
+SURVEY_TTL = 86_400  # seconds a texted survey waits for its reply
+SURVEY_SCALE = 5
+SURVEY_THANKS = "Thank you for your feedback!"
+
 OUTCOME_NAMES = {"connected": "connected", "abandoned": "abandoned",
                  "overflowed": "overflowed", "callback": "called back"}
 STILL_WAITING = ("new", "waiting", "offered", "retry")
@@ -43,8 +48,9 @@ class ContactRecorder:
 
     def __init__(self, store: redis.Redis, flows: FlowRegistry, contacts: ContactStore,
                  reports: Reports, *, caller: Callable[[str], CallerRecord | None],
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float], twilio: Client | None = None) -> None:
         self.store = store
+        self.twilio = twilio
         self.flows = flows
         self.contacts = contacts
         self.reports = reports
@@ -73,7 +79,43 @@ class ContactRecorder:
         self._survey(contact, state)
         self.contacts.put(contact)
         self.reports.add_contact(contact)
+        self._text_survey(contact)
         return contact
+
+    def _text_survey(self, contact: Contact) -> None:
+        """The queue's `survey_by_text` after an agent call (unless the caller rated it by
+        key already): one text per contact, opt-out honoured, the reply awaited a day."""
+        if contact.outcome != "connected" or contact.survey is not None or not contact.queue:
+            return
+        text = self.reports.queue_config(contact.queue).survey_by_text
+        if not text or self.twilio is None or not contact.number.startswith("+"):
+            return
+        service = optout.bare_number(contact.service_number)
+        if optout.send_text(self.store, self.twilio, to=contact.number, from_=service,
+                            body=text):
+            self.store.set(keys.survey_pending(contact.number, service), contact.id,
+                           ex=SURVEY_TTL)
+
+    def survey_reply(self, number: str, service_number: str, body: str) -> str | None:
+        """A text from someone a survey was texted to: a score 1-5 lands on the contact and
+        is thanked (the answer to text back); anything else is not a survey reply (None),
+        and goes to the flows as any text would."""
+        key = keys.survey_pending(number, service_number)
+        answer = body.strip().rstrip(".!")
+        if not (answer.isascii() and answer.isdigit() and 1 <= int(answer) <= SURVEY_SCALE):
+            return None
+        contact_id = self.store.get(key)
+        if not contact_id or not self.store.delete(key):  # none waiting, or taken already
+            return None
+        score, now = int(answer), self.clock()
+
+        def scored(c: Contact) -> None:
+            c.survey, c.survey_scale, c.survey_at = score, SURVEY_SCALE, now
+
+        contact = self.contacts.update(str(contact_id), scored)
+        if contact is not None:
+            self.reports.add_contact(contact)
+        return SURVEY_THANKS
 
     def _queue_part(self, contact: Contact, caller: CallerRecord, now: float) -> None:
         contact.queue = caller.queue

@@ -26,7 +26,7 @@ STRATEGIES = ("longest-idle", "round-robin", "fewest-calls", "least-talk-time",
               "most-skilled", "random", "ring-all")
 QUEUE_KEYS = ("skills", "strategy", "ring_timeout", "max_wait", "wrap_up", "max_missed",
               "hold_music", "announce", "callback", "service_level", "escalate", "timezone",
-              "short_abandon")
+              "short_abandon", "survey_by_text")
 AGENT_KEYS = ("name", "phone", "skills", "pin")
 HOURS_KEYS = ("timezone", "open", "holidays", "closed")
 
@@ -167,6 +167,7 @@ class ReservedFiles(Values):
                 self.int_in(file, raw, key, 0)
             self.boolean(file, raw, "callback")
             self.text(file, raw, "hold_music")
+            self.text(file, raw, "survey_by_text")
             if "hold_music" in raw and isinstance(raw["hold_music"], str):
                 self.media(file, raw, "hold_music")
             self.timezone(file, raw, "timezone")
