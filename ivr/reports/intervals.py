@@ -45,6 +45,8 @@ log = logging.getLogger("ivr.reports")
 FOLD_SCRIPT = (resources.files("ivr.reports") / "lua" / "fold.lua").read_text()
 BATCH = 1000  # events folded per script call
 FOLD_EVERY = 1.0  # seconds between folds on the timer thread
+TICK_BATCHES = 5  # batches one tick folds at most: a long backlog never stalls the timers
+ONCE_TTL = 2 * 86_400  # a contact's parts are counted within hours of its end; kept 2 days
 INTERVALS = ("15", "30", "60", "day")
 
 QUEUE_COLUMNS = ("interval_start", "queue", "offered", "answered", "abandoned",
@@ -125,7 +127,7 @@ class Reports:
         if now - self._last_fold < FOLD_EVERY:
             return
         self._last_fold = now
-        self.fold()
+        self.fold(TICK_BATCHES)
 
     def fold(self, max_batches: int = 100) -> int:
         """Fold the events logged since the last fold into the counters; how many were
@@ -211,7 +213,7 @@ class Reports:
         once however often the record is written."""
         for part, tally in contact_parts(contact).items():
             once = keys.report_once(contact.id, part)
-            if self.db.set(once, "1", nx=True, ex=self.retention):
+            if self.db.set(once, "1", nx=True, ex=ONCE_TTL):
                 self._apply(tally)
 
     # --- rebuilding -------------------------------------------------------------------
