@@ -132,6 +132,12 @@ def contact(contact_id: str) -> str:
     return f"{PREFIX}contact:{contact_id}"
 
 
+def contact_pending(call_sid: str) -> str:
+    """String (JSON): an agent's talk and wrap-up of a call whose record is not written yet
+    (the agent hung up first and the caller is still in the flow); a few hours."""
+    return f"{PREFIX}contact-pending:{call_sid}"
+
+
 def contacts_by_time() -> str:
     """Sorted set: contact ids scored by start time (ms); trimmed to the retention."""
     return f"{PREFIX}contacts:time"

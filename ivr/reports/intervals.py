@@ -46,6 +46,7 @@ FOLD_SCRIPT = (resources.files("ivr.reports") / "lua" / "fold.lua").read_text()
 BATCH = 1000  # events folded per script call
 FOLD_EVERY = 1.0  # seconds between folds on the timer thread
 TICK_BATCHES = 5  # batches one tick folds at most: a long backlog never stalls the timers
+PENDING_TTL = 4 * 3600  # the longest call: a record comes within that or never
 ONCE_TTL = 2 * 86_400  # a contact's parts are counted within hours of its end; kept 2 days
 INTERVALS = ("15", "30", "60", "day")
 
@@ -94,6 +95,16 @@ def agent_row(c: dict[str, int]) -> dict[str, Any]:
         "missed": c["missed"], "transfers_out": c["transfers_out"], "surveys": c["surveys"],
         "csat": ratio(c["survey_total"], c["surveys"], 2),
     }
+
+
+def apply_completion(contact: Contact, patch: dict[str, Any]) -> None:
+    """An agent's completed call on its contact record: talk, wrap-up, the agent."""
+    contact.talk = int(patch.get("talk") or 0)
+    if patch.get("wrap") is not None:
+        contact.wrap = int(patch["wrap"])
+    agent = patch.get("agent")
+    if agent and agent not in contact.agents:
+        contact.agents.append(agent)
 
 
 def _utc_day(slot: int) -> str:
@@ -195,18 +206,19 @@ class Reports:
         return bool(applied)
 
     def _complete_contact(self, f: dict[str, str]) -> None:
-        """The agent's call completed: the record (when written already) takes the talk
-        and wrap-up the router counted."""
-        agent = f.get("agent") or ""
-
-        def change(c: Contact) -> None:
-            c.talk = int(f.get("talk") or 0)
-            if f.get("wrap") is not None:
-                c.wrap = int(f.get("wrap") or 0)
-            if agent and agent not in c.agents:
-                c.agents.append(agent)
-
-        self.contacts.update(f["call"], change)
+        """The agent's call completed: the record takes the talk and wrap-up the router
+        counted; a record not written yet (the caller is still in the flow) finds them
+        waiting for it (`keys.contact_pending`)."""
+        patch = {"talk": int(f.get("talk") or 0), "agent": f.get("agent") or ""}
+        if f.get("wrap") is not None:
+            patch["wrap"] = int(f.get("wrap") or 0)
+        call = f["call"]
+        if self.contacts.update(call, lambda c: apply_completion(c, patch)) is not None:
+            return
+        self.db.set(keys.contact_pending(call), json.dumps(patch), ex=PENDING_TTL)
+        # the record may have been written in between: then it is patched here
+        if self.contacts.update(call, lambda c: apply_completion(c, patch)) is not None:
+            self.db.delete(keys.contact_pending(call))
 
     def add_contact(self, contact: Contact) -> None:
         """Count what a contact record adds (its survey, hold and transfers), each part

@@ -12,6 +12,7 @@ record.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
@@ -26,7 +27,7 @@ from ivr.flows.model import Callflows
 from ivr.flows.state import FlowState
 from ivr.flows.steps.survey import DEFAULT_INTO, scale_of
 from ivr.reports.contacts import Contact, ContactStore
-from ivr.reports.intervals import Reports
+from ivr.reports.intervals import Reports, apply_completion
 from ivr.routing.records import FINAL_CALL_STATUSES, CallerRecord
 
 if TYPE_CHECKING:
@@ -76,6 +77,10 @@ class ContactRecorder:
         caller = self.caller(sid)
         if caller is not None:
             self._queue_part(contact, caller, now)
+        pending = self.store.get(keys.contact_pending(sid))
+        if pending:  # the agent hung up first: the router's count of talk and wrap-up
+            apply_completion(contact, json.loads(pending))
+            self.store.delete(keys.contact_pending(sid))
         self._survey(contact, state)
         self.contacts.put(contact)
         self.reports.add_contact(contact)

@@ -66,3 +66,4 @@ def test_the_reply_waits_a_day(setup, twilio, clock, r):
     rec.contacts.put(contact)
     rec._text_survey(contact)
     assert 86_000 < r.ttl(keys.survey_pending("+15550000001", SERVICE)) <= 86_400
+
