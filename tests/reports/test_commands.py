@@ -24,7 +24,8 @@ MAIN = 'numbers: ["*"]\nstart: q\nsteps:\n  q:\n    queue: sales\n    overflow: 
 @pytest.fixture()
 def env(callflows_dir: Path, redis_url: str, r: object, monkeypatch: pytest.MonkeyPatch) -> None:
     (callflows_dir / "queues.yaml").write_text(
-        "sales:\n  service_level: 20\n  short_abandon: 5\n  wrap_up: 10\n")
+        "sales:\n  service_level: 20\n  short_abandon: 5\n  wrap_up: 10\n  max_wait: 100\n"
+        "  callback: true\n")
     (callflows_dir / "agents.yaml").write_text(
         'a00:\n  name: Agent 0\n  phone: "+15005560000"\n  skills: {sales: 3}\n')
     (callflows_dir / "main.yaml").write_text(MAIN)
@@ -44,7 +45,7 @@ def test_report_as_csv_json_and_table(env: None, setup, twilio, clock) -> None:
     assert rows[0] == list(QUEUE_COLUMNS)
     got = dict(zip(rows[0], rows[1], strict=True))
     assert (got["offered"], got["answered"], got["service_level"], got["csat"]) == \
-        ("4", "2", "0.25", "")
+        ("6", "2", "0.1667", "")
     result = runner.invoke(main, ["report", "--agent", "a00", "--from", day, "--to", day,
                                   "--interval", "day", "--format", "json"])
     answer = json.loads(result.output)

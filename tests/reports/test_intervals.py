@@ -13,7 +13,8 @@ from ivr.reports.query import run_report
 from tests.routing.conftest import agents_of, enqueue
 from tests.routing.test_matching import token_of
 
-QUEUES = {"sales": {"service_level": 20, "short_abandon": 5, "wrap_up": 10}}
+QUEUES = {"sales": {"service_level": 20, "short_abandon": 5, "wrap_up": 10, "max_wait": 100,
+                   "callback": True}}
 
 
 def play_day(router, twilio, clock) -> float:
@@ -48,7 +49,18 @@ def play_day(router, twilio, clock) -> float:
     clock.advance(10)
     router.run_timers()
     clock.advance(5)
-    router.set_agent_status("a00", "offline", source="test")  # t0 + 400
+    router.set_agent_status("a00", "break", source="test")  # t0 + 400
+    enqueue(router, "CA5", max_wait=100)
+    clock.advance(40)
+    assert router.press_callback("CA5") == "ok"  # waited 40 s, then chose a callback
+    assert router.queue_result("CA5", "leave") == "callback"
+    router.call_ended("CA5", "completed")
+    enqueue(router, "CA6", max_wait=100)
+    clock.advance(101)
+    router.run_timers()  # past max_wait: out of line, and on to the overflow step
+    assert router.queue_result("CA6", "leave") == "overflow"  # after 101 s
+    router.call_ended("CA6", "completed")
+    router.set_agent_status("a00", "offline", source="test")  # t0 + 541
     return t0
 
 
@@ -63,14 +75,14 @@ def test_known_day_gives_the_hand_computed_columns(setup, twilio, clock) -> None
     row = q["rows"][0]
     assert row["interval_start"] == datetime.fromtimestamp(t0, UTC).replace(
         hour=0).isoformat()
-    expected = {"offered": 4, "answered": 2, "abandoned": 1, "short_abandoned": 1,
-                "overflowed": 0, "callbacks": 0, "answered_in_sl": 1,
-                "service_level": 0.25,      # 1 / 4
-                "abandon_rate": 0.3333,     # 1 / (4 - 1)
+    expected = {"offered": 6, "answered": 2, "abandoned": 1, "short_abandoned": 1,
+                "overflowed": 1, "callbacks": 1, "answered_in_sl": 1,
+                "service_level": 0.1667,    # 1 / 6
+                "abandon_rate": 0.2,        # 1 / (6 - 1)
                 "asa": 17.5,                # (10 + 25) / 2
                 "aht": 90.0,                # (100 + 60 + 0 + 10 + 10) / 2
                 "avg_talk": 80.0, "avg_hold": 0.0, "avg_wrap": 10.0,
-                "longest_wait": 30, "transfers_out": 0, "surveys": 0, "csat": None}
+                "longest_wait": 101, "transfers_out": 0, "surveys": 0, "csat": None}
     assert {k: row[k] for k in expected} == expected
     a = run_report(reports, callflows, queue=None, agent="a00", start=None, end=None,
                    interval="day", tz=None, now=clock())
@@ -80,13 +92,13 @@ def test_known_day_gives_the_hand_computed_columns(setup, twilio, clock) -> None
                                          "occupancy", "missed", "csat")} == {
         "handled": 2, "talk": 160, "hold": 0, "wrap": 20, "available": 120,
         "occupancy": 0.6, "missed": 0, "csat": None}
-    # the same day in quarter hours: everything in the first one (400 s), the rest empty
+    # the same day in quarter hours: everything in the first one (541 s), the rest empty
     quarters = run_report(reports, callflows, queue="sales", agent=None, start=None,
                           end=None, interval="15", tz=None, now=clock())["rows"]
     assert len(quarters) == 96
     first = next(r for r in quarters if r["interval_start"] ==
                  datetime.fromtimestamp(t0, UTC).isoformat())
-    assert first["offered"] == 4 and sum(r["offered"] for r in quarters) == 4
+    assert first["offered"] == 6 and sum(r["offered"] for r in quarters) == 6
 
 
 def test_rebuild_equals_live_and_concurrent_folds_count_once(setup, twilio, clock, r) -> None:
