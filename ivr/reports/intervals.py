@@ -168,9 +168,9 @@ class Reports:
                     break
         return folded
 
-    def _apply(self, tally: Tally, *, cursor: str | None = None, last: str = "",
-               agents: dict[str, AgentTrack] | None = None,
-               pipe: redis.client.Pipeline | None = None) -> bool:
+    def _layout(self, tally: Tally) -> tuple[list[str], list[int], list[list[Any]]]:
+        """The hashes a tally touches, their expiry times, and its changes as
+        [hash index (from 1), field, "+" or "max", value]."""
         hashes: list[str] = []
         index: dict[str, int] = {}
         expiry: list[int] = []
@@ -185,25 +185,27 @@ class Reports:
                 expiry.append(int(end_of_day.timestamp()) + self.retention)
             ops.append([index[key], f"{slot}:{counter}",
                         "max" if counter in MAX_COUNTERS else "+", value])
-        if cursor is None:  # a contact's part: no cursor, applied as it is
-            p = pipe if pipe is not None else self.db.pipeline(transaction=False)
-            for i, key in enumerate(hashes):
-                p.expireat(key, expiry[i])
-            for i, field, how, value in ops:
-                key = hashes[i - 1]
-                if how == "max":  # contacts add sums only; kept for completeness
-                    p.hset(key, field, value)
-                else:
-                    p.hincrby(key, field, value)
-            if pipe is None:
-                p.execute()
-            return True
+        return hashes, expiry, ops
+
+    def _apply(self, tally: Tally, *, cursor: str, last: str,
+               agents: dict[str, AgentTrack]) -> bool:
+        """One folded batch, applied if nobody folded from `cursor` yet (fold.lua)."""
+        hashes, expiry, ops = self._layout(tally)
         applied = self._fold(
             keys=[keys.report_cursor(), keys.report_agents(), *hashes],
-            args=[cursor, last,
-                  json.dumps({a: t.to_list() for a, t in (agents or {}).items()}),
+            args=[cursor, last, json.dumps({a: t.to_list() for a, t in agents.items()}),
                   json.dumps(expiry), json.dumps(ops)])
         return bool(applied)
+
+    def _add(self, tally: Tally) -> None:
+        """A contact's part (sums only): added as it is, in one round trip."""
+        hashes, expiry, ops = self._layout(tally)
+        pipe = self.db.pipeline(transaction=False)
+        for key, at in zip(hashes, expiry, strict=True):
+            pipe.expireat(key, at)
+        for i, field, _, value in ops:
+            pipe.hincrby(hashes[i - 1], field, value)
+        pipe.execute()
 
     def _complete_contact(self, f: dict[str, str]) -> None:
         """The agent's call completed: the record takes the talk and wrap-up the router
@@ -226,7 +228,7 @@ class Reports:
         for part, tally in contact_parts(contact).items():
             once = keys.report_once(contact.id, part)
             if self.db.set(once, "1", nx=True, ex=ONCE_TTL):
-                self._apply(tally)
+                self._add(tally)
 
     # --- rebuilding -------------------------------------------------------------------
 
