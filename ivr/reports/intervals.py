@@ -274,8 +274,10 @@ class Reports:
         bounds = interval_bounds(start, end, interval)
         counters = QUEUE_COUNTERS if scope == "q" else AGENT_COUNTERS
         rows: list[dict[str, Any]] = []
-        for name in names:
-            slots = self._slots(scope, name, start, end)
+        if not bounds:
+            return rows
+        for name in names:  # the first interval may start before `start` (floored)
+            slots = self._slots(scope, name, bounds[0][0], bounds[-1][1])
             for lo, hi in bounds:
                 total = dict.fromkeys(counters, 0)
                 first = int(lo.timestamp() * 1000) // SLOT_MS

@@ -131,3 +131,23 @@ def test_rebuild_equals_live_and_concurrent_folds_count_once(setup, twilio, cloc
     for t in threads:
         t.join()
     assert reports.stored() == live
+
+
+def test_a_floored_first_interval_reads_the_utc_day_before(setup, clock) -> None:
+    """Kolkata is UTC+05:30: an hour report from 05:37 starts at 05:00, which is 23:30 UTC
+    of the day before; a survey given then is in that first row."""
+    router, reports = setup({"sales": {"timezone": "Asia/Kolkata"}}, agents_of(1))
+    midnight = (clock() // 86_400 + 1) * 86_400  # a UTC midnight
+    given = midnight - 20 * 60  # 23:40 UTC = 05:10 in Kolkata
+    contact = Contact(id="CA1", channel="voice", start=given - 60, end=given,
+                      number="+15550000001", queue="sales", survey=5, survey_scale=5,
+                      survey_at=given)
+    reports.contacts.put(contact)
+    reports.add_contact(contact)
+    day = datetime.fromtimestamp(midnight, UTC).date().isoformat()
+    answer = run_report(reports, router.callflows(), queue="sales", agent=None,
+                        start=f"{day}T05:37", end=f"{day}T07:00", interval="60", tz=None,
+                        now=clock())
+    assert [r["interval_start"] for r in answer["rows"]] == [
+        f"{day}T05:00:00+05:30", f"{day}T06:00:00+05:30"]
+    assert [r["surveys"] for r in answer["rows"]] == [1, 0]
