@@ -99,7 +99,7 @@ def list_contacts(query: ContactsQuery) -> Any:
     utc = _zone("UTC")
     start = _epoch(parse_time(query.from_, utc)) if query.from_ is not None else None
     end = _epoch(parse_time(query.to, utc, end=True)) if query.to is not None else None
-    contacts = get_reporting().contacts.list(number=query.number, queue=query.queue,
+    contacts = get_reporting().contacts.find(number=query.number, queue=query.queue,
                                              agent=query.agent, start=start, end=end,
                                              limit=query.limit)
     if query.format == "csv":

@@ -150,7 +150,7 @@ class ContactStore:
                 except redis.WatchError:
                     continue
 
-    def list(self, *, number: str | None = None, queue: str | None = None,
+    def find(self, *, number: str | None = None, queue: str | None = None,
              agent: str | None = None, start: float | None = None, end: float | None = None,
              limit: int = 1000) -> list[Contact]:
         """Records that started in [start, end], oldest first, filtered; at most `limit`."""

@@ -24,13 +24,13 @@ def test_filters_by_number_queue_agent_and_time(r) -> None:
     for n in range(6):
         store.put(contact(n, queue="sales" if n % 2 else "support",
                           agents=["alice"] if n < 3 else ["bob", "alice"] if n == 5 else []))
-    assert [c.id for c in store.list()] == [f"CA{n}" for n in range(6)]
-    assert [c.id for c in store.list(number="+15550001")] == ["CA1", "CA4"]
-    assert [c.id for c in store.list(number="whatsapp:+15550001")] == ["CA1", "CA4"]
-    assert [c.id for c in store.list(queue="sales")] == ["CA1", "CA3", "CA5"]
-    assert [c.id for c in store.list(agent="alice")] == ["CA0", "CA1", "CA2", "CA5"]
-    assert [c.id for c in store.list(start=T + 120, end=T + 240)] == ["CA2", "CA3", "CA4"]
-    assert [c.id for c in store.list(limit=2)] == ["CA0", "CA1"]
+    assert [c.id for c in store.find()] == [f"CA{n}" for n in range(6)]
+    assert [c.id for c in store.find(number="+15550001")] == ["CA1", "CA4"]
+    assert [c.id for c in store.find(number="whatsapp:+15550001")] == ["CA1", "CA4"]
+    assert [c.id for c in store.find(queue="sales")] == ["CA1", "CA3", "CA5"]
+    assert [c.id for c in store.find(agent="alice")] == ["CA0", "CA1", "CA2", "CA5"]
+    assert [c.id for c in store.find(start=T + 120, end=T + 240)] == ["CA2", "CA3", "CA4"]
+    assert [c.id for c in store.find(limit=2)] == ["CA0", "CA1"]
     assert store.get("CA5").agent == "alice"  # type: ignore[union-attr]
 
 
@@ -38,7 +38,7 @@ def test_csv_parses_with_the_headers_in_order(r) -> None:
     store = ContactStore(r, clock=Clock(T + 3600))
     store.put(contact(1, steps=["main.menu", "main.sales"], notes='said "hi", then, bye',
                       survey=4, survey_scale=5))
-    rows = list(csv.reader(io.StringIO(to_csv(store.list()))))
+    rows = list(csv.reader(io.StringIO(to_csv(store.find()))))
     assert rows[0] == list(CSV_HEADERS)
     got = dict(zip(rows[0], rows[1], strict=True))
     assert got["steps"] == "main.menu main.sales" and got["notes"] == 'said "hi", then, bye'
