@@ -5,7 +5,7 @@
 Runs against REDIS_URL when set (use a database of its own: the bench flushes
 it), else an embedded server in a temporary directory. Each queue gets a busy
 day's counters on every day (40 quarter hours, 09:00-19:00 UTC, nine counters
-each), written straight into the interval hashes; then `run_report` (what
+each, and the day's totals), written straight into the interval hashes; then `run_report` (what
 `GET /api/reports` and `ivr report` call, without the HTTP and JSON around
 it) reads all queues, and one queue, by day and by quarter hour.
 """
@@ -64,9 +64,16 @@ def main() -> None:
         for d in range(args.days + 1):
             day = today - timedelta(days=d)
             first = int(day.timestamp() * 1000) // SLOT_MS
-            pipe.hset(keys.report_slots("q", name, day.date().isoformat()), mapping={
-                f"{first + s}:{c}": random.randint(1, 50) for s in range(36, 76)
-                for c in COUNTERS})
+            quarters = {(first + s, c): random.randint(1, 50) for s in range(36, 76)
+                        for c in COUNTERS}
+            pipe.hset(keys.report_slots("q", name, day.date().isoformat()),
+                      mapping={f"{s}:{c}": v for (s, c), v in quarters.items()})
+            totals = {c: sum(v for (_, k), v in quarters.items() if k == c) for c in COUNTERS}
+            totals["longest_wait"] = max(v for (_, k), v in quarters.items()
+                                         if k == "longest_wait")
+            ordinal = day.date().toordinal()
+            pipe.hset(keys.report_slots("d", name, day.date().isoformat()),
+                      mapping={f"{ordinal}:{c}": v for c, v in totals.items()})
         pipe.execute()
     start = (today - timedelta(days=args.days - 1)).date().isoformat()
     end = today.date().isoformat()

@@ -143,10 +143,11 @@ def contacts_by_time() -> str:
     return f"{PREFIX}contacts:time"
 
 
-def report_slots(scope: str, name: str, utc_date: str) -> str:
+def report_slots(scope: str, name: str, day: str) -> str:
     """Hash: one queue's (scope "q") or agent's ("a") 15-minute counters of one UTC day,
-    field "<slot>:<counter>" where slot = epoch ms // 900000."""
-    return f"{PREFIX}{REP}:{scope}:{name}:{utc_date}"
+    field "<slot>:<counter>" where slot = epoch ms // 900000; or (scope "d") a queue's
+    totals of one day in its own time zone, field "<the date's ordinal>:<counter>"."""
+    return f"{PREFIX}{REP}:{scope}:{name}:{day}"
 
 
 def report_cursor() -> str:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ivr.flows.model import QueueConfig
 from ivr.reports.contacts import Contact
@@ -30,18 +32,28 @@ AGENT_COUNTERS = ("handled", "talk", "hold", "wrap", "available_ms", "missed",
 MAX_COUNTERS = frozenset({"longest_wait"})
 
 Cell = tuple[str, str, int, str]
-"""(scope "q" or "a", queue or agent, slot, counter)."""
+"""(scope, queue or agent, slot, counter). Scopes: "q" a queue's and "a" an agent's
+quarter hours (slot = epoch ms // 900000); "d" a queue's days in its own time zone
+(slot = the local date's ordinal), kept beside the quarters so that daily figures (the
+wallboard's since-midnight, daily reports) are one small read."""
 
 
 class Tally:
-    """Counter changes, by cell: sums, and maxima for `MAX_COUNTERS`."""
+    """Counter changes, by cell: sums, and maxima for `MAX_COUNTERS`. With `zones` (a
+    queue's time zone by name), every queue change also counts in the queue's day."""
 
-    def __init__(self) -> None:
+    def __init__(self, zones: Callable[[str], ZoneInfo] | None = None) -> None:
         self.cells: dict[Cell, int] = {}
+        self.zones = zones
 
     def add(self, scope: str, name: str, at_ms: int, counter: str, by: int = 1) -> None:
-        cell = (scope, name, at_ms // SLOT_MS, counter)
-        if counter in MAX_COUNTERS:
+        self._put((scope, name, at_ms // SLOT_MS, counter), by)
+        if scope == "q" and self.zones is not None:
+            day = datetime.fromtimestamp(at_ms / 1000, self.zones(name)).date().toordinal()
+            self._put(("d", name, day, counter), by)
+
+    def _put(self, cell: Cell, by: int) -> None:
+        if cell[3] in MAX_COUNTERS:
             self.cells[cell] = max(self.cells.get(cell, by), by)
         else:
             self.cells[cell] = self.cells.get(cell, 0) + by
@@ -55,8 +67,8 @@ class Tally:
             t = edge
 
     def merge(self, other: Tally) -> None:
-        for (scope, name, slot, counter), value in other.cells.items():
-            self.add(scope, name, slot * SLOT_MS, counter, value)
+        for cell, value in other.cells.items():
+            self._put(cell, value)
 
     def nonzero(self) -> dict[Cell, int]:
         return {cell: v for cell, v in self.cells.items() if v or cell[3] in MAX_COUNTERS}
@@ -163,13 +175,14 @@ def _int(raw: Any) -> int:
         return 0
 
 
-def contact_parts(contact: Contact) -> dict[str, Tally]:
+def contact_parts(contact: Contact, zones: Callable[[str], ZoneInfo] | None = None
+                  ) -> dict[str, Tally]:
     """What a contact record adds to the counters, by part: "survey" (its score, for the
     queue and the agent who last served it, when given) and "end" (hold and transfers, at
     its end). Each part is counted once (a record may be written again)."""
     parts: dict[str, Tally] = {}
     if contact.survey is not None:
-        t = Tally()
+        t = Tally(zones)
         at = int((contact.survey_at or contact.end) * 1000)
         for scope, name in (("q", contact.queue), ("a", contact.agent)):
             if name:
@@ -177,7 +190,7 @@ def contact_parts(contact: Contact) -> dict[str, Tally]:
                 t.add(scope, name, at, "survey_total", contact.survey)
         parts["survey"] = t
     if contact.hold or contact.transfers:
-        t = Tally()
+        t = Tally(zones)
         at = int(contact.end * 1000)
         for scope, name in (("q", contact.queue), ("a", contact.agent)):
             if name:

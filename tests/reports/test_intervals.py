@@ -5,7 +5,8 @@ the live counters; concurrent folds count each event once."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from ivr import keys
 from ivr.reports.contacts import Contact
@@ -92,6 +93,11 @@ def test_known_day_gives_the_hand_computed_columns(setup, twilio, clock) -> None
                                          "occupancy", "missed", "csat")} == {
         "handled": 2, "talk": 160, "hold": 0, "wrap": 20, "available": 120,
         "occupancy": 0.6, "missed": 0, "csat": None}
+    # the day totals and the quarters agree
+    lo = datetime.fromisoformat(row["interval_start"])
+    assert reports.days(["sales"], lo, lo + timedelta(days=1)) == reports.quarters(
+        scope="q", names=["sales"], start=lo, end=lo + timedelta(days=1), interval="day")
+    assert reports.today(["sales"])["sales"]["abandon_rate"] == 0.2
     # the same day in quarter hours: everything in the first one (541 s), the rest empty
     quarters = run_report(reports, callflows, queue="sales", agent=None, start=None,
                           end=None, interval="15", tz=None, now=clock())["rows"]
@@ -151,3 +157,11 @@ def test_a_floored_first_interval_reads_the_utc_day_before(setup, clock) -> None
     assert [r["interval_start"] for r in answer["rows"]] == [
         f"{day}T05:00:00+05:30", f"{day}T06:00:00+05:30"]
     assert [r["surveys"] for r in answer["rows"]] == [1, 0]
+    # by day, the queue's day totals (kept in its zone) agree with its quarters
+    kolkata = ZoneInfo("Asia/Kolkata")
+    lo = datetime.fromtimestamp(given, kolkata).replace(hour=0, minute=0) - timedelta(days=1)
+    hi = lo + timedelta(days=3)
+    by_day = reports.days(["sales"], lo, hi)
+    assert [r["surveys"] for r in by_day] == [0, 1, 0]
+    assert by_day == reports.quarters(scope="q", names=["sales"], start=lo, end=hi,
+                                      interval="day")
