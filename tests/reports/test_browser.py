@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,9 @@ def test_reports_view_charts_tables_and_csv(live_factory: Any, callflows_dir: Pa
             page.goto(live.url + "/wallboard#token=" + TOKEN)
             rows = page.locator("#report-table tbody tr")
             expect(rows).to_have_count(24, timeout=15000)  # today's hours of the queue
+            expect(page.locator("#queue-sales [data-field=abandon_rate]")).to_have_text("0%")
+            expect(page.locator("#queue-sales [data-field=asa]")).to_have_text(
+                re.compile(r"^\d+:\d\d$"))
             expect(page.locator("#report-name")).to_have_value("sales")
             expect(page.locator("#report-metric")).to_have_value("offered")
             expect(page.locator("#report-chart rect").first).to_be_visible()  # a busy hour

@@ -156,6 +156,10 @@ def test_calls_and_a_text_become_contacts_and_reports(live_factory: Any,
     assert (row["surveys"], row["csat"]) == ("2", "4.5")  # the text flow's survey: no queue
     assert float(row["service_level"]) == round(in_sl / 3, 4)
     assert row["abandon_rate"] == "0.0" and row["avg_hold"] == "0.0"
+    # the wallboard's since-midnight figures are the day's row
+    card = requests.get(f"{api}/queues/sales", timeout=10).json()
+    assert (card["asa"], card["aht"], card["abandon_rate"]) == (
+        float(row["asa"]), float(row["aht"]), 0.0)
     agent = requests.get(f"{api}/reports", params={"agent": "alice", "interval": "day"},
                          timeout=10).json()
     assert agent["columns"] == list(AGENT_COLUMNS)
