@@ -58,6 +58,13 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
 
     app.extensions["ivr.texting"] = TextEngine(store, flows, twilio, router, cfg)
 
+    from ivr.reports import Reporting
+
+    reporting = Reporting(store, flows, router, cfg)
+    app.extensions["ivr.reports"] = reporting
+    app.extensions["ivr.texting"].contacts = reporting
+    router.timers.ticks.append(reporting.reports.tick)  # the event log folded as the day goes
+
     import ivr.api
     import ivr.api.metrics
     import ivr.wallboard

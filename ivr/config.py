@@ -24,6 +24,7 @@ class Config:
     callflows: Path = Path("callflows")
     recordings: Path = Path("recordings")
     admin_token: str | None = None
+    retention_days: int = 90  # contact records and reports' raw data
     # Not part of the user contract: knobs for tests and benchmarks.
     reload_interval: float = 1.0
     background: bool = True
@@ -47,6 +48,7 @@ class Config:
             callflows=Path(env.get("IVR_CALLFLOWS") or "callflows"),
             recordings=Path(env.get("IVR_RECORDINGS") or "recordings"),
             admin_token=env.get("IVR_ADMIN_TOKEN") or None,
+            retention_days=_positive_int(env.get("IVR_RETENTION_DAYS"), 90),
         )
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> Config:
@@ -64,3 +66,12 @@ class Config:
                 extra[key] = value
         values["extra"] = extra
         return replace(self, **values)
+
+
+def _positive_int(raw: str | None, default: int) -> int:
+    """A positive whole number from the environment; anything else keeps the default."""
+    try:
+        value = int(raw or "")
+    except ValueError:
+        return default
+    return value if value > 0 else default

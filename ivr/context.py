@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ivr.flows.engine import VoiceEngine
     from ivr.flows.registry import FlowRegistry
     from ivr.flows.texting import TextEngine
+    from ivr.reports import Reporting
     from ivr.routing.router import Router
 
 
@@ -60,6 +61,11 @@ def get_router() -> Router:
 def get_texting() -> TextEngine:
     texting: TextEngine = current_app.extensions["ivr.texting"]
     return texting
+
+
+def get_reporting() -> Reporting:
+    reporting: Reporting = current_app.extensions["ivr.reports"]
+    return reporting
 
 
 def final_writes() -> redis.client.Pipeline | None:

@@ -118,3 +118,54 @@ def public_base() -> str:
 def waiting_history(queue: str) -> str:
     """Hash: callers waiting in one queue, sampled per 10 s bucket (field = bucket start, s)."""
     return f"{PREFIX}wb:waiting:{queue}"
+
+
+# --- contact records and interval reports (ivr/reports) -------------------------
+# Every report key carries the `{rep}` hash tag: the fold script (ivr/reports/lua/fold.lua)
+# writes the cursor, the agents' timeline and the interval hashes together.
+
+REP = "{rep}"
+
+
+def contact(contact_id: str) -> str:
+    """String: one contact record (JSON), expiring IVR_RETENTION_DAYS after it ended."""
+    return f"{PREFIX}contact:{contact_id}"
+
+
+def contact_pending(call_sid: str) -> str:
+    """String (JSON): an agent's talk and wrap-up of a call whose record is not written yet
+    (the agent hung up first and the caller is still in the flow); a few hours."""
+    return f"{PREFIX}contact-pending:{call_sid}"
+
+
+def contacts_by_time() -> str:
+    """Sorted set: contact ids scored by start time (ms); trimmed to the retention."""
+    return f"{PREFIX}contacts:time"
+
+
+def report_slots(scope: str, name: str, day: str) -> str:
+    """Hash: one queue's (scope "q") or agent's ("a") 15-minute counters of one UTC day,
+    field "<slot>:<counter>" where slot = epoch ms // 900000; or (scope "d") a queue's
+    totals of one day in its own time zone, field "<the date's ordinal>:<counter>"."""
+    return f"{PREFIX}{REP}:{scope}:{name}:{day}"
+
+
+def report_cursor() -> str:
+    """String: the id of the last routing event folded into the interval counters."""
+    return f"{PREFIX}{REP}:cursor"
+
+
+def report_agents() -> str:
+    """String (JSON): each agent's availability and busy-until, as the fold left them."""
+    return f"{PREFIX}{REP}:agents"
+
+
+def survey_pending(number: str, service_number: str) -> str:
+    """String: the contact a texted survey (a queue's survey_by_text) waits to score; a day."""
+    return f"{PREFIX}survey:pending:{number}:{service_number}"
+
+
+def report_once(contact_id: str, what: str) -> str:
+    """Marks a contact's contribution (survey, hold, transfers) counted, so a repeated
+    callback counts it once."""
+    return f"{PREFIX}{REP}:once:{contact_id}:{what}"

@@ -139,10 +139,22 @@ def _with_config(stats: dict[str, Any]) -> dict[str, Any]:
             "skills": list(config.skills)}
 
 
+def _with_today(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Since midnight, from the reports' day totals: ASA, AHT and abandon rate."""
+    reporting = current_app.extensions.get("ivr.reports")
+    if reporting is None or not rows:
+        return rows
+    today = reporting.reports.today([q["queue"] for q in rows])
+    for q in rows:
+        figures = today.get(q["queue"], {})
+        q.update({k: figures.get(k) for k in ("asa", "aht", "abandon_rate")})
+    return rows
+
+
 def _all_queues() -> list[dict[str, Any]]:
     stats = router().all_queue_stats()
     record_waiting(get_redis(), stats)
-    return [_with_config(q) for q in stats]
+    return _with_today([_with_config(q) for q in stats])
 
 
 @api.route("/queues", "GET", summary="Every queue: live figures and today's statistics",
@@ -158,7 +170,7 @@ def list_queues() -> Any:
 def get_queue(name: str) -> Any:
     if name not in {q["queue"] for q in router().all_queue_stats()}:
         raise ApiError(404, f"no queue named {name!r}")
-    return _with_config(router().queue_stats(name))
+    return _with_today([_with_config(router().queue_stats(name))])[0]
 
 
 @api.route("/waiting", "GET", summary="Callers waiting now, best first in each queue",

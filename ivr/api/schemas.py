@@ -101,6 +101,10 @@ class QueueStats(Open):
     service_level: float | None = Field(None, description="answered within target / offered")
     average_wait: float | None = None
     average_talk: float | None = None
+    asa: float | None = Field(None, description="since midnight: average speed of answer, s")
+    aht: float | None = Field(None, description="since midnight: average handle time, s")
+    abandon_rate: float | None = Field(
+        None, description="since midnight: abandoned / (offered - short abandons)")
     service_level_target: int | None = Field(None, description="seconds, from queues.yaml")
     max_wait: int | None = None
     strategy: str | None = None

@@ -72,6 +72,7 @@ class Operation:
     errors: tuple[int, ...]
     also: tuple[int, ...] = ()  # other success codes with the same answer (PUT: 200 or 201)
     path: dict[str, dict[str, Any]] = field(default_factory=dict)  # path arg -> JSON Schema
+    csv: bool = False  # may also answer text/csv (`format=csv`)
     adapter: TypeAdapter[Any] | None = field(default=None, repr=False)
 
 
@@ -141,6 +142,7 @@ class Api:
         errors: tuple[int, ...] = (),
         also: tuple[int, ...] = (),
         path: dict[str, dict[str, Any]] | None = None,
+        csv: bool = False,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register `fn` at `rule` for `method`; it gets path args, `query=`, `body=`."""
 
@@ -148,7 +150,7 @@ class Api:
             op = Operation(
                 rule=rule, method=method.upper(), name=fn.__name__, summary=summary,
                 description=(fn.__doc__ or "").strip(), tag=tag, query=query, body=body,
-                response=response, status=status, also=also, path=dict(path or {}),
+                response=response, status=status, also=also, path=dict(path or {}), csv=csv,
                 errors=tuple(sorted({*errors, *((422,) if query or body else ()),
                                      *((400, 415) if body else ()),
                                      *((415,) if method.upper() == "POST" else ())})),
@@ -239,6 +241,8 @@ class Api:
             if op.adapter is not None:
                 ok["content"] = {"application/json": {
                     "schema": schemas[(("response", i), "serialization")]}}
+            if op.csv:
+                ok.setdefault("content", {})["text/csv"] = {"schema": {"type": "string"}}
             for code in (op.status, *op.also):
                 entry["responses"][str(code)] = ok
             for code in sorted({401, 403, *op.errors}):

@@ -65,7 +65,7 @@ def build_queue(name: str, raw: dict[str, Any]) -> QueueConfig:
                 for e in raw.get("escalate") or []]
     simple = {k: raw[k] for k in ("skills", "strategy", "ring_timeout", "max_wait", "wrap_up",
                                   "max_missed", "hold_music", "callback", "service_level",
-                                  "timezone") if k in raw}
+                                  "timezone", "short_abandon", "survey_by_text") if k in raw}
     return QueueConfig(name=name, announce=announce, escalate=escalate, **simple)
 
 

@@ -103,6 +103,8 @@ class QueueConfig:
     service_level: int = 20
     escalate: list[Escalation] = field(default_factory=list)
     timezone: str = "UTC"  # "since midnight" for the daily statistics
+    short_abandon: int = 5  # seconds: callers who hang up sooner are short abandons, not abandons
+    survey_by_text: str | None = None  # texted to the caller after an agent call (ivr/reports)
 
 
 @dataclass

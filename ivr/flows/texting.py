@@ -100,6 +100,14 @@ class CallbackRouter(Protocol):
     def caller_outcome(self, call_sid: str) -> str | None: ...
 
 
+class ConversationListener(Protocol):
+    """Who hears that a conversation's turn is over (the contact records of ivr/reports)."""
+
+    def text_turn(self, state: FlowState) -> None: ...
+
+    def survey_reply(self, number: str, service_number: str, body: str) -> str | None: ...
+
+
 class MessageInput(str):
     """The template's `input` on the text channel: the message text, plus `input.media`.
 
@@ -189,6 +197,7 @@ class TextEngine(FlowEngine[CallbackRouter]):
     """
 
     channel = "sms"
+    contacts: ConversationListener | None = None  # set by create_app
 
     def _setup(self) -> None:
         extra = self.config.extra
@@ -226,7 +235,8 @@ class TextEngine(FlowEngine[CallbackRouter]):
         with self.turns.turn(from_, to):
             if word in optout.HELP_WORDS:
                 reply.say(self._help(from_, to))
-            elif not self._missed_call_reply(from_, to, body, reply):
+            elif not self._survey_reply(from_, to, body, reply) and \
+                    not self._missed_call_reply(from_, to, body, reply):
                 if normalize_words(body) in RESTART_WORDS:
                     # "reply MENU to start over" (the help text of the demo's flows)
                     self.store.delete(keys.conversation(from_, to))
@@ -315,6 +325,8 @@ class TextEngine(FlowEngine[CallbackRouter]):
             state_mod.save(pipe, key, state, self.conversation_ttl)
         StepStats.count_reached(pipe, turn.reached)
         pipe.execute()
+        if self.contacts is not None:
+            self.contacts.text_turn(state)
 
     def _answer(self, runner: TextRunner, state: FlowState, body: str, reply: Reply) -> Turn:
         """The texter's message as the answer to what the conversation waits at."""
@@ -407,6 +419,18 @@ class TextEngine(FlowEngine[CallbackRouter]):
         return on_error_text(flow)
 
     # --- missed calls -----------------------------------------------------------------
+
+    def _survey_reply(self, from_: str, to: str, body: str, reply: Reply) -> bool:
+        """A score answering a queue's texted survey (ivr/reports keeps it): thanked, and
+        no flow runs."""
+        if self.contacts is None:
+            return False
+        thanks = self.contacts.survey_reply(optout.bare_number(from_), optout.bare_number(to),
+                                            body)
+        if thanks is None:
+            return False
+        reply.say(thanks)
+        return True
 
     def _missed_call_reply(self, from_: str, to: str, body: str, reply: Reply) -> bool:
         """CALL in answer to a missed-call text: join that queue as a callback."""

@@ -19,11 +19,22 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from flask import Flask
+
     from ivr.routing.router import Router
 
 
 @contextlib.contextmanager
 def _router() -> Iterator[Router]:
+    with command_app() as app:
+        router: Router = app.extensions["ivr.router"]
+        yield router
+
+
+@contextlib.contextmanager
+def command_app() -> Iterator[Flask]:
+    """The app of a one-shot command, on the running server's Redis and call flows (see
+    the module docstring), without its background threads."""
     from ivr.app import create_app
     from ivr.cli import folder_note
     from ivr.config import Config
@@ -44,9 +55,8 @@ def _router() -> Iterator[Router]:
     redis_url = config.redis_url or (server.redis_url if server else None)
     with redis_for_command(redis_url, config.data_dir) as url:
         app = create_app(config.with_overrides({**overrides, "redis_url": url}))
-        router: Router = app.extensions["ivr.router"]
         try:
-            yield router
+            yield app
         finally:
             app.extensions["ivr.redis"].close()
 

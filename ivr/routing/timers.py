@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from ivr import keys
 from ivr.routing.core import Acd
@@ -41,6 +42,8 @@ class Timers:
         self.phones = phones
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        # Other periodic work that rides on this thread (the reports' fold of the event log).
+        self.ticks: list[Callable[[], object]] = []
 
     def start(self) -> None:
         """Start this worker's timer thread (every worker runs one; leases make each fire once)."""
@@ -59,11 +62,20 @@ class Timers:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                if self.run(50) == 0:
+                fired = self.run(50)
+                self._tick()
+                if fired == 0:
                     self._stopping.wait(TIMER_POLL)
             except Exception:  # keep the thread alive through Redis restarts and bugs
                 log.exception("routing timers")
                 self._stopping.wait(1.0)
+
+    def _tick(self) -> None:
+        for tick in self.ticks:
+            try:
+                tick()
+            except Exception:  # a failing listener must not stall the timers
+                log.exception("timer thread tick %s", tick)
 
     def run(self, limit: int = 50) -> int:
         """Claim and fire due timers once; the number fired (tests call this directly)."""

@@ -14,7 +14,7 @@ from flask import Blueprint
 from werkzeug.datastructures import MultiDict
 
 from ivr import paths, replay
-from ivr.context import final_writes, get_engine, get_router, get_texting
+from ivr.context import final_writes, get_engine, get_reporting, get_router, get_texting
 from ivr.webhooks.agent_line import agent_line_answer
 from ivr.webhooks.common import TwiML, flow_for_request, on_error_twiml, twilio_webhook
 
@@ -67,6 +67,7 @@ def status(params: MultiDict[str, str]) -> TwiML | None:
         get_texting().after_call(params)
     except Exception:  # a failed courtesy text must not undo the hang-up bookkeeping
         log.exception("missed-call text for %s failed", params.get("CallSid"))
+    get_reporting().call_ended(params)  # the contact record (logs, never raises)
     return None
 
 

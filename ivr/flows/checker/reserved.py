@@ -25,7 +25,8 @@ RESERVED = ("queues.yaml", "agents.yaml", "hours.yaml")
 STRATEGIES = ("longest-idle", "round-robin", "fewest-calls", "least-talk-time",
               "most-skilled", "random", "ring-all")
 QUEUE_KEYS = ("skills", "strategy", "ring_timeout", "max_wait", "wrap_up", "max_missed",
-              "hold_music", "announce", "callback", "service_level", "escalate", "timezone")
+              "hold_music", "announce", "callback", "service_level", "escalate", "timezone",
+              "short_abandon", "survey_by_text")
 AGENT_KEYS = ("name", "phone", "skills", "pin")
 HOURS_KEYS = ("timezone", "open", "holidays", "closed")
 
@@ -162,10 +163,11 @@ class ReservedFiles(Values):
                            f"{did_you_mean(raw['strategy'], STRATEGIES)}"
                            f" (one of {', '.join(STRATEGIES)})")
             self.int_in(file, raw, "ring_timeout", 5, 600)
-            for key in ("max_wait", "wrap_up", "max_missed", "service_level"):
+            for key in ("max_wait", "wrap_up", "max_missed", "service_level", "short_abandon"):
                 self.int_in(file, raw, key, 0)
             self.boolean(file, raw, "callback")
             self.text(file, raw, "hold_music")
+            self.text(file, raw, "survey_by_text")
             if "hold_music" in raw and isinstance(raw["hold_music"], str):
                 self.media(file, raw, "hold_music")
             self.timezone(file, raw, "timezone")

@@ -77,7 +77,10 @@ class QueueStep(StepSpec):
             turn.outputs.append(rt.speak(QUEUE_GOODBYE, flow, state))
             turn.end = Hangup()
             return turn
-        state.ended = "connected"  # connected: after the agent hangs up
+        if not isinstance(step.settings.get("next"), str):
+            state.ended = "connected"  # connected: the call ends with the agent's leg
+        # With a `next` the call goes on after the agent hangs up, and may still wait for
+        # the caller (a survey): not ended yet.
         return rt.go_next(state, step, turn)
 
 

@@ -22,7 +22,8 @@ if c then
   local old = tonumber(redis.call('HGET', AHT, c.q) or '')
   local new = old and (0.7 * old + 0.3 * handle) or handle
   redis.call('HSET', AHT, c.q, string.format('%.1f', new))
-  event('complete', {queue = c.q, call = c.id, agent = a.id, talk = talk})
+  event('complete', {queue = c.q, call = c.id, agent = a.id, talk = talk,
+                     wrap = math.floor(ARGS.wrap_ms / 1000)})
 end
 a.talk = (a.talk or 0) + talk
 if a.gone then  -- removed from the roster during the call: leaves now

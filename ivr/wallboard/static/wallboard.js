@@ -164,6 +164,10 @@
       setField(card, "overflowed", String(q.overflowed), q.overflowed > 0 ? "amber" : null);
       setField(card, "average_wait", duration(q.average_wait));
       setField(card, "average_talk", duration(q.average_talk));
+      setField(card, "asa", duration(q.asa));
+      setField(card, "aht", duration(q.aht));
+      setField(card, "abandon_rate", percent(q.abandon_rate),
+        q.abandon_rate > 0.1 ? "amber" : null);
       const st = q.agents_by_status || {}, ss = q.agents_by_state || {};
       setField(card, "agents",
         (st.available || 0) + " available · " + (st.break || 0) + " on break · " +

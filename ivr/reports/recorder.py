@@ -1,0 +1,195 @@
+"""Writes a contact record when a contact ends, from what the flows and the router kept.
+
+A call's record is written by the status callback that ends it (after the engine
+and the router have made their bookkeeping of the hang-up): the flow state says
+where the caller went (flow, steps, survey score), the router's caller record how
+their queue wait ended (queue, wait, agent, outcome). A text conversation's record
+is written again at each of its turns, so it is complete whenever the
+conversation goes quiet (its state simply expires). What arrives later (the
+agent's talk and wrap-up from the event log, a survey reply by text) patches the
+record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+import redis
+from twilio.rest import Client
+
+from ivr import keys
+from ivr.flows import optout
+from ivr.flows import state as state_mod
+from ivr.flows.model import Callflows
+from ivr.flows.state import FlowState
+from ivr.flows.steps.survey import DEFAULT_INTO, scale_of
+from ivr.reports.contacts import Contact, ContactStore
+from ivr.reports.intervals import Reports, apply_completion
+from ivr.routing.records import FINAL_CALL_STATUSES, CallerRecord
+
+if TYPE_CHECKING:
+    from ivr.flows.registry import FlowRegistry
+
+log = logging.getLogger("ivr.reports")
+
+SURVEY_TTL = 86_400  # seconds a texted survey waits for its reply
+SURVEY_SCALE = 5
+SURVEY_THANKS = "Thank you for your feedback!"
+
+OUTCOME_NAMES = {"connected": "connected", "abandoned": "abandoned",
+                 "overflowed": "overflowed", "callback": "called back"}
+STILL_WAITING = ("new", "waiting", "offered", "retry")
+
+
+class ContactRecorder:
+    """Turns ended calls and text turns into contact records (and their report parts)."""
+
+    def __init__(self, store: redis.Redis, flows: FlowRegistry, contacts: ContactStore,
+                 reports: Reports, *, caller: Callable[[str], CallerRecord | None],
+                 clock: Callable[[], float], twilio: Client | None = None) -> None:
+        self.store = store
+        self.twilio = twilio
+        self.flows = flows
+        self.contacts = contacts
+        self.reports = reports
+        self.caller = caller
+        self.clock = clock
+
+    # --- calls ------------------------------------------------------------------------
+
+    def call_ended(self, params: Mapping[str, str]) -> Contact | None:
+        """A customer call's final status callback: its record (None for calls that never
+        ran a flow, such as agents' legs, and for a repeated callback)."""
+        if params.get("CallStatus") not in FINAL_CALL_STATUSES:
+            return None
+        sid = params.get("CallSid", "")
+        state = state_mod.load(self.store, keys.call(sid))
+        if state is None or self.store.exists(keys.contact(sid)):
+            return None
+        now = self.clock()
+        contact = Contact(id=sid, channel="voice", start=state.started, end=max(now, state.started),
+                          number=optout.bare_number(state.call.get("from", "")),
+                          service_number=state.call.get("to", ""), flow=state.flow,
+                          steps=list(state.seen))
+        caller = self.caller(sid)
+        if caller is not None:
+            self._queue_part(contact, caller, now)
+        pending = self.store.get(keys.contact_pending(sid))
+        if pending:  # the agent hung up first: the router's count of talk and wrap-up
+            apply_completion(contact, json.loads(pending))
+            self.store.delete(keys.contact_pending(sid))
+        self._survey(contact, state)
+        self.contacts.put(contact)
+        self.reports.add_contact(contact)
+        self._text_survey(contact)
+        return contact
+
+    def _text_survey(self, contact: Contact) -> None:
+        """The queue's `survey_by_text` after an agent call (unless the caller rated it by
+        key already): one text per contact, opt-out honoured, the reply awaited a day."""
+        if contact.outcome != "connected" or contact.survey is not None or not contact.queue:
+            return
+        text = self.reports.queue_config(contact.queue).survey_by_text
+        if not text or self.twilio is None or not contact.number.startswith("+"):
+            return
+        service = optout.bare_number(contact.service_number)
+        if optout.send_text(self.store, self.twilio, to=contact.number, from_=service,
+                            body=text):
+            self.store.set(keys.survey_pending(contact.number, service), contact.id,
+                           ex=SURVEY_TTL)
+
+    def survey_reply(self, number: str, service_number: str, body: str) -> str | None:
+        """A text from someone a survey was texted to: a score 1-5 lands on the contact and
+        is thanked (the answer to text back); anything else is not a survey reply (None),
+        and goes to the flows as any text would."""
+        key = keys.survey_pending(number, service_number)
+        answer = body.strip().rstrip(".!")
+        if not (answer.isascii() and answer.isdigit() and 1 <= int(answer) <= SURVEY_SCALE):
+            return None
+        contact_id = self.store.get(key)
+        if not contact_id or not self.store.delete(key):  # none waiting, or taken already
+            return None
+        score, now = int(answer), self.clock()
+
+        def scored(c: Contact) -> None:
+            c.survey, c.survey_scale, c.survey_at = score, SURVEY_SCALE, now
+
+        contact = self.contacts.update(str(contact_id), scored)
+        if contact is not None:
+            self.reports.add_contact(contact)
+        return SURVEY_THANKS
+
+    def _queue_part(self, contact: Contact, caller: CallerRecord, now: float) -> None:
+        contact.queue = caller.queue
+        outcome = caller.outcome
+        if outcome is None and caller.state in STILL_WAITING:
+            outcome = "abandoned"
+        contact.outcome = OUTCOME_NAMES.get(outcome or "", "ended in the flow")
+        entered = caller.entered_ms / 1000.0
+        if caller.connected_ms:
+            connected = caller.connected_ms / 1000.0
+            contact.wait = max(0, int(connected - entered))
+            contact.talk = max(0, int(now - connected))  # the event log's figure replaces it
+            contact.wrap = self.reports.queue_config(caller.queue).wrap_up
+            if caller.agent:
+                contact.agents = [caller.agent]
+        elif contact.outcome == "abandoned":
+            contact.wait = max(0, int(now - entered))
+
+    # --- texts ------------------------------------------------------------------------
+
+    def text_turn(self, state: FlowState) -> Contact:
+        """After each turn of a text conversation: its record as it stands now."""
+        first = state.call.get("sid") or f"{state.call.get('from', '')}-{int(state.started)}"
+        contact_id = f"sms-{first}"
+        old = self.contacts.get(contact_id)
+        contact = Contact(id=contact_id, channel="sms", start=state.started,
+                          end=max(self.clock(), state.started),
+                          number=optout.bare_number(state.call.get("from", "")),
+                          service_number=optout.bare_number(state.call.get("to", "")),
+                          flow=state.flow, steps=list(state.seen))
+        if old is not None:  # keep what late callbacks wrote
+            contact.disposition, contact.notes = old.disposition, old.notes
+            contact.survey, contact.survey_scale, contact.survey_at = (
+                old.survey, old.survey_scale, old.survey_at)
+        callflows = self._callflows(state)
+        for reached in state.seen:
+            flow_name, _, step_name = reached.partition(".")
+            flow = callflows.flows.get(flow_name) if callflows else None
+            step = flow.steps.get(step_name) if flow else None
+            if step is not None and step.action == "queue":
+                contact.queue = str(step.value)
+        if state.ended == "callback":
+            contact.outcome = "called back"
+        self._survey(contact, state)
+        self.contacts.put(contact)
+        self.reports.add_contact(contact)
+        return contact
+
+    # --- surveys ----------------------------------------------------------------------
+
+    def _callflows(self, state: FlowState) -> Callflows | None:
+        return (self.flows.version(state.version) if state.version else None) or \
+            self.flows.current
+
+    def _survey(self, contact: Contact, state: FlowState) -> None:
+        """The score of the last survey step the caller answered (kept in its variable)."""
+        if contact.survey is not None:
+            return
+        callflows = self._callflows(state)
+        if callflows is None:
+            return
+        for reached in reversed(state.seen):
+            flow_name, _, step_name = reached.partition(".")
+            flow = callflows.flows.get(flow_name)
+            step = flow.steps.get(step_name) if flow else None
+            if step is None or step.action != "survey":
+                continue
+            score = state.vars.get(str(step.settings.get("into") or DEFAULT_INTO))
+            if isinstance(score, int) and 1 <= score <= scale_of(step):
+                contact.survey, contact.survey_scale = score, scale_of(step)
+                contact.survey_at = contact.end
+                return

@@ -1,0 +1,200 @@
+"""From routing events and contact records to 15-minute counters: the one fold both the
+live aggregates and a rebuild run, so the two cannot disagree.
+
+Counters are kept per 15-minute slot of UTC time (slot = epoch ms // 900000). Every
+time zone in use is a whole number of quarter hours from UTC, so any report interval
+(15, 30, 60 minutes or a day, in any queue's zone) is a union of slots; days and
+hours are added up when a report is read, never stored twice.
+
+Each event counts in the slot in which it happened: `offered` when the caller entered,
+`answered` when they were connected, handle time when the agent's call completed,
+available time when it was spent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ivr.flows.model import QueueConfig
+from ivr.reports.contacts import Contact
+
+SLOT_MS = 900_000
+
+QUEUE_COUNTERS = ("offered", "answered", "abandoned", "short_abandoned", "overflowed",
+                  "callbacks", "answered_in_sl", "wait_answered", "handled", "talk", "hold",
+                  "wrap", "longest_wait", "transfers_out", "surveys", "survey_total")
+AGENT_COUNTERS = ("handled", "talk", "hold", "wrap", "available_ms", "missed",
+                  "transfers_out", "surveys", "survey_total")
+MAX_COUNTERS = frozenset({"longest_wait"})
+
+Cell = tuple[str, str, int, str]
+"""(scope, queue or agent, slot, counter). Scopes: "q" a queue's and "a" an agent's
+quarter hours (slot = epoch ms // 900000); "d" a queue's days in its own time zone
+(slot = the local date's ordinal), kept beside the quarters so that daily figures (the
+wallboard's since-midnight, daily reports) are one small read."""
+
+
+class Tally:
+    """Counter changes, by cell: sums, and maxima for `MAX_COUNTERS`. With `zones` (a
+    queue's time zone by name), every queue change also counts in the queue's day."""
+
+    def __init__(self, zones: Callable[[str], ZoneInfo] | None = None) -> None:
+        self.cells: dict[Cell, int] = {}
+        self.zones = zones
+
+    def add(self, scope: str, name: str, at_ms: int, counter: str, by: int = 1) -> None:
+        self._put((scope, name, at_ms // SLOT_MS, counter), by)
+        if scope == "q" and self.zones is not None:
+            day = datetime.fromtimestamp(at_ms / 1000, self.zones(name)).date().toordinal()
+            self._put(("d", name, day, counter), by)
+
+    def _put(self, cell: Cell, by: int) -> None:
+        if cell[3] in MAX_COUNTERS:
+            self.cells[cell] = max(self.cells.get(cell, by), by)
+        else:
+            self.cells[cell] = self.cells.get(cell, 0) + by
+
+    def add_span(self, scope: str, name: str, start_ms: int, end_ms: int, counter: str) -> None:
+        """Milliseconds from start to end, split across the slots they cover."""
+        t = start_ms
+        while t < end_ms:
+            edge = min(end_ms, (t // SLOT_MS + 1) * SLOT_MS)
+            self.add(scope, name, t, counter, edge - t)
+            t = edge
+
+    def merge(self, other: Tally) -> None:
+        for cell, value in other.cells.items():
+            self._put(cell, value)
+
+    def nonzero(self) -> dict[Cell, int]:
+        return {cell: v for cell, v in self.cells.items() if v or cell[3] in MAX_COUNTERS}
+
+
+@dataclass
+class AgentTrack:
+    """What the fold knows of an agent between events: available or not, and busy (on a
+    call: -1; in wrap-up: until that time in ms; 0: free) since `t` (ms)."""
+
+    available: bool = False
+    busy: int = 0
+    t: int = 0
+
+    def to_list(self) -> list[int]:
+        return [int(self.available), self.busy, self.t]
+
+    @classmethod
+    def from_list(cls, raw: list[int]) -> AgentTrack:
+        return cls(bool(raw[0]), int(raw[1]), int(raw[2]))
+
+
+def fold_events(tally: Tally, agents: dict[str, AgentTrack],
+                events: Iterable[tuple[int, dict[str, str]]],
+                queue_config: Callable[[str], QueueConfig]) -> None:
+    """Add events ((time ms, fields), oldest first) to the tally; `agents` is the state the
+    previous fold left and is brought up to date."""
+    for at, f in events:
+        kind = f.get("type", "")
+        queue = f.get("queue") or ""
+        agent = f.get("agent") or ""
+        wait = _int(f.get("wait"))
+        if agent and kind in ("status", "connect", "complete"):
+            track = agents.setdefault(agent, AgentTrack(t=at))
+            _credit_idle(tally, agent, track, at)
+            if kind == "status":
+                track.available = f.get("status") == "available"
+            elif kind == "connect":
+                track.busy = -1
+            else:
+                track.busy = at + _wrap(f, queue, queue_config) * 1000
+        if not queue:
+            continue
+        if kind == "enter":
+            tally.add("q", queue, at, "offered")
+        elif kind == "connect" and f.get("kind") != "callback":
+            sl = queue_config(queue).service_level
+            tally.add("q", queue, at, "answered")
+            tally.add("q", queue, at, "wait_answered", wait)
+            tally.add("q", queue, at, "longest_wait", wait)
+            if wait <= sl:
+                tally.add("q", queue, at, "answered_in_sl")
+        elif kind == "abandon":
+            config = queue_config(queue)
+            tally.add("q", queue, at, "longest_wait", wait)
+            if f.get("was") == "connected":  # the bridge never happened: not answered after all
+                tally.add("q", queue, at, "answered", -1)
+                tally.add("q", queue, at, "wait_answered", -wait)
+                if wait <= config.service_level:
+                    tally.add("q", queue, at, "answered_in_sl", -1)
+                tally.add("q", queue, at, "abandoned")
+            elif wait < config.short_abandon:
+                tally.add("q", queue, at, "short_abandoned")
+            else:
+                tally.add("q", queue, at, "abandoned")
+        elif kind == "overflow":
+            tally.add("q", queue, at, "overflowed")
+            tally.add("q", queue, at, "longest_wait", wait)
+        elif kind == "callback":
+            tally.add("q", queue, at, "callbacks")
+        elif kind == "complete":
+            talk, wrap = _int(f.get("talk")), _wrap(f, queue, queue_config)
+            for scope, name in (("q", queue), ("a", agent)):
+                if name:
+                    tally.add(scope, name, at, "handled")
+                    tally.add(scope, name, at, "talk", talk)
+                    tally.add(scope, name, at, "wrap", wrap)
+        elif kind == "miss" and agent:
+            tally.add("a", agent, at, "missed")
+
+
+def _credit_idle(tally: Tally, agent: str, track: AgentTrack, now: int) -> None:
+    """Available idle time from the track's last event to now: available, not on a call,
+    not in wrap-up."""
+    if track.available and track.busy != -1:
+        start = max(track.t, track.busy)
+        if start < now:
+            tally.add_span("a", agent, start, now, "available_ms")
+    track.t = max(track.t, now)
+
+
+def _wrap(f: dict[str, str], queue: str, queue_config: Callable[[str], QueueConfig]) -> int:
+    """The wrap-up the router gave the agent (the event carries it; older events: the
+    queue's setting)."""
+    if f.get("wrap") is not None:
+        return _int(f.get("wrap"))
+    return queue_config(queue).wrap_up if queue else 0
+
+
+def _int(raw: Any) -> int:
+    try:
+        return int(raw or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def contact_parts(contact: Contact, zones: Callable[[str], ZoneInfo] | None = None
+                  ) -> dict[str, Tally]:
+    """What a contact record adds to the counters, by part: "survey" (its score, for the
+    queue and the agent who last served it, when given) and "end" (hold and transfers, at
+    its end). Each part is counted once (a record may be written again)."""
+    parts: dict[str, Tally] = {}
+    if contact.survey is not None:
+        t = Tally(zones)
+        at = int((contact.survey_at or contact.end) * 1000)
+        for scope, name in (("q", contact.queue), ("a", contact.agent)):
+            if name:
+                t.add(scope, name, at, "surveys")
+                t.add(scope, name, at, "survey_total", contact.survey)
+        parts["survey"] = t
+    if contact.hold or contact.transfers:
+        t = Tally(zones)
+        at = int(contact.end * 1000)
+        for scope, name in (("q", contact.queue), ("a", contact.agent)):
+            if name:
+                t.add(scope, name, at, "hold", contact.hold)
+                t.add(scope, name, at, "transfers_out", contact.transfers)
+        parts["end"] = t
+    return parts
