@@ -98,7 +98,8 @@ def acd(*parts: str) -> str:
     buckets (hashes), skills (set), free:<skill|*> (zsets of free agents), on:<skill|*>
     (sets of logged-in agents), wait:<queue>#<skills>/<level> (zsets: waiting lines),
     phones:all (hash phone -> agent), inq:<CallSid> (hold loop started; last
-    announcement), base_url, roster_version (strings)."""
+    announcement), reply:<request id> (a decision's reply, kept seconds for a retry of
+    it: ivr/routing/lua/once.lua), base_url, roster_version (strings)."""
     return f"{PREFIX}{ACD}:" + ":".join(parts)
 
 

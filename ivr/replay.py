@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextvars
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,10 @@ from redis.commands.core import Script
 
 REPLAY_TTL = 600  # seconds a delivery's answer is remembered (Twilio retries within minutes)
 REPLAY_WAIT = 5.0  # how long a concurrent duplicate waits for the first delivery's answer
-PENDING = "\x00pending"
+#: The start of every pending marker. Each delivery's marker ends with an id of its own, so
+#: that a claim the client sends again (after a failover lost its reply: ivr/sentinel.py)
+#: recognises itself instead of waiting for itself as for a duplicate.
+PENDING = "\x00pending:"
 
 _current: contextvars.ContextVar[Delivery | None] = contextvars.ContextVar(
     "ivr_delivery", default=None)
@@ -69,6 +73,7 @@ class Delivery:
         self.key = key
         self.claimed = False
         self.deferred: DeferredCommit | None = None
+        self.marker = PENDING + uuid.uuid4().hex  # this delivery's pending marker
 
     # --- claiming ----------------------------------------------------------------------
 
@@ -76,7 +81,7 @@ class Delivery:
         """Claim the delivery now (one round trip); raises Replayed for a duplicate."""
         if self.claimed:
             return
-        if not self.store.set(self.key, PENDING, nx=True, ex=REPLAY_TTL):
+        if not self.store.set(self.key, self.marker, nx=True, ex=REPLAY_TTL):
             self._after_refusal()
         self.claimed = True
 
@@ -84,18 +89,19 @@ class Delivery:
         """Claim the delivery and do a read in one script call; returns what the read gave.
 
         The script's contract: KEYS[1] the replay key, ARGV[1] its TTL, ARGV[2]
-        the pending marker, ARGV[3] "1" when this delivery already holds the
-        claim; it returns {1, result} when the claim is ours, {0, value of the
-        key} when not. When another delivery holds the claim and then lets go,
-        we take over and run the script again.
+        this delivery's pending marker, ARGV[3] "1" when this delivery already
+        holds the claim; it returns {1, result} when the claim is ours (the key
+        holds our marker), {0, value of the key} when not. When another delivery
+        holds the claim and then lets go, we take over and run the script again.
         """
         while True:
             won, value = script(keys=[self.key, *keys],
-                                args=[REPLAY_TTL, PENDING, "1" if self.claimed else "0", *args])
+                                args=[REPLAY_TTL, self.marker, "1" if self.claimed else "0",
+                                      *args])
             if won:
                 self.claimed = True
                 return value
-            if value != PENDING:
+            if not str(value).startswith(PENDING):
                 raise Replayed(str(value))
             self._after_refusal()  # raises Replayed, or returns with the claim ours
             self.claimed = True
@@ -107,9 +113,11 @@ class Delivery:
         while True:
             cached = self.store.get(self.key)
             if cached is None:  # the first delivery failed and let go: we take over
-                if self.store.set(self.key, PENDING, nx=True, ex=REPLAY_TTL):
+                if self.store.set(self.key, self.marker, nx=True, ex=REPLAY_TTL):
                     return
-            elif cached != PENDING:
+            elif cached == self.marker:  # our own claim, sent again after a failover
+                return
+            elif not str(cached).startswith(PENDING):
                 raise Replayed(str(cached))
             if time.monotonic() > deadline:
                 raise TimeoutError("the first delivery of this webhook is still running")

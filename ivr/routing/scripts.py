@@ -8,7 +8,9 @@ stands alone (one key of its own, no routing layout).
 
 `Scripts` runs a decision with the common key layout (ivr/routing/layout.py)
 and the common ARGV: the router's clock (ARGV[1], ms), the context, the
-script's own arguments, the layout, a random number. Each decision has a typed
+script's own arguments, the layout, a random number; and, appended last, the
+key and lifetime of the decision's kept reply (`once.lua`: a decision re-sent
+after a failover is applied once). Each decision has a typed
 method here that builds its arguments and parses its reply
 (ivr/routing/records.py), so callers never index a Lua reply by position.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import uuid
 from collections.abc import Iterable
 from importlib import resources
 from typing import Any
@@ -48,6 +51,9 @@ NAMES = (
     "callback_result", "claim_timers", "timer_done", "unconnect",
 )
 STANDALONE = ("pin",)
+#: How long a decision's reply is kept for a retry of it (once.lua): longer than any
+#: failover a worker waits through (ivr/sentinel.py's FAILOVER_BUDGET).
+REPLY_KEEP_MS = 30_000
 
 
 def _source(name: str) -> str:
@@ -60,9 +66,11 @@ class Scripts:
     def __init__(self, env: Env, layout: KeyLayout) -> None:
         self.env = env
         self.layout = layout
-        lib = _source("lib")
+        lib, once = _source("lib"), _source("once")
         self.by_name: dict[str, Script] = {
-            name: env.store.register_script(lib + "\n" + _source(name)) for name in NAMES
+            name: env.store.register_script(
+                lib + "\nlocal function decide()\n" + _source(name) + "\nend\n" + once)
+            for name in NAMES
         }
         self.by_name.update({name: env.store.register_script(_source(name))
                              for name in STANDALONE})
@@ -77,14 +85,17 @@ class Scripts:
     ) -> Any:
         """Run one routing decision with the common key layout (see lib.lua); its raw reply."""
         payload = json.dumps(args)
+        # One id per decision, the same on every retry of it (once.lua): a decision
+        # re-sent after a failover is applied once and answers as the first time.
+        reply_key = keys.acd("reply", uuid.uuid4().hex)
         for attempt in (1, 2):
             script_keys, layout = self.layout.keys(scope, queue, skills, agent_skills,
                                                    phones=phones)
             try:
                 return self.by_name[name](
-                    keys=script_keys,
+                    keys=[*script_keys, reply_key],
                     args=[self.env.now_ms(), self.layout.context(), payload, layout,
-                          random.random()],
+                          random.random(), REPLY_KEEP_MS],
                 )
             except redis.ResponseError as exc:
                 if "STALE routing buckets" not in str(exc) or attempt == 2:

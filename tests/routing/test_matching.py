@@ -350,3 +350,26 @@ def test_lost_status_callback_of_a_finished_call_is_found_by_the_check(make_rout
     router.run_timers()
     assert agent(router, "a00")["state"] == "idle"
     assert router.queue_stats("sales")["average_talk"] == 602
+
+
+def test_a_decision_sent_again_is_applied_once_and_answers_the_same(make_router, twilio,
+                                                                    monkeypatch):
+    """After a failover the client sends a script again whose reply it lost (ivr/sentinel.py).
+    The same decision (same request id) must not answer "stale" to the agent who won the
+    caller, nor count the answer twice."""
+    import uuid
+
+    router = make_router({"sales": {"skills": ["sales"]}}, agents_of(1))
+    router.set_agent_status("a00", "available", source="test")
+    enqueue(router, "CA1")
+    aid, token = token_of(twilio.placed[0].url)
+    fixed = uuid.uuid4()
+    monkeypatch.setattr(uuid, "uuid4", lambda: fixed)
+    first = router.accept(aid, token)
+    again = router.accept(aid, token)  # the same request id: a retry of the same decision
+    assert first[0] == again[0] == "ok"
+    assert first[1] is not None and again[1] is not None and again[1].id == first[1].id == "CA1"
+    assert router.queue_stats("sales")["answered"] == 1
+    connects = [e for e in router.store.xrange(keys.acd("events"))
+                if e[1].get("type") == "connect"]
+    assert len(connects) == 1, connects

@@ -24,7 +24,7 @@ def deferred(r: redis.Redis, step: str) -> replay.DeferredCommit:
 
 def test_a_late_commit_waits_for_the_delivery_at_work_and_returns_its_answer(
         r: redis.Redis) -> None:
-    r.set(KEY, replay.PENDING)
+    r.set(KEY, replay.PENDING + "another-delivery")
     late = replay.Delivery(r, KEY)
     late.defer(deferred(r, "late"))
 
@@ -40,7 +40,7 @@ def test_a_late_commit_waits_for_the_delivery_at_work_and_returns_its_answer(
 
 
 def test_a_late_commit_takes_over_when_the_delivery_at_work_lets_go(r: redis.Redis) -> None:
-    r.set(KEY, replay.PENDING)
+    r.set(KEY, replay.PENDING + "another-delivery")
     late = replay.Delivery(r, KEY)
     late.defer(deferred(r, "late"))
     threading.Timer(0.2, lambda: r.delete(KEY)).start()  # the first one failed
@@ -60,7 +60,7 @@ def test_before_side_effect_claims_once_and_stops_a_duplicate(r: redis.Redis) ->
         replay.before_side_effect()
     finally:
         replay.unbind(token)
-    assert first.claimed and r.get(KEY) == replay.PENDING
+    assert first.claimed and r.get(KEY) == first.marker
     r.set(KEY, "<Response>first</Response>")
     token = replay.bind(replay.Delivery(r, KEY))
     try:
@@ -68,3 +68,28 @@ def test_before_side_effect_claims_once_and_stops_a_duplicate(r: redis.Redis) ->
             replay.before_side_effect()
     finally:
         replay.unbind(token)
+
+
+def test_a_claim_sent_again_after_its_reply_was_lost_is_still_ours(r: redis.Redis) -> None:
+    """A failover can lose the reply of a claim that Redis applied (and replicated): the
+    client sends it again (ivr/sentinel.py). The delivery must recognise its own marker
+    and go on, not wait for itself as for a duplicate and fail after REPLAY_WAIT."""
+    mine = replay.Delivery(r, KEY)
+    r.set(KEY, mine.marker)  # the first send landed; its reply was lost
+    started = time.monotonic()
+    mine.claim()  # the send again
+    assert mine.claimed and time.monotonic() - started < 1.0
+    # the same for a continuation's claim-and-read script
+    other_key = keys.replay("e" * 64)
+    again = replay.Delivery(r, other_key)
+    r.set(other_key, again.marker)
+    r.hset(CALL, "step", "menu")
+    script = r.register_script(state_mod.CLAIM_AND_READ)
+    fields = again.claim_with(script, [CALL], [])
+    assert again.claimed and "step" in str(fields)
+    # while another delivery's marker still means "a duplicate: wait for its answer"
+    dup = replay.Delivery(r, other_key)
+    r.set(other_key, again.marker)
+    threading.Timer(0.2, lambda: r.set(other_key, "<Response>first</Response>")).start()
+    with pytest.raises(replay.Replayed):
+        dup.claim()

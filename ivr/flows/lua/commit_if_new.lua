@@ -10,7 +10,7 @@
 -- ARGV[1]  the replay key's TTL in seconds
 -- ARGV[2]  the answer (TwiML)
 -- ARGV[3]  "1" when this delivery already holds the claim (commit regardless)
--- ARGV[4]  the pending marker
+-- ARGV[4]  the start of every pending marker (each delivery's marker adds its own id)
 -- ARGV[5]  the state's TTL in seconds
 -- ARGV[6]  the value of `ended` that means "hung up"
 -- ARGV[7]  "add" (a new call), "rem" (the flow ended the call) or "" (neither)
@@ -23,7 +23,7 @@
 -- Returns 1 when committed, 0 when another delivery holds the claim, else the first answer.
 if ARGV[3] ~= '1' then
   local prior = redis.call('GET', KEYS[1])
-  if prior == ARGV[4] then
+  if prior and string.sub(prior, 1, #ARGV[4]) == ARGV[4] then
     return 0
   elseif prior then
     return prior
