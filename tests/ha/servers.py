@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -37,9 +38,12 @@ def missing_binaries() -> str | None:
 
 
 def free_ports(n: int) -> list[int]:
-    """n ports of our range that nothing listens on now."""
+    """n ports of our range that nothing listens on now. The scan starts at a random place
+    in the range, so that two test runs on one machine rarely pick the same ports between
+    one's check and its servers' start."""
     found = []
-    for port in PORTS:
+    start = random.randrange(len(PORTS))
+    for port in [*PORTS[start:], *PORTS[:start]]:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as redis-server does
             try:
