@@ -1,0 +1,490 @@
+"""A what-if day: the forecast's callers played through the real router on simulated time.
+
+The simulation drives the same `Router` the server runs — its Lua decisions,
+strategies, skills and levels, escalation steps, wrap-up, max wait, misses — on
+a Redis of its own, with the router's clock set to simulated time: every
+decision gets "now" from the clock (ARGV), and the router's timers (wrap-up
+ends, escalation steps, max waits, ring timeouts) are fired when simulated
+time reaches their due time, so a day runs in seconds and nothing sleeps.
+
+What the simulation plays instead of Twilio and people (`_Switch`):
+
+- callers arrive as a Poisson process per interval and queue, talk for an
+  exponential time around the forecast's `aht`, and hang up when an
+  exponential patience around `patience` runs out before an agent answers;
+- agents log in and out with their `shifts:`, answer an offer after a ring of
+  a few seconds (uniform around `ring_s`), or — with `miss` — let it ring out
+  (a no-answer miss, as the router counts it; an agent it puts on break comes
+  back after `break_s`);
+- the calls the router places, ends and asks about are this module's records.
+
+Callers are drawn from their own random stream per interval and queue, so two
+what-ifs of the same forecast and seed (say, before and after a routing change)
+meet the very same callers; agents' ring times come from another stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import math
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import redis
+
+from ivr import keys
+from ivr.flows.model import AgentConfig, Callflows
+from ivr.routing.router import Router
+from ivr.routing.timers import TIMER_LEASE
+from ivr.staffing.erlang import performance, traffic_of
+from ivr.staffing.forecast import Forecast
+from ivr.staffing.shifts import Span, spans
+
+SERVICE_NUMBER = "+15005550006"
+CALLER_NUMBER = "+15005550000"
+
+
+@dataclass(frozen=True)
+class Options:
+    """How the people of the simulated day behave (see module docstring)."""
+
+    seed: int = 1
+    ring_s: float = 4.0  # mean seconds an agent's phone rings before they accept (0: at once)
+    miss: float = 0.0  # share of offers an agent lets ring out (a no-answer miss)
+    break_s: float = 300.0  # an agent put on break by misses is available again after this
+    tail_s: float = 4 * 3600.0  # how long past the day's end callers still waiting are followed
+
+
+@dataclass
+class Cell:
+    """One interval of one queue: what happened, and what Erlang predicts for it."""
+
+    interval_start: datetime
+    queue: str
+    forecast_calls: float
+    aht_s: float
+    wrap_up_s: float
+    patience_s: float | None
+    target_s: int
+    offered: int = 0
+    answered: int = 0
+    answered_in_target: int = 0
+    abandoned: int = 0
+    overflowed: int = 0
+    wait_sum: float = 0.0
+    agents: float = 0.0  # average agents on shift having the queue's skills
+    busy_s: float = 0.0
+    staffed_s: float = 0.0
+    erlang: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def service_level(self) -> float | None:
+        return self.answered_in_target / self.offered if self.offered else None
+
+    @property
+    def asa_s(self) -> float | None:
+        return self.wait_sum / self.answered if self.answered else None
+
+    @property
+    def occupancy(self) -> float | None:
+        return min(1.0, self.busy_s / self.staffed_s) if self.staffed_s else None
+
+    def row(self) -> dict[str, Any]:
+        """One flat row (CSV, JSON); None where a figure has no value (no calls)."""
+        return {
+            "interval_start": self.interval_start.strftime("%Y-%m-%d %H:%M"),
+            "queue": self.queue,
+            "forecast_calls": self.forecast_calls,
+            "offered": self.offered,
+            "answered": self.answered,
+            "abandoned": self.abandoned,
+            "overflowed": self.overflowed,
+            "service_level": self.service_level,
+            "asa_s": self.asa_s,
+            "occupancy": self.occupancy,
+            "agents": round(self.agents, 2),
+            **self.erlang,
+        }
+
+
+@dataclass
+class _Caller:
+    sid: str
+    queue: str
+    cell: Cell
+    arrive: float
+    talk_s: float
+    patience_s: float | None
+    done: bool = False
+
+
+@dataclass
+class _Leg:
+    """A call the router placed to an agent's phone (an offer)."""
+
+    sid: str
+    agent: str
+    token: str
+    caller: str
+    start: float
+    timeout: float
+    over: bool = False  # ended (hung up, cancelled, missed): later events for it are stale
+    talking: bool = False
+
+
+class SimClock:
+    """The router's clock: simulated seconds since the epoch, moved only by the simulation."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _Switch:
+    """Twilio's REST API as the router uses it, answered by the simulation."""
+
+    def __init__(self, day: WhatIf) -> None:
+        self.day = day
+        self._ids = itertools.count(1)
+
+    @property
+    def calls(self) -> Any:
+        switch = self
+
+        class _Calls:
+            def create(self, **kw: Any) -> Any:
+                query = parse_qs(urlsplit(kw["url"]).query)
+                sid = f"CAsim{next(switch._ids):024d}"
+                switch.day.ring(sid, query["agent"][0], query["token"][0],
+                                float(kw.get("timeout") or 20))
+                return type("Call", (), {"sid": sid})()
+
+            def __call__(self, sid: str) -> Any:
+                class _One:
+                    def update(self, **kw: Any) -> None:
+                        switch.day.leg_ended_by_router(sid)
+
+                    def fetch(self) -> Any:
+                        leg = switch.day.legs.get(sid)
+                        status = "completed" if leg is None or leg.over else "in-progress"
+                        return type("Call", (), {"sid": sid, "status": status})()
+                return _One()
+
+        return _Calls()
+
+    @property
+    def messages(self) -> Any:
+        switch = self
+
+        class _Messages:
+            def create(self, **kw: Any) -> Any:
+                switch.day.texted(str(kw.get("to", "")), str(kw.get("body", "")))
+                return type("Message", (), {"sid": f"SMsim{next(switch._ids):024d}"})()
+
+        return _Messages()
+
+
+@contextlib.contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """The router draws its `random` strategy's number from the module `random`: seed it for
+    the run and give the caller's own sequence back afterwards."""
+    state = random.getstate()
+    random.seed(f"whatif-router:{seed}")
+    try:
+        yield
+    finally:
+        random.setstate(state)
+
+
+def _epoch(moment: datetime) -> float:
+    """Local wall-clock times are simulated as if they were UTC: only differences matter."""
+    return moment.replace(tzinfo=UTC).timestamp()
+
+
+class WhatIf:
+    """One simulated day; `run()` returns a Cell per interval and queue of the forecast."""
+
+    def __init__(self, store: redis.Redis, callflows: Callflows, forecast: Forecast,
+                 shifts: dict[str, dict[str, Any]], options: Options | None = None) -> None:
+        self.store = store
+        self.forecast = forecast
+        self.options = options or Options()
+        unknown = sorted(set(forecast.queues) - set(callflows.queues))
+        if unknown:
+            raise ValueError(f"the forecast names queue(s) not in queues.yaml: "
+                             f"{', '.join(unknown)}")
+        self.callflows = replace(callflows, version=callflows.version or "whatif")
+        self.agents: dict[str, AgentConfig] = dict(self.callflows.agents)
+        begin, end = forecast.window
+        self.begin, self.end = _epoch(begin), _epoch(end)
+        self.clock = SimClock(self.begin)
+        self.router = Router(store, lambda: self.callflows, _Switch(self),  # type: ignore[arg-type]
+                             public_url="http://whatif.invalid", clock=self.clock,
+                             hold_music=None)
+        self.on_shift: dict[str, list[tuple[float, float]]] = {}
+        for agent_id in self.agents:
+            if agent_id in shifts:
+                found: list[Span] = spans(shifts[agent_id], begin.date(), end.date())
+                self.on_shift[agent_id] = [(_epoch(a), _epoch(b)) for a, b in found
+                                           if _epoch(b) > self.begin and _epoch(a) < self.end]
+            else:
+                self.on_shift[agent_id] = [(self.begin, self.end)]
+        self.cells: dict[tuple[int, str], Cell] = {}
+        self.callers: dict[str, _Caller] = {}
+        self.legs: dict[str, _Leg] = {}
+        self.busy: dict[str, list[tuple[float, float]]] = {a: [] for a in self.agents}
+        self.phone_of = {a.phone: a.id for a in self.agents.values()}
+        self._events: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
+        self._seq = itertools.count()
+        self._ring_rng = random.Random(f"whatif-agents:{self.options.seed}")
+        self.unresolved = 0
+        self.decisions = 0
+
+    # --- the event list ---------------------------------------------------------------
+
+    def at(self, when: float, handler: Callable[..., None], *args: Any) -> None:
+        heapq.heappush(self._events, (when, next(self._seq), handler, args))
+
+    def _next_timer(self) -> float | None:
+        first = self.store.zrange(keys.acd("timers"), 0, 0, withscores=True)
+        return float(first[0][1]) / 1000.0 if first else None
+
+    def _fire_timers(self) -> None:
+        scripts, timers = self.router.scripts, self.router.timers
+        for timer in scripts.claim_timers(limit=50, lease_ms=int(TIMER_LEASE * 1000)):
+            timers.fire(timer.member)
+            scripts.timer_done(timer)
+            self.decisions += 1
+            kind, _, arg = timer.member.partition("|")
+            if kind == "maxwait":
+                self._maybe_overflowed(arg)
+
+    # --- running ---------------------------------------------------------------------
+
+    def run(self) -> list[Cell]:
+        with _seeded(self.options.seed):
+            self._prepare()
+            hard_end = self.end + self.options.tail_s
+            while True:
+                due = self._next_timer()
+                event_at = self._events[0][0] if self._events else None
+                if event_at is None and (self.unresolved == 0 or due is None or due > hard_end):
+                    break
+                if due is not None and (event_at is None or due <= event_at):
+                    self.clock.now = max(self.clock.now, due)
+                    self._fire_timers()
+                    continue
+                when, _, handler, args = heapq.heappop(self._events)
+                self.clock.now = max(self.clock.now, when)
+                handler(*args)
+                self.decisions += 1
+        self._occupancy()
+        self._predict()
+        return [self.cells[k] for k in sorted(self.cells, key=lambda k: (k[0], k[1]))]
+
+    def _prepare(self) -> None:
+        self.router.sync_roster()
+        for agent_id, shifts in self.on_shift.items():
+            for start, stop in shifts:
+                self.at(max(start, self.begin), self._log_in, agent_id)
+                self.at(stop, self._log_out, agent_id)
+        interval = self.forecast.interval_s
+        for row in self.forecast.rows:
+            config = self.callflows.queues[row.queue]
+            start = _epoch(row.start)
+            index = int((start - self.begin) // interval)
+            cell = Cell(interval_start=row.start, queue=row.queue, forecast_calls=row.calls,
+                        aht_s=row.aht_s, wrap_up_s=config.wrap_up, patience_s=row.patience_s,
+                        target_s=config.service_level)
+            self.cells[(index, row.queue)] = cell
+            rng = random.Random(f"whatif-callers:{self.options.seed}:{row.queue}:"
+                                f"{row.start.isoformat()}")
+            rate = row.calls / interval
+            t = start
+            while rate > 0:
+                t += rng.expovariate(rate)
+                if t >= start + interval:
+                    break
+                talk = rng.expovariate(1.0 / row.aht_s)
+                patience = rng.expovariate(1.0 / row.patience_s) if row.patience_s else None
+                sid = f"CAcall{len(self.callers):023d}"
+                caller = _Caller(sid, row.queue, cell, t, talk, patience)
+                self.callers[sid] = caller
+                self.at(t, self._arrive, caller)
+
+    # --- callers ----------------------------------------------------------------------
+
+    def _arrive(self, caller: _Caller) -> None:
+        caller.cell.offered += 1
+        self.unresolved += 1
+        held = self.router.enter_call(
+            caller.sid, queue=caller.queue, priority=0, skills=[], max_wait=None,
+            caller=CALLER_NUMBER, called=SERVICE_NUMBER, flow="whatif", step="queue",
+            action_url="",
+        )
+        if not held:
+            self._resolve(caller)
+            caller.cell.overflowed += 1
+            return
+        if caller.patience_s is not None and not caller.done:
+            self.at(self.clock.now + caller.patience_s, self._give_up, caller)
+
+    def _give_up(self, caller: _Caller) -> None:
+        if caller.done:
+            return
+        self.router.call_ended(caller.sid, "completed")
+        if self.router.caller_outcome(caller.sid) == "abandoned":
+            self._resolve(caller)
+            caller.cell.abandoned += 1
+
+    def _maybe_overflowed(self, sid: str) -> None:
+        """Max wait passed: the caller's next hold-loop fetch leaves the queue (<Leave/>)."""
+        caller = self.callers.get(sid)
+        record = self.router.caller(sid)
+        if caller is None or caller.done or record is None or record.state != "overflowing":
+            return
+        if self.router.queue_result(sid, "leave") == "overflow":
+            self._resolve(caller)
+            caller.cell.overflowed += 1
+
+    def _resolve(self, caller: _Caller) -> None:
+        if not caller.done:
+            caller.done = True
+            self.unresolved -= 1
+
+    # --- agents' phones ----------------------------------------------------------------
+
+    def ring(self, sid: str, agent: str, token: str, timeout: float) -> None:
+        """The router offered a call: the agent's phone rings (called from calls.create)."""
+        now = self.clock.now
+        leg = _Leg(sid, agent, token, token.split(".", 1)[0], now, timeout)
+        self.legs[sid] = leg
+        rng = self._ring_rng
+        ring = self.options.ring_s * (0.5 + rng.random()) if self.options.ring_s > 0 else 0.0
+        if rng.random() < self.options.miss or ring >= timeout:
+            self.at(now + timeout, self._leg_status, leg, "no-answer")
+        else:
+            self.at(now + ring, self._answer, leg)
+
+    def _answer(self, leg: _Leg) -> None:
+        """The agent picks up and presses 1 in the whisper."""
+        if leg.over:
+            return
+        verdict, record = self.router.accept(leg.agent, leg.token)
+        caller = self.callers.get(leg.caller)
+        if verdict != "ok" or record is None or caller is None:
+            self._leg_status(leg, "completed")  # "Sorry, the caller has hung up."
+            return
+        now = self.clock.now
+        if not caller.done:
+            self._resolve(caller)
+            wait = now - caller.arrive
+            caller.cell.answered += 1
+            caller.cell.wait_sum += wait
+            if wait <= caller.cell.target_s + 1e-9:
+                caller.cell.answered_in_target += 1
+        leg.talking = True
+        self.at(now + caller.talk_s, self._hang_up, leg, caller)
+
+    def _hang_up(self, leg: _Leg, caller: _Caller) -> None:
+        """The conversation ends: the agent's call completes, wrap-up starts."""
+        if leg.over:
+            return
+        leg.over = True
+        now = self.clock.now
+        wrap = self.callflows.queues[caller.queue].wrap_up
+        self.busy[leg.agent].append((leg.start, now + wrap))
+        self.router.agent_leg_status(leg.agent, leg.token, "completed", leg.sid)
+        self.router.queue_result(caller.sid, "bridged")
+
+    def _leg_status(self, leg: _Leg, status: str) -> None:
+        if leg.over:
+            return
+        leg.over = True
+        self.busy[leg.agent].append((leg.start, self.clock.now))
+        self.router.agent_leg_status(leg.agent, leg.token, status, leg.sid)
+
+    def leg_ended_by_router(self, sid: str) -> None:
+        """The router ended an offer's call (withdrawn: the caller hung up, another agent of
+        a ring-all won): Twilio reports it ended at once."""
+        leg = self.legs.get(sid)
+        if leg is not None and not leg.over and not leg.talking:
+            self.at(self.clock.now, self._leg_status, leg, "canceled")
+
+    def texted(self, to: str, body: str) -> None:
+        """The router texts an agent it put on break after misses: they come back later."""
+        agent = self.phone_of.get(to)
+        if agent is not None and "on break" in body:
+            self.at(self.clock.now + self.options.break_s, self._back, agent)
+
+    # --- shifts ----------------------------------------------------------------------
+
+    def _in_shift(self, agent: str) -> bool:
+        now = self.clock.now
+        return any(a <= now < b for a, b in self.on_shift.get(agent, []))
+
+    def _log_in(self, agent: str) -> None:
+        self.router.set_agent_status(agent, "available", source="whatif")
+
+    def _log_out(self, agent: str) -> None:
+        if not self._in_shift(agent):
+            self.router.set_agent_status(agent, "offline", source="whatif")
+
+    def _back(self, agent: str) -> None:
+        record = self.router.roster.record(agent)
+        if self._in_shift(agent) and record is not None and record.status == "break":
+            self.router.set_agent_status(agent, "available", source="whatif")
+
+    # --- figures ---------------------------------------------------------------------
+
+    def _eligible(self, queue: str) -> list[str]:
+        """Agents having every one of the queue's skills (at any level)."""
+        needs = self.callflows.queues[queue].skills
+        return [a.id for a in self.agents.values() if all(a.skills.get(s, 0) >= 1 for s in needs)]
+
+    def _occupancy(self) -> None:
+        interval = self.forecast.interval_s
+
+        def overlap(spans_: list[tuple[float, float]], lo: float, hi: float) -> float:
+            return sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in spans_)
+
+        for (index, queue), cell in self.cells.items():
+            lo = self.begin + index * interval
+            hi = lo + interval
+            for agent in self._eligible(queue):
+                staffed = overlap(self.on_shift[agent], lo, hi)
+                cell.staffed_s += staffed
+                if staffed:
+                    cell.busy_s += min(staffed, overlap(self.busy[agent], lo, hi))
+            cell.agents = cell.staffed_s / interval
+
+    def _predict(self) -> None:
+        """What Erlang C (Erlang A when the forecast gives patience) says of each cell, with
+        the agents on shift who have the queue's skills, as if they served it alone."""
+        interval = self.forecast.interval_s
+        for cell in self.cells.values():
+            handle = cell.aht_s + cell.wrap_up_s
+            agents = math.floor(cell.agents + 1e-9)
+            traffic = traffic_of(cell.forecast_calls, interval, handle)
+            p = performance(agents, traffic, handle, cell.target_s, cell.patience_s)
+            cell.erlang = {
+                "erlang_model": p.model,
+                "erlang_agents": agents,
+                "erlang_service_level": p.service_level,
+                "erlang_asa_s": p.asa_s if math.isfinite(p.asa_s) else None,
+                "erlang_occupancy": p.occupancy,
+                "erlang_abandoned": p.p_abandon * cell.forecast_calls,
+            }
+
+
+def interval_label(start: datetime, interval_s: int) -> str:
+    end = start + timedelta(seconds=interval_s)
+    return f"{start:%H:%M}-{end:%H:%M}"
