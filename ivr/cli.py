@@ -32,6 +32,7 @@ LAZY_COMMANDS = {
     "simulate": ("ivr.sim.interactive", "simulate_command"),
     "agents": ("ivr.routing.commands", "agents_command"),
     "staffing": ("ivr.staffing.commands", "staffing_command"),
+    "whatif": ("ivr.staffing.commands", "whatif_command"),
 }
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
