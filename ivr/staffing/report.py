@@ -42,7 +42,7 @@ def day_rows(cells: Sequence[Cell]) -> list[dict[str, Any]]:
             values = [(c.forecast_calls, c.erlang.get(name)) for c in cells_]
             if total <= 0 or any(v is None for _, v in values):
                 return None
-            return sum(w * v for w, v in values) / total
+            return sum(float(w) * float(v or 0.0) for w, v in values) / total
 
         out.append({
             "interval_start": "day", "queue": queue, "forecast_calls": calls,
