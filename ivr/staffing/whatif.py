@@ -40,12 +40,15 @@ import redis
 
 from ivr import keys
 from ivr.flows.model import AgentConfig, Callflows
+from ivr.routing.core import CALLBACK_SPACING, MAX_WAIT_RETRY, MISS_REST
+from ivr.routing.layout import KEEP_FINISHED, ON_CALL_CHECK, RING_GRACE
 from ivr.routing.router import Router
 from ivr.routing.timers import TIMER_LEASE
 from ivr.staffing.erlang import performance, traffic_of
 from ivr.staffing.forecast import Forecast
 from ivr.staffing.shifts import Span, spans
 
+PEEK = 32  # timers looked at per read of the timer set
 SERVICE_NUMBER = "+15005550006"
 CALLER_NUMBER = "+15005550000"
 
@@ -192,6 +195,19 @@ class _Switch:
         return _Messages()
 
 
+def timer_gap(callflows: Callflows) -> float:
+    """The shortest delay, in seconds, at which any routing decision sets a timer (ring
+    timeouts, wrap-up, escalation steps, max waits, a miss's rest, callback retries, checks
+    of long calls, forgetting callers): between two looks at the timer set, events closer
+    than this to the router's last decision need no look. 0 (always look) with a queue
+    without wrap-up, which frees its agent at once."""
+    delays = [MISS_REST, MAX_WAIT_RETRY, CALLBACK_SPACING, ON_CALL_CHECK, KEEP_FINISHED]
+    for queue in callflows.queues.values():
+        delays += [queue.ring_timeout + RING_GRACE, queue.wrap_up]
+        delays += [d for d in [queue.max_wait, *(e.after for e in queue.escalate)] if d > 0]
+    return max(0.0, float(min(delays)))
+
+
 @contextlib.contextmanager
 def _seeded(seed: int) -> Iterator[None]:
     """The router draws its `random` strategy's number from the module `random`: seed it for
@@ -215,6 +231,7 @@ class WhatIf:
     def __init__(self, store: redis.Redis, callflows: Callflows, forecast: Forecast,
                  shifts: dict[str, dict[str, Any]], options: Options | None = None) -> None:
         self.store = store
+        self.db: Any = store  # decode_responses=True: replies are str (see routing Env.db)
         self.forecast = forecast
         self.options = options or Options()
         unknown = sorted(set(forecast.queues) - set(callflows.queues))
@@ -242,24 +259,63 @@ class WhatIf:
         self.legs: dict[str, _Leg] = {}
         self.busy: dict[str, list[tuple[float, float]]] = {a: [] for a in self.agents}
         self.phone_of = {a.phone: a.id for a in self.agents.values()}
-        self._events: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
+        self._events: list[tuple[float, int, Callable[..., bool | None], tuple[Any, ...]]] = []
         self._seq = itertools.count()
         self._ring_rng = random.Random(f"whatif-agents:{self.options.seed}")
+        self.by_token: dict[str, _Leg] = {}
         self.unresolved = 0
         self.decisions = 0
+        self._dirty = True  # the router ran since the timer set was last read
+        self._dirty_since = self.begin
+        self._due: float | None = None
+        self._gap = timer_gap(self.callflows)
 
     # --- the event list ---------------------------------------------------------------
 
-    def at(self, when: float, handler: Callable[..., None], *args: Any) -> None:
+    def at(self, when: float, handler: Callable[..., bool | None], *args: Any) -> None:
         heapq.heappush(self._events, (when, next(self._seq), handler, args))
 
     def _next_timer(self) -> float | None:
-        first = self.store.zrange(keys.acd("timers"), 0, 0, withscores=True)
-        return float(first[0][1]) / 1000.0 if first else None
+        """When the router's next timer that can still change something is due.
+
+        Read again only after the router ran (only its decisions add timers). Timers
+        this simulation knows to be no-ops are taken out unfired: the ring timer of an
+        offer already answered or ended, a finished caller's escalation steps, max wait
+        and miss rest, the check of a call that ended, and `forget` (it only frees the
+        memory of a finished caller's record). The router ignores such timers anyway
+        (each names an offer token or a caller whose wait is over): skipping them saves
+        the round trips, not a decision."""
+        if not self._dirty:
+            return self._due
+        timers = keys.acd("timers")
+        while True:
+            head: list[tuple[str, float]] = self.db.zrange(timers, 0, PEEK - 1, withscores=True)
+            stale = {m for m, _ in head if self._no_op(m)}
+            if stale:
+                self.db.zrem(timers, *stale)
+            real = [score for m, score in head if m not in stale]
+            if real or len(head) < PEEK:
+                break
+        self._due = float(real[0]) / 1000.0 if real else None
+        self._dirty = False
+        return self._due
+
+    def _no_op(self, member: str) -> bool:
+        kind, _, rest = member.partition("|")
+        if kind == "forget":
+            return True
+        if kind in ("esc", "maxwait", "rematch"):
+            caller = self.callers.get(rest.split("|", 1)[0])
+            return caller is not None and caller.done
+        if kind in ("ring", "check"):
+            leg = self.by_token.get(rest.partition("|")[2])
+            return leg is not None and (leg.over or (kind == "ring" and leg.talking))
+        return False
 
     def _fire_timers(self) -> None:
         scripts, timers = self.router.scripts, self.router.timers
         for timer in scripts.claim_timers(limit=50, lease_ms=int(TIMER_LEASE * 1000)):
+            self._touched()
             timers.fire(timer.member)
             scripts.timer_done(timer)
             self.decisions += 1
@@ -274,21 +330,44 @@ class WhatIf:
             self._prepare()
             hard_end = self.end + self.options.tail_s
             while True:
-                due = self._next_timer()
                 event_at = self._events[0][0] if self._events else None
+                if event_at is not None and event_at <= self.clock.now:
+                    # another event of this same instant (a ring-all's cancelled calls):
+                    # played before any timer due at this instant, without a look at them
+                    self._pop()
+                    continue
+                if event_at is not None and event_at < self._quiet_until():
+                    self._pop()  # no timer can be due before this event: no need to look
+                    continue
+                due = self._next_timer()
                 if event_at is None and (self.unresolved == 0 or due is None or due > hard_end):
                     break
                 if due is not None and (event_at is None or due <= event_at):
                     self.clock.now = max(self.clock.now, due)
                     self._fire_timers()
                     continue
-                when, _, handler, args = heapq.heappop(self._events)
-                self.clock.now = max(self.clock.now, when)
-                handler(*args)
-                self.decisions += 1
+                self._pop()
         self._occupancy()
         self._predict()
         return [self.cells[k] for k in sorted(self.cells, key=lambda k: (k[0], k[1]))]
+
+    def _pop(self) -> None:
+        when, _, handler, args = heapq.heappop(self._events)
+        self.clock.now = max(self.clock.now, when)
+        if handler(*args) is not False:
+            self._touched()
+            self.decisions += 1
+
+    def _touched(self) -> None:
+        if not self._dirty:
+            self._dirty = True
+            self._dirty_since = self.clock.now
+
+    def _quiet_until(self) -> float:
+        """Until when no router timer can be due: the earliest one last read, and at least
+        `_gap` after the router last ran (the shortest delay any decision sets a timer at)."""
+        due = self._due if self._due is not None else math.inf
+        return min(due, self._dirty_since + self._gap) if self._dirty else due
 
     def _prepare(self) -> None:
         self.router.sync_roster()
@@ -337,13 +416,14 @@ class WhatIf:
         if caller.patience_s is not None and not caller.done:
             self.at(self.clock.now + caller.patience_s, self._give_up, caller)
 
-    def _give_up(self, caller: _Caller) -> None:
+    def _give_up(self, caller: _Caller) -> bool:
         if caller.done:
-            return
+            return False
         self.router.call_ended(caller.sid, "completed")
         if self.router.caller_outcome(caller.sid) == "abandoned":
             self._resolve(caller)
             caller.cell.abandoned += 1
+        return True
 
     def _maybe_overflowed(self, sid: str) -> None:
         """Max wait passed: the caller's next hold-loop fetch leaves the queue (<Leave/>)."""
@@ -367,6 +447,7 @@ class WhatIf:
         now = self.clock.now
         leg = _Leg(sid, agent, token, token.split(".", 1)[0], now, timeout)
         self.legs[sid] = leg
+        self.by_token[token] = leg
         rng = self._ring_rng
         ring = self.options.ring_s * (0.5 + rng.random()) if self.options.ring_s > 0 else 0.0
         if rng.random() < self.options.miss or ring >= timeout:
@@ -374,15 +455,15 @@ class WhatIf:
         else:
             self.at(now + ring, self._answer, leg)
 
-    def _answer(self, leg: _Leg) -> None:
+    def _answer(self, leg: _Leg) -> bool:
         """The agent picks up and presses 1 in the whisper."""
         if leg.over:
-            return
+            return False
         verdict, record = self.router.accept(leg.agent, leg.token)
         caller = self.callers.get(leg.caller)
         if verdict != "ok" or record is None or caller is None:
             self._leg_status(leg, "completed")  # "Sorry, the caller has hung up."
-            return
+            return True
         now = self.clock.now
         if not caller.done:
             self._resolve(caller)
@@ -393,24 +474,27 @@ class WhatIf:
                 caller.cell.answered_in_target += 1
         leg.talking = True
         self.at(now + caller.talk_s, self._hang_up, leg, caller)
+        return True
 
-    def _hang_up(self, leg: _Leg, caller: _Caller) -> None:
-        """The conversation ends: the agent's call completes, wrap-up starts."""
+    def _hang_up(self, leg: _Leg, caller: _Caller) -> bool:
+        """The conversation ends: the agent's call completes, wrap-up starts. (The caller's
+        <Enqueue> action, QueueResult=bridged, only reads: it is not played.)"""
         if leg.over:
-            return
+            return False
         leg.over = True
         now = self.clock.now
         wrap = self.callflows.queues[caller.queue].wrap_up
         self.busy[leg.agent].append((leg.start, now + wrap))
         self.router.agent_leg_status(leg.agent, leg.token, "completed", leg.sid)
-        self.router.queue_result(caller.sid, "bridged")
+        return True
 
-    def _leg_status(self, leg: _Leg, status: str) -> None:
+    def _leg_status(self, leg: _Leg, status: str) -> bool:
         if leg.over:
-            return
+            return False
         leg.over = True
         self.busy[leg.agent].append((leg.start, self.clock.now))
         self.router.agent_leg_status(leg.agent, leg.token, status, leg.sid)
+        return True
 
     def leg_ended_by_router(self, sid: str) -> None:
         """The router ended an offer's call (withdrawn: the caller hung up, another agent of
