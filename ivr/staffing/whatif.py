@@ -199,12 +199,13 @@ def timer_gap(callflows: Callflows) -> float:
     """The shortest delay, in seconds, at which any routing decision sets a timer (ring
     timeouts, wrap-up, escalation steps, max waits, a miss's rest, callback retries, checks
     of long calls, forgetting callers): between two looks at the timer set, events closer
-    than this to the router's last decision need no look. 0 (always look) with a queue
-    without wrap-up, which frees its agent at once."""
+    than this to the router's last decision need no look. (A queue without wrap-up, max
+    wait or escalation sets no such timer at all: its agents are free at once.)"""
     delays = [MISS_REST, MAX_WAIT_RETRY, CALLBACK_SPACING, ON_CALL_CHECK, KEEP_FINISHED]
     for queue in callflows.queues.values():
-        delays += [queue.ring_timeout + RING_GRACE, queue.wrap_up]
-        delays += [d for d in [queue.max_wait, *(e.after for e in queue.escalate)] if d > 0]
+        delays.append(queue.ring_timeout + RING_GRACE)
+        delays += [d for d in [queue.wrap_up, queue.max_wait, *(e.after for e in queue.escalate)]
+                   if d > 0]
     return max(0.0, float(min(delays)))
 
 
@@ -252,8 +253,8 @@ class WhatIf:
                 found: list[Span] = spans(shifts[agent_id], begin.date(), end.date())
                 self.on_shift[agent_id] = [(_epoch(a), _epoch(b)) for a, b in found
                                            if _epoch(b) > self.begin and _epoch(a) < self.end]
-            else:
-                self.on_shift[agent_id] = [(self.begin, self.end)]
+            else:  # all day, and on until the last callers of the day are served
+                self.on_shift[agent_id] = [(self.begin, self.end + self.options.tail_s)]
         self.cells: dict[tuple[int, str], Cell] = {}
         self.callers: dict[str, _Caller] = {}
         self.legs: dict[str, _Leg] = {}
@@ -264,6 +265,8 @@ class WhatIf:
         self._ring_rng = random.Random(f"whatif-agents:{self.options.seed}")
         self.by_token: dict[str, _Leg] = {}
         self.unresolved = 0
+        self.to_arrive = 0
+        self.live_legs = 0
         self.decisions = 0
         self._dirty = True  # the router ran since the timer set was last read
         self._dirty_since = self.begin
@@ -340,7 +343,8 @@ class WhatIf:
                     self._pop()  # no timer can be due before this event: no need to look
                     continue
                 due = self._next_timer()
-                if event_at is None and (self.unresolved == 0 or due is None or due > hard_end):
+                if self._day_over() or event_at is None and (
+                        self.unresolved == 0 or due is None or due > hard_end):
                     break
                 if due is not None and (event_at is None or due <= event_at):
                     self.clock.now = max(self.clock.now, due)
@@ -350,6 +354,11 @@ class WhatIf:
         self._occupancy()
         self._predict()
         return [self.cells[k] for k in sorted(self.cells, key=lambda k: (k[0], k[1]))]
+
+    def _day_over(self) -> bool:
+        """Every caller has arrived and is answered, gone or overflowed, and every agent's
+        call has ended: what is left (log-outs, wrap-ups) changes no figure."""
+        return self.to_arrive == 0 and self.unresolved == 0 and self.live_legs == 0
 
     def _pop(self) -> None:
         when, _, handler, args = heapq.heappop(self._events)
@@ -398,10 +407,12 @@ class WhatIf:
                 caller = _Caller(sid, row.queue, cell, t, talk, patience)
                 self.callers[sid] = caller
                 self.at(t, self._arrive, caller)
+                self.to_arrive += 1
 
     # --- callers ----------------------------------------------------------------------
 
     def _arrive(self, caller: _Caller) -> None:
+        self.to_arrive -= 1
         caller.cell.offered += 1
         self.unresolved += 1
         held = self.router.enter_call(
@@ -447,6 +458,7 @@ class WhatIf:
         now = self.clock.now
         leg = _Leg(sid, agent, token, token.split(".", 1)[0], now, timeout)
         self.legs[sid] = leg
+        self.live_legs += 1
         self.by_token[token] = leg
         rng = self._ring_rng
         ring = self.options.ring_s * (0.5 + rng.random()) if self.options.ring_s > 0 else 0.0
@@ -482,6 +494,7 @@ class WhatIf:
         if leg.over:
             return False
         leg.over = True
+        self.live_legs -= 1
         now = self.clock.now
         wrap = self.callflows.queues[caller.queue].wrap_up
         self.busy[leg.agent].append((leg.start, now + wrap))
@@ -492,6 +505,7 @@ class WhatIf:
         if leg.over:
             return False
         leg.over = True
+        self.live_legs -= 1
         self.busy[leg.agent].append((leg.start, self.clock.now))
         self.router.agent_leg_status(leg.agent, leg.token, status, leg.sid)
         return True
