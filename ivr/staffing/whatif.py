@@ -271,6 +271,7 @@ class WhatIf:
         self._dirty = True  # the router ran since the timer set was last read
         self._dirty_since = self.begin
         self._due: float | None = None
+        self._stale: dict[str, float] = {}  # no-op timers seen at the last look: their due ms
         self._gap = timer_gap(self.callflows)
 
     # --- the event list ---------------------------------------------------------------
@@ -292,11 +293,13 @@ class WhatIf:
             return self._due
         timers = keys.acd("timers")
         while True:
-            head: list[tuple[str, float]] = self.db.zrange(timers, 0, PEEK - 1, withscores=True)
-            stale = {m for m, _ in head if self._no_op(m)}
-            if stale:
-                self.db.zrem(timers, *stale)
-            real = [score for m, score in head if m not in stale]
+            pipe = self.db.pipeline(transaction=False)
+            if self._stale:  # no-ops found by the last look go in the same round trip
+                pipe.zrem(timers, *self._stale)
+            pipe.zrange(timers, 0, PEEK - 1, withscores=True)
+            head: list[tuple[str, float]] = pipe.execute()[-1]
+            self._stale = {m: score for m, score in head if self._no_op(m)}
+            real = [score for m, score in head if m not in self._stale]
             if real or len(head) < PEEK:
                 break
         self._due = float(real[0]) / 1000.0 if real else None
@@ -317,6 +320,11 @@ class WhatIf:
 
     def _fire_timers(self) -> None:
         scripts, timers = self.router.scripts, self.router.timers
+        due_now = [m for m, score in self._stale.items() if score <= self.clock.now * 1000]
+        if due_now:  # not to be claimed and fired with the due ones
+            self.db.zrem(keys.acd("timers"), *due_now)
+            for member in due_now:
+                del self._stale[member]
         for timer in scripts.claim_timers(limit=50, lease_ms=int(TIMER_LEASE * 1000)):
             self._touched()
             timers.fire(timer.member)
