@@ -16,6 +16,7 @@ and stop, reading the folder, the simulation and the report.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
 import shutil
@@ -81,9 +82,11 @@ def main() -> None:
         command = [sys.executable, "-c", "from ivr.cli import main; main()", "whatif",
                    str(forecast), str(folder), "--seed", str(args.seed), "--format", "csv",
                    "--out", str(out)]
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         subprocess.run(command, check=True, cwd=ROOT)
         elapsed = time.perf_counter() - started
+        load_after = os.getloadavg()[0]
         rows = [line.split(",") for line in out.read_text().splitlines()[1:]]
     day = [r for r in rows if r[0] == "day"]
     offered = sum(int(r[3]) for r in day)
@@ -93,8 +96,10 @@ def main() -> None:
         f"- {offered:,} calls ({answered:,} answered, {abandoned:,} abandoned) over "
         f"{len(day)} queues and 200 agents, 08:00-18:00: **{elapsed:.1f} s** from start to exit "
         f"({elapsed / max(1, offered) * 1000:.2f} ms per call)",
-        f"- machine: {platform.machine()}, {platform.python_implementation()} "
-        f"{platform.python_version()}; command: `python bench/whatif.py --seed {args.seed}`",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.python_implementation()} {platform.python_version()}, load average "
+        f"{load_before:.1f} before and {load_after:.1f} after (other work on the machine); "
+        f"command: `python bench/whatif.py --seed {args.seed}`",
     ]
     print("\n".join(lines))
     if args.write is not None:

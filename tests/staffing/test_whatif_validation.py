@@ -23,6 +23,7 @@ def test_erlang_c_over_20000_calls(r: redis.Redis) -> None:
     cells, _ = single_queue(r, intervals=200)
     got = totals(cells)
     expected = performance(14, 10.0, 180, 20)  # SL 0.888, ASA 7.8 s, occupancy 0.714
+    print("Erlang C what-if:", {k: round(v, 4) for k, v in got.items()})
     assert got["offered"] == pytest.approx(20_000, rel=0.03)
     assert got["answered"] == got["offered"]
     assert got["service_level"] == pytest.approx(expected.service_level, abs=0.03)
@@ -34,6 +35,7 @@ def test_erlang_a_over_20000_calls(r: redis.Redis) -> None:
     cells, _ = single_queue(r, intervals=200, agents_n=12, patience=120)
     got = totals(cells)
     expected = performance(12, 10.0, 180, 20, patience_s=120)  # abandons 0.062
+    print("Erlang A what-if:", {k: round(v, 4) for k, v in got.items()})
     assert got["abandon"] == pytest.approx(expected.p_abandon, abs=0.01)
     assert got["service_level"] == pytest.approx(expected.service_level, abs=0.03)
     assert got["asa"] == pytest.approx(expected.asa_s, rel=0.25)
