@@ -43,7 +43,6 @@ from ivr.flows.model import AgentConfig, Callflows
 from ivr.routing.core import CALLBACK_SPACING, MAX_WAIT_RETRY, MISS_REST
 from ivr.routing.layout import KEEP_FINISHED, ON_CALL_CHECK, RING_GRACE
 from ivr.routing.router import Router
-from ivr.routing.timers import TIMER_LEASE
 from ivr.staffing.erlang import performance, traffic_of
 from ivr.staffing.forecast import Forecast
 from ivr.staffing.shifts import Span, spans
@@ -272,6 +271,7 @@ class WhatIf:
         self._dirty_since = self.begin
         self._due: float | None = None
         self._stale: dict[str, float] = {}  # no-op timers seen at the last look: their due ms
+        self._head: list[tuple[str, float]] = []  # the others, due first first
         self._gap = timer_gap(self.callflows)
 
     # --- the event list ---------------------------------------------------------------
@@ -285,10 +285,10 @@ class WhatIf:
         Read again only after the router ran (only its decisions add timers). Timers
         this simulation knows to be no-ops are taken out unfired: the ring timer of an
         offer already answered or ended, a finished caller's escalation steps, max wait
-        and miss rest, the check of a call that ended, and `forget` (it only frees the
-        memory of a finished caller's record). The router ignores such timers anyway
-        (each names an offer token or a caller whose wait is over): skipping them saves
-        the round trips, not a decision."""
+        and miss rest (the router ignores those: each names an offer token or a caller
+        whose wait is over), `forget` (it only frees a finished caller's record), and
+        the checks of long calls (a safety net for a lost status callback, which the
+        simulated switch never loses). Skipping them saves round trips, not decisions."""
         if not self._dirty:
             return self._due
         timers = keys.acd("timers")
@@ -299,10 +299,10 @@ class WhatIf:
             pipe.zrange(timers, 0, PEEK - 1, withscores=True)
             head: list[tuple[str, float]] = pipe.execute()[-1]
             self._stale = {m: score for m, score in head if self._no_op(m)}
-            real = [score for m, score in head if m not in self._stale]
-            if real or len(head) < PEEK:
+            self._head = [(m, score) for m, score in head if m not in self._stale]
+            if self._head or len(head) < PEEK:
                 break
-        self._due = float(real[0]) / 1000.0 if real else None
+        self._due = float(self._head[0][1]) / 1000.0 if self._head else None
         self._dirty = False
         return self._due
 
@@ -313,24 +313,32 @@ class WhatIf:
         if kind in ("esc", "maxwait", "rematch"):
             caller = self.callers.get(rest.split("|", 1)[0])
             return caller is not None and caller.done
-        if kind in ("ring", "check"):
+        if kind == "check":
+            return True  # the simulated switch never loses a status callback
+        if kind == "ring":
             leg = self.by_token.get(rest.partition("|")[2])
-            return leg is not None and (leg.over or (kind == "ring" and leg.talking))
+            return leg is not None and (leg.over or leg.talking)
         return False
 
     def _fire_timers(self) -> None:
-        scripts, timers = self.router.scripts, self.router.timers
-        due_now = [m for m, score in self._stale.items() if score <= self.clock.now * 1000]
-        if due_now:  # not to be claimed and fired with the due ones
-            self.db.zrem(keys.acd("timers"), *due_now)
-            for member in due_now:
-                del self._stale[member]
-        for timer in scripts.claim_timers(limit=50, lease_ms=int(TIMER_LEASE * 1000)):
-            self._touched()
-            timers.fire(timer.member)
-            scripts.timer_done(timer)
+        """Fire the timers due now with the router's own handler (`Timers.fire`).
+
+        The simulation is the router's only worker, so it takes due timers out of the set
+        itself, before firing them (a handler may set the same timer again), instead of
+        claiming them with a lease for one worker among several (claim_timers.lua)."""
+        now_ms = self.clock.now * 1000
+        due = [m for m, score in self._head if score <= now_ms]
+        gone = [m for m, score in self._stale.items() if score <= now_ms]
+        if due or gone:
+            self.db.zrem(keys.acd("timers"), *due, *gone)
+        for member in gone:
+            del self._stale[member]
+        self._head = []
+        self._touched()
+        for member in due:
+            self.router.timers.fire(member)
             self.decisions += 1
-            kind, _, arg = timer.member.partition("|")
+            kind, _, arg = member.partition("|")
             if kind == "maxwait":
                 self._maybe_overflowed(arg)
 
