@@ -111,7 +111,17 @@ def write_section(path: Path, lines: list[str]) -> None:
     text = path.read_text()
     head = "## What-if day (`ivr whatif`)"
     body = [head, "", "`bench/whatif.py`: one simulated day through the real routing "
-            "(Lua decisions on a private embedded Redis, simulated clock).", "", *lines, ""]
+            "(Lua decisions on a private embedded Redis, simulated clock): the demo call "
+            "flows with six more queues (ten, every strategy among them, escalation steps, "
+            "wrap-up 20-60 s), 200 agents with two skills each on three overlapping shifts, "
+            "08:00-18:00 in half-hours, talk 240 s, patience 180 s, timed from the start of "
+            "the `ivr whatif` process to its exit.", "", *lines, "",
+            "The time is Redis round trips, about 14 per call (the router's decisions and "
+            "reads, and the simulation's looks at the timer set), not arithmetic, so it "
+            "grows with the machine's load. A ring-all queue costs about five more per "
+            "phone it rings: with a Spanish team of 20 the day rings about 16,000 phones "
+            "for its 9,843 calls; with 40 agents able to take Spanish callers, about "
+            "25,000.", ""]
     if head in text:
         before, _, rest = text.partition(head)
         after = rest.split("\n## ", 1)
