@@ -33,6 +33,7 @@ LAZY_COMMANDS = {
     "agents": ("ivr.routing.commands", "agents_command"),
     "staffing": ("ivr.staffing.commands", "staffing_command"),
     "report": ("ivr.reports.commands", "report_command"),
+    "whatif": ("ivr.staffing.commands", "whatif_command"),
 }
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -103,8 +103,11 @@ class EmbeddedRedis:
     starts the server, everyone else finds it answering on the socket.
     """
 
-    def __init__(self, data_dir: Path | str) -> None:
+    def __init__(self, data_dir: Path | str, *, persist: bool = True) -> None:
+        """`persist=False`: no append-only file or snapshots (a throw-away server, such as
+        `ivr whatif`'s, whose data nobody reads again)."""
         self.data_dir = Path(data_dir).resolve()
+        self.persist = persist
         self.socket = _socket_path(self.data_dir)
         self.pidfile = self.data_dir / "redis.pid"
         self.process: subprocess.Popen[bytes] | None = None
@@ -142,9 +145,9 @@ class EmbeddedRedis:
                 "--unixsocket", str(self.socket),
                 "--unixsocketperm", "700",
                 "--dir", str(self.data_dir),
-                "--appendonly", "yes",
+                "--appendonly", "yes" if self.persist else "no",
                 "--appendfsync", "everysec",
-                "--save", "300 1",
+                "--save", "300 1" if self.persist else "",
                 "--dbfilename", "dump.rdb",
                 "--pidfile", str(self.pidfile),
                 "--logfile", str(self.data_dir / "redis.log"),

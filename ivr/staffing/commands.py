@@ -1,13 +1,16 @@
-"""`ivr staffing`: how many agents one interval's calls need, and what they give.
+"""`ivr staffing`: how many agents one interval's calls need, and what they give;
+`ivr whatif`: a forecast day simulated through the real routing.
 
-Pure arithmetic on the command line: no Redis, no app, no logging. Erlang C,
-or Erlang A when `--patience` says how long callers hold before giving up.
+`ivr staffing` is pure arithmetic: no Redis, no app, no logging. Erlang C, or
+Erlang A when `--patience` says how long callers hold before giving up.
+`ivr whatif` runs the router on a private embedded Redis (ivr/staffing/whatif.py).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import click
@@ -142,3 +145,106 @@ def _pct(fraction: float) -> str:
     """0.8 → "80 %", 0.888 → "88.8 %"."""
     text = f"{fraction * 100:.1f}"
     return f"{text.removesuffix('.0')} %"
+
+
+# --- ivr whatif ----------------------------------------------------------------------
+
+
+def _fraction(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    _number(ctx, param, value)
+    if not 0 <= value < 1:
+        raise click.BadParameter("must be a fraction from 0 up to (not including) 1")
+    return value
+
+
+@click.command("whatif")
+@click.argument("forecast", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, metavar="FILE",
+              help="Agents (agents.yaml format, with shifts:) instead of the folder's.")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Random seed: the same seed gives the same numbers.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help="Write the output to FILE instead of the terminal.")
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help="Also draw the day to FILE (.png or .svg; needs matplotlib).")
+@click.option("--ring", type=float, default=4.0, show_default=True, callback=_at_least_zero,
+              metavar="SECONDS", help="Mean seconds an agent's phone rings before they accept.")
+@click.option("--miss", type=float, default=0.0, show_default=True, callback=_fraction,
+              metavar="FRACTION", help="Share of offers agents let ring out (no-answer misses).")
+def whatif_command(forecast: Path, folder: Path | None, roster: Path | None, seed: int,
+                   fmt: str, out: Path | None, chart: Path | None, ring: float,
+                   miss: float) -> None:
+    """Simulate FORECAST's day through the routing of the call-flow FOLDER.
+
+    FORECAST is a CSV with the columns interval_start, queue, calls, aht[, patience]
+    (aht: talk seconds; the queue's wrap_up is added by the routing). Agents come
+    from the folder's agents.yaml, or --roster, and follow their shifts:. Prints,
+    per interval and queue, offered, answered, abandoned, service level, average
+    speed of answer and occupancy beside what Erlang C (Erlang A with patience)
+    predicts. Runs on a private Redis of its own; nothing of a server is touched.
+
+    Example: ivr whatif docs/whatif-demo.csv --roster docs/whatif-roster.yaml callflows
+    """
+    import tempfile
+    from dataclasses import replace
+
+    from ivr.flows.checker import check_folder
+    from ivr.flows.commands import default_folder
+    from ivr.staffing import report
+    from ivr.staffing.forecast import ForecastError, read_forecast
+    from ivr.staffing.shifts import RosterError, read_roster
+    from ivr.staffing.whatif import Options, WhatIf
+    from ivr.store import EmbeddedRedis, connect
+
+    folder = folder or default_folder()
+    callflows, problems = check_folder(folder)
+    if callflows is None:
+        for p in problems:
+            if p.is_error:
+                click.echo(str(p), err=True)
+        raise click.ClickException(f"{folder}: the call flows have errors (see ivr check)")
+    try:
+        plan = read_forecast(forecast)
+        agents, shifts = read_roster(roster or folder / "agents.yaml")
+    except (ForecastError, RosterError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    except FileNotFoundError as exc:
+        raise click.UsageError(f"no roster: {exc.filename}") from exc
+    version = f"{callflows.version}:{roster}" if roster else callflows.version
+    callflows = replace(callflows, agents=agents, version=version)
+    options = Options(seed=seed, ring_s=ring, miss=miss)
+    with tempfile.TemporaryDirectory(prefix="ivr-whatif-") as tmp:
+        server = EmbeddedRedis(tmp, persist=False)
+        store = connect(server.start(), socket_timeout=60.0)
+        try:
+            cells = WhatIf(store, callflows, plan, shifts, options).run()
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+        finally:
+            store.close()
+            server.stop()
+    begin, end = plan.window
+    title = (f"What-if {begin:%Y-%m-%d %H:%M}-{end:%H:%M} ({plan.interval_s // 60}-minute "
+             f"intervals), seed {seed}, {sum(c.offered for c in cells)} calls")
+    if fmt == "json":
+        text = report.as_json(cells, {"title": title, "seed": seed,
+                                      "interval_s": plan.interval_s})
+    elif fmt == "csv":
+        text = report.as_csv(cells)
+    else:
+        text = report.as_table(cells, title)
+    if out is not None:
+        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        click.echo(f"wrote {out}", err=True)
+    else:
+        click.echo(text.rstrip("\n"))
+    if chart is not None:
+        try:
+            report.write_chart(cells, chart, title)
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"wrote {chart}", err=True)

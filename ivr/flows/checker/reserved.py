@@ -27,7 +27,7 @@ STRATEGIES = ("longest-idle", "round-robin", "fewest-calls", "least-talk-time",
 QUEUE_KEYS = ("skills", "strategy", "ring_timeout", "max_wait", "wrap_up", "max_missed",
               "hold_music", "announce", "callback", "service_level", "escalate", "timezone",
               "short_abandon", "survey_by_text")
-AGENT_KEYS = ("name", "phone", "skills", "pin")
+AGENT_KEYS = ("name", "phone", "skills", "pin", "shifts")
 HOURS_KEYS = ("timezone", "open", "holidays", "closed")
 
 
@@ -128,6 +128,8 @@ class ReservedFiles(Values):
                         self.error(value_loc(file, raw["skills"], skill),
                                    f"skill level of '{skill}' must be a whole number 1-5, "
                                    f"not {level!r}")
+            if "shifts" in raw:
+                self.check_shifts(file, raw, agent_id)
             if "pin" in raw:
                 pin = raw["pin"]
                 if is_int(pin):
@@ -136,6 +138,22 @@ class ReservedFiles(Values):
                                f"and drops leading zeros")
                 elif not isinstance(pin, str) or not re.match(r"^\d{4,8}$", pin):
                     self.error(value_loc(file, raw, "pin"), "'pin' must be 4 to 8 digits")
+
+    def check_shifts(self, file: str, raw: dict[str, Any], agent_id: str) -> None:
+        """`shifts:` (used by `ivr whatif`): days such as mon-fri to "09:00-17:00" or a list."""
+        from ivr.staffing.shifts import RosterError, parse_ranges, weekdays
+
+        shifts = raw["shifts"]
+        if not self.expect(file, raw, "shifts", isinstance(shifts, dict),
+                           'a mapping of days to times, such as {mon-fri: "09:00-17:00"}'):
+            return
+        for days, times in shifts.items():
+            try:
+                weekdays(str(days))
+                parse_ranges(times)
+            except RosterError as exc:
+                self.error(value_loc(file, shifts, days),
+                           f"agent '{agent_id}' shifts: {exc}")
 
     def check_queues(self, file: str, data: Any) -> None:
         for name, raw in data.items():
