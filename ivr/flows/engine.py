@@ -337,7 +337,7 @@ class VoiceEngine(FlowEngine[QueueRouter]):
         if not to or not to.startswith(("+", "whatsapp:")):
             log.warning("call %s: no number to text (%r)", state.call.get("sid"), to)
             return
-        # Through the opt-out guard (issue 5): nothing goes to a number that texted STOP.
+        # Through the opt-out guard: nothing goes to a number that texted STOP.
         if not send_text(self.store, self.twilio, to=to, from_=state.call.get("to", ""),
                          body=out.body):
             log.info("call %s: text to %s not sent (opted out or refused)",

@@ -1,5 +1,5 @@
 """What every Twilio endpoint shares: signature check, strict form parsing,
-replay protection, metrics, and the never-5xx error policy (product.md §2).
+replay protection, metrics, and the never-5xx error policy (docs/operations.md).
 
 A handler decorated with `twilio_webhook` receives the request's parameters
 (form body and query string, as Twilio signs them) and returns TwiML; the
@@ -180,7 +180,7 @@ def twilio_webhook(
     fault: FaultAnswer | None = None,
     late_claim: bool = False,
 ) -> Callable[[Handler], Callable[..., Response]]:
-    """Wrap a Twilio endpoint with the policy of product.md §2.
+    """Wrap a Twilio endpoint with the webhook policy: signature, replay, never a 5xx.
 
     kind: "voice" answers VoiceResponse, "sms" MessagingResponse, "callback"
     (status callbacks) an empty VoiceResponse. `required` lists parameters

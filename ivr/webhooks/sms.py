@@ -1,4 +1,4 @@
-"""The messaging endpoint of product.md §2, in three stages, in this order:
+"""The messaging endpoint, in three stages, in this order:
 
 1. **opt-out** for every sender, agents' phones included: a STOP word opts the
    sender out, and an opted-out number gets nothing back (START opts it in) —
