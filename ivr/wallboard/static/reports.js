@@ -341,7 +341,7 @@
       }
       $("staffing-status").textContent = "Erlang " + (answer.model === "erlang_a" ? "A" : "C") +
         ", " + Math.round(answer.level * 100) + " % answered within the queue's target, " +
-        "mean of the last " + answer.days + " days (" + answer.rows.length + " intervals with calls)";
+        "mean of the last " + answer.days + " days; intervals with calls: " + answer.rows.length;
       renderHeatMap(answer.rows, step);
     } catch (e) {
       $("staffing-status").textContent = e.message;
