@@ -31,6 +31,11 @@ def _at_least_zero(ctx: click.Context, param: click.Parameter, value: float) -> 
     return value
 
 
+def _optional_at_least_zero(ctx: click.Context, param: click.Parameter,
+                   value: float | None) -> float | None:
+    return None if value is None else _at_least_zero(ctx, param, value)
+
+
 def _above_zero(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     _number(ctx, param, value)
     if value is not None and value <= 0:
@@ -38,7 +43,9 @@ def _above_zero(ctx: click.Context, param: click.Parameter, value: float | None)
     return value
 
 
-def _level(ctx: click.Context, param: click.Parameter, value: float) -> float:
+def _level(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is None:
+        return None
     _number(ctx, param, value)
     if 1 < value < 100:
         raise click.BadParameter(f"{value:g} is not a fraction: write {value / 100:g} "
@@ -60,25 +67,37 @@ def _shrinkage(ctx: click.Context, param: click.Parameter, value: float) -> floa
 
 
 @click.command("staffing")
-@click.option("--calls", type=float, required=True, callback=_at_least_zero,
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
+@click.option("--history", is_flag=True,
+              help="Agents needed per interval of a typical week, from the recorded calls.")
+@click.option("--calls", type=float, default=None, callback=_optional_at_least_zero,
               help="Calls expected in the interval.")
-@click.option("--interval", "interval_min", type=float, required=True, callback=_above_zero,
-              metavar="MINUTES", help="Length of the interval, in minutes (30 for a half hour).")
-@click.option("--aht", type=float, required=True, callback=_above_zero, metavar="SECONDS",
+@click.option("--interval", "interval_min", type=float, default=None, callback=_above_zero,
+              metavar="MINUTES", help="Length of the interval, in minutes (30 for a half "
+                                      "hour; with --history 15, 30 or 60, default 30).")
+@click.option("--aht", type=float, default=None, callback=_above_zero, metavar="SECONDS",
               help="Average handle time per call (talk, hold and wrap-up), in seconds.")
-@click.option("--target", type=float, required=True, callback=_at_least_zero,
-              metavar="SECONDS", help="Answer-time target, in seconds (20 for '80/20').")
-@click.option("--level", type=float, required=True, callback=_level, metavar="FRACTION",
-              help="Share of calls to answer within the target (0.8 for '80/20').")
+@click.option("--target", type=float, default=None, callback=_optional_at_least_zero,
+              metavar="SECONDS", help="Answer-time target, in seconds (20 for '80/20'; "
+                                      "with --history default each queue's service_level).")
+@click.option("--level", type=float, default=None, callback=_level, metavar="FRACTION",
+              help="Share of calls to answer within the target (0.8 for '80/20'; with "
+                   "--history default 0.8).")
 @click.option("--shrinkage", type=float, default=0.0, show_default=True, callback=_shrinkage,
               metavar="F", help="Share of paid time agents are not on the phones "
                                 "(breaks, training, absence): 0.3 for 30 %.")
 @click.option("--patience", type=float, default=None, callback=_above_zero, metavar="SECONDS",
               help="Average time callers hold before giving up: uses Erlang A.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True, help="Output format.")
-def staffing_command(calls: float, interval_min: float, aht: float, target: float,
-                     level: float, shrinkage: float, patience: float | None, fmt: str) -> None:
+@click.option("--queue", "queues", multiple=True, metavar="Q",
+              help="With --history: this queue only (repeatable; default every queue).")
+@click.option("--days", type=click.IntRange(1, 366), default=28, show_default=True,
+              help="With --history: how many full days before today to average.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format (csv: with --history).")
+def staffing_command(folder: Path | None, history: bool, calls: float | None,
+                     interval_min: float | None, aht: float | None, target: float | None,
+                     level: float | None, shrinkage: float, patience: float | None,
+                     queues: tuple[str, ...], days: int, fmt: str) -> None:
     """The fewest agents that answer LEVEL of the calls within TARGET seconds.
 
     Erlang C (callers wait as long as it takes), or Erlang A with --patience
@@ -86,8 +105,26 @@ def staffing_command(calls: float, interval_min: float, aht: float, target: floa
     needed, the service level, average speed of answer, occupancy and chance
     of waiting they give, and the agents to roster after shrinkage.
 
+    With --history, the same per queue and interval of a typical week: calls
+    and handle time of the last --days days from the interval reports (of the
+    running server's Redis; FOLDER names the call flows, default the server's).
+
     Example: ivr staffing --calls 100 --interval 30 --aht 180 --target 20 --level 0.8
     """
+    if history:
+        _history(folder, interval_min, target, level, shrinkage, patience, queues, days, fmt)
+        return
+    missing = [f"'--{name}'" for name, v in (("calls", calls), ("interval", interval_min),
+                                           ("aht", aht), ("target", target), ("level", level))
+               if v is None]
+    if missing:
+        raise click.UsageError(f"Missing option {', '.join(missing)} (or use --history)")
+    if folder is not None or queues:
+        raise click.UsageError("a folder and --queue go with --history")
+    if fmt == "csv":
+        raise click.UsageError("--format csv goes with --history (use json)")
+    assert calls is not None and interval_min is not None and aht is not None
+    assert target is not None and level is not None
     try:
         result = required_agents(calls, interval_min * 60.0, aht, target, level,
                                  patience_s=patience, shrinkage=shrinkage)
@@ -97,6 +134,53 @@ def staffing_command(calls: float, interval_min: float, aht: float, target: floa
         click.echo(json.dumps(_json_row(result), indent=2))
     else:
         click.echo(table(result))
+
+
+def _history(folder: Path | None, interval_min: float | None, target: float | None,
+             level: float | None, shrinkage: float, patience: float | None,
+             queues: tuple[str, ...], days: int, fmt: str) -> None:
+    """`ivr staffing --history`: the typical week of the server's interval reports."""
+    from ivr.flows.checker import check_folder
+    from ivr.reports import Reporting
+    from ivr.routing.commands import command_app
+    from ivr.staffing import history
+
+    interval = 30 if interval_min is None else interval_min
+    if interval not in history.INTERVALS:
+        raise click.UsageError("with --history, --interval is 15, 30 or 60")
+    targets = history.Targets(target_s=target, level=0.8 if level is None else level,
+                              shrinkage=shrinkage, patience_s=patience)
+    with command_app() as app:
+        reporting: Reporting = app.extensions["ivr.reports"]
+        callflows = app.extensions["ivr.flows"].current
+        if folder is not None:
+            callflows, problems = check_folder(folder)
+            if callflows is None:
+                for p in problems:
+                    if p.is_error:
+                        click.echo(str(p), err=True)
+                raise click.ClickException(f"{folder}: the call flows have errors (see ivr check)")
+            reporting.reports.callflows = lambda: callflows  # its queues' zones and targets
+        unknown = sorted(set(queues) - set(callflows.queues))
+        if unknown:
+            known = ", ".join(sorted(callflows.queues)) or "none"
+            raise click.UsageError(f"no queue named {unknown[0]!r} (known: {known})")
+        reporting.reports.fold()  # the calls of the last second count too
+        cells = history.typical_week(reporting.reports, queues or sorted(callflows.queues),
+                                     targets, days=days, interval_min=int(interval),
+                                     now=reporting.reports.clock())
+    model = "Erlang C" if patience is None else f"Erlang A (patience {_num(patience)} s)"
+    aim = (f"{_pct(targets.level)} within " +
+           ("each queue's service level" if target is None else f"{_num(target)} s"))
+    title = (f"Typical week of the last {days} days, {int(interval)}-minute intervals, "
+             f"{model}, {aim}, shrinkage {_pct(shrinkage)}")
+    if fmt == "json":
+        click.echo(json.dumps(history.as_json(cells, {"days": days, "interval": int(interval),
+                                                      "title": title}), indent=2))
+    elif fmt == "csv":
+        click.echo(history.as_csv(cells), nl=False)
+    else:
+        click.echo(history.as_table(cells, title))
 
 
 def _json_row(result: Staffing) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 // The wallboard's reports view: pick a queue or an agent, a day and an interval; the rows
 // of GET /api/reports as a bar chart of one column and a table, and the same as CSV.
 // Same rules as wallboard.js: the admin token from localStorage, values in with
-// textContent only.
+// textContent only. Below them, a heat map of the agents needed per weekday and interval
+// of a typical week (GET /api/staffing).
 "use strict";
 
 (function () {
@@ -68,6 +69,7 @@
       get("/api/queues").then((r) => r.json()), get("/api/agents").then((r) => r.json())]);
     names = { queue: queues.map((q) => q.queue), agent: agents.map((a) => a.id) };
     fillNames();
+    if ($("staffing-queue")) fillStaffingQueues();
   }
 
   function fillNames() {
@@ -185,6 +187,7 @@
     } catch (e) {
       $("report-status").textContent = e.message;
     }
+    refreshStaffing(false);
   }
 
   async function downloadCsv() {
@@ -203,7 +206,150 @@
     }
   }
 
+  // --- the staffing heat map: agents needed per weekday × interval of a typical week ---
+  // (GET /api/staffing). Built here, inside the reports section, so that the page's
+  // template stays as it is.
+
+  const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+  const STAFFING_EVERY_MS = 600000;  // weeks of history: it hardly moves in ten minutes
+  let staffingAt = 0;
+
+  function buildStaffing() {
+    const box = document.createElement("div");
+    box.id = "staffing";
+    const title = document.createElement("h3");
+    title.textContent = "Agents needed: a typical week";
+    const form = document.createElement("form");
+    form.className = "report-controls";
+    form.id = "staffing-form";
+    const queue = document.createElement("select");
+    queue.id = "staffing-queue";
+    const days = document.createElement("input");
+    days.type = "number";
+    days.id = "staffing-days";
+    days.min = "1";
+    days.max = "366";
+    days.value = "28";
+    const interval = document.createElement("select");
+    interval.id = "staffing-interval";
+    interval.append(option("15", "15 minutes"), option("30", "30 minutes"), option("60", "hour"));
+    interval.value = "30";
+    for (const [text, control] of [["Queue", queue], ["Last days", days], ["Interval", interval]]) {
+      const l = document.createElement("label");
+      l.append(text + " ", control);
+      form.append(l);
+    }
+    const status = document.createElement("p");
+    status.id = "staffing-status";
+    status.className = "muted";
+    const chart = document.createElement("div");
+    chart.id = "staffing-chart";
+    chart.className = "chart";
+    chart.style.overflowX = "auto";
+    box.append(title, form, status, chart);
+    $("reports").append(box);
+    form.addEventListener("submit", (e) => e.preventDefault());
+    for (const c of [queue, days, interval]) {
+      c.addEventListener("change", () => refreshStaffing(true));
+    }
+  }
+
+  function fillStaffingQueues() {
+    const select = $("staffing-queue");
+    const keep = select.value;
+    select.replaceChildren(...names.queue.map((n) => option(n, n)));
+    if (names.queue.includes(keep)) select.value = keep;
+  }
+
+  function minutesOf(hhmm) {
+    return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+  }
+
+  function hhmm(minutes) {
+    const pad = (n) => String(n).padStart(2, "0");
+    return pad(Math.floor(minutes / 60)) + ":" + pad(minutes % 60);
+  }
+
+  function renderHeatMap(rows, step) {
+    // Columns: every interval from the first with calls to the last, on any weekday.
+    const starts = rows.map((r) => minutesOf(r.interval_start));
+    const first = Math.min(...starts), last = Math.max(...starts);
+    const columns = [];
+    for (let m = first; m <= last; m += step) columns.push(m);
+    const cells = new Map(rows.map((r) => [r.weekday + " " + r.interval_start, r]));
+    const max = Math.max(1, ...rows.map((r) => r.agents || 0));
+    const L = 40, T = 18, CW = 26, CH = 22;
+    const W = L + columns.length * CW, H = T + 7 * CH + 4;
+    const chart = svg("svg", { viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img",
+      "aria-label": "agents needed per weekday and interval" });
+    WEEKDAYS.forEach((d, i) => {
+      const t = svg("text", { x: 2, y: T + i * CH + 15, fill: "#8b9bab", "font-size": 11 });
+      t.textContent = d;
+      chart.append(t);
+    });
+    const every = Math.max(1, Math.round(60 / step));
+    columns.forEach((m, j) => {
+      if (j % every === 0) {
+        const t = svg("text", { x: L + j * CW, y: 12, fill: "#8b9bab", "font-size": 10 });
+        t.textContent = hhmm(m);
+        chart.append(t);
+      }
+      WEEKDAYS.forEach((d, i) => {
+        const r = cells.get(d + " " + hhmm(m));
+        const agents = r && r.agents !== null ? r.agents : null;
+        const share = agents === null ? 0 : agents / max;
+        const rect = svg("rect", { x: L + j * CW, y: T + i * CH, width: CW - 2, height: CH - 2,
+          rx: 2, fill: agents === null ? "#1b2430" : "rgba(88, 166, 255, " +
+            (0.15 + 0.85 * share).toFixed(2) + ")",
+          "data-cell": d + " " + hhmm(m), "data-agents": agents === null ? "" : agents });
+        const tip = svg("title");
+        tip.textContent = r
+          ? d + " " + hhmm(m) + ": " + r.calls + " calls, handle time " +
+            (r.aht === null ? "–" : r.aht + " s") + ", " +
+            (agents === null ? "no handle time recorded" : agents + " agents (" +
+              r.rostered + " rostered)")
+          : d + " " + hhmm(m) + ": no calls";
+        rect.append(tip);
+        chart.append(rect);
+        if (agents !== null) {
+          const t = svg("text", { x: L + j * CW + (CW - 2) / 2, y: T + i * CH + 15,
+            fill: share > 0.55 ? "#0d1117" : "#e6edf3", "font-size": 10,
+            "text-anchor": "middle" });
+          t.textContent = String(agents);
+          chart.append(t);
+        }
+      });
+    });
+    $("staffing-chart").replaceChildren(chart);
+  }
+
+  async function refreshStaffing(now) {
+    if (!$("staffing-queue").value) fillStaffingQueues();
+    const queue = $("staffing-queue").value;
+    if (!queue || (!now && Date.now() - staffingAt < STAFFING_EVERY_MS)) return;
+    const step = Number($("staffing-interval").value);
+    const params = new URLSearchParams({ queue: queue, days: $("staffing-days").value || "28",
+      interval: String(step) });
+    try {
+      const answer = await (await get("/api/staffing?" + params.toString())).json();
+      staffingAt = Date.now();
+      if (!answer.rows.length) {
+        $("staffing-status").textContent = "No calls to " + queue + " in the last " +
+          answer.days + " days.";
+        $("staffing-chart").replaceChildren();
+        return;
+      }
+      $("staffing-status").textContent = "Erlang " + (answer.model === "erlang_a" ? "A" : "C") +
+        ", " + Math.round(answer.level * 100) + " % answered within the queue's target, " +
+        "mean of the last " + answer.days + " days; intervals with calls: " + answer.rows.length;
+      renderHeatMap(answer.rows, step);
+    } catch (e) {
+      $("staffing-status").textContent = e.message;
+    }
+  }
+
   function start() {
+    buildStaffing();
     $("report-day").value = today();
     $("report-kind").addEventListener("change", () => {
       fillNames();
