@@ -151,8 +151,9 @@ def _with_today(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _all_queues() -> list[dict[str, Any]]:
-    stats = router().all_queue_stats()
+def _all_queues(stats: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    if stats is None:
+        stats = router().all_queue_stats()
     record_waiting(get_redis(), stats)
     return _with_today([_with_config(q) for q in stats])
 
@@ -168,7 +169,7 @@ def list_queues() -> Any:
 @api.route("/queues/<name>", "GET", summary="One queue", tag="queues",
            response=s.QueueStats, errors=(404,))
 def get_queue(name: str) -> Any:
-    if name not in {q["queue"] for q in router().all_queue_stats()}:
+    if name not in router().layout.queues():
         raise ApiError(404, f"no queue named {name!r}")
     return _with_today([_with_config(router().queue_stats(name))])[0]
 
@@ -469,13 +470,14 @@ def wallboard() -> Any:
     """Queues, agents, waiting callers, calls in progress, unheard voicemails and the
     last hour of callers waiting; the wallboard page polls it every 2 s."""
     store = get_redis()
-    queues = _all_queues()
+    stats, agents, waiting = router().live_view()
+    queues = _all_queues(stats)
     return {
         "now": time.time(),
         "version": get_flows().current.version,
         "queues": queues,
-        "agents": router().agents(),
-        "waiting": router().waiting(),
+        "agents": agents,
+        "waiting": waiting,
         "calls_in_progress": state_mod.count_active_calls(store),
         "unheard_voicemails": _unheard_count(),
         "history": waiting_history(store, [q["queue"] for q in queues]),
