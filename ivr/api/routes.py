@@ -136,18 +136,33 @@ def _with_config(stats: dict[str, Any]) -> dict[str, Any]:
     config = router().queue_config(stats["queue"])
     return {**stats, "service_level_target": config.service_level,
             "max_wait": config.max_wait, "strategy": config.strategy,
-            "skills": list(config.skills)}
+            "skills": list(config.skills), "alerts": dict(config.alerts)}
+
+
+def breached(q: dict[str, Any]) -> list[str]:
+    """Which of the queue's alert thresholds its figures are past now (a ratio with no
+    calls yet today is past none)."""
+    limits = q.get("alerts") or {}
+    out = [k for k in ("longest_wait", "waiting") if k in limits and q[k] >= limits[k]]
+    if "service_level" in limits and q.get("service_level") is not None \
+            and q["service_level"] < limits["service_level"]:
+        out.append("service_level")
+    if "abandon_rate" in limits and q.get("abandon_rate") is not None \
+            and q["abandon_rate"] > limits["abandon_rate"]:
+        out.append("abandon_rate")
+    return out
 
 
 def _with_today(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Since midnight, from the reports' day totals: ASA, AHT and abandon rate."""
     reporting = current_app.extensions.get("ivr.reports")
-    if reporting is None or not rows:
-        return rows
-    today = reporting.reports.today([q["queue"] for q in rows])
+    if reporting is not None and rows:
+        today = reporting.reports.today([q["queue"] for q in rows])
+        for q in rows:
+            figures = today.get(q["queue"], {})
+            q.update({k: figures.get(k) for k in ("asa", "aht", "abandon_rate")})
     for q in rows:
-        figures = today.get(q["queue"], {})
-        q.update({k: figures.get(k) for k in ("asa", "aht", "abandon_rate")})
+        q["alerting"] = breached(q)
     return rows
 
 

@@ -109,6 +109,11 @@ class QueueStats(Open):
     max_wait: int | None = None
     strategy: str | None = None
     skills: list[str] = Field(default_factory=list)
+    alerts: dict[str, int | float] = Field(
+        default_factory=dict, description="thresholds from queues.yaml: longest_wait (s), "
+        "waiting (callers), service_level (below), abandon_rate (above)")
+    alerting: list[str] = Field(
+        default_factory=list, description="the thresholds of `alerts` the queue is past now")
 
 
 class WaitingCaller(Open):
