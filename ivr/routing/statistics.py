@@ -43,13 +43,32 @@ class Statistics:
     def all_queue_stats(self) -> list[dict[str, Any]]:
         return self.many_queue_stats(self.layout.queues())
 
-    def live(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[AgentRecord]]:
-        """(every queue's figures, callers waiting, every agent's record) for one wallboard
-        poll: the agents and the waiting callers are each read and decoded once."""
+    def live(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[AgentRecord],
+                            dict[str, dict[str, Any]]]:
+        """(every queue's figures, callers waiting, every agent's record, each busy agent's
+        call) for one wallboard poll: agents and callers are each read and decoded once."""
         agents = self.roster.records()
         callers = CallerCache(self.env)
         waiting = self.waiting(callers)
-        return self.many_queue_stats(self.layout.queues(), agents, callers), waiting, agents
+        stats = self.many_queue_stats(self.layout.queues(), agents, callers)
+        return stats, waiting, agents, self.calls_of(agents, callers)
+
+    def calls_of(self, agents: list[AgentRecord],
+                 callers: CallerCache) -> dict[str, dict[str, Any]]:
+        """The call each agent is ringing for, talking on or wrapping up, by agent id:
+        its queue, the caller's number and (once connected) the talk time so far."""
+        now = self.env.clock()
+        busy = [(a, a.offer) for a in agents if a.offer is not None and a.state != "idle"]
+        found = callers.get([offer.call for _, offer in busy])
+        out: dict[str, dict[str, Any]] = {}
+        for a, offer in busy:
+            c = found.get(offer.call)
+            talk = None
+            if a.state == "on-call" and c is not None and c.connected_ms:
+                talk = round(max(0.0, now - c.connected_ms / 1000.0), 1)
+            out[a.id] = {"id": offer.call, "queue": offer.queue or (c.queue if c else None),
+                         "from": c.number if c is not None else None, "talk": talk}
+        return out
 
     def many_queue_stats(self, names: list[str], agents: list[AgentRecord] | None = None,
                          callers: CallerCache | None = None) -> list[dict[str, Any]]:

@@ -269,6 +269,14 @@
       status.dataset.status = a.status;
       const state = row.querySelector(".state");
       state.textContent = a.state === "idle" ? "idle" : a.state;
+      if (a.call) {
+        // the call in progress: queue, caller and (once connected) talk time
+        const parts = [a.call.queue || "", a.call.from || "unknown caller"];
+        if (a.call.talk !== null && a.call.talk !== undefined) {
+          parts.push(duration(a.call.talk));
+        }
+        state.append(el("span", { class: "sub call", text: parts.filter(Boolean).join(" · ") }));
+      }
       state.className = "state state-" + a.state;
       state.dataset.state = a.state;
       row.querySelector(".since").textContent = duration(now - a.since);
