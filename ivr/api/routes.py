@@ -136,23 +136,39 @@ def _with_config(stats: dict[str, Any]) -> dict[str, Any]:
     config = router().queue_config(stats["queue"])
     return {**stats, "service_level_target": config.service_level,
             "max_wait": config.max_wait, "strategy": config.strategy,
-            "skills": list(config.skills)}
+            "skills": list(config.skills), "alerts": dict(config.alerts)}
+
+
+def breached(q: dict[str, Any]) -> list[str]:
+    """Which of the queue's alert thresholds its figures are past now (a ratio with no
+    calls yet today is past none)."""
+    limits = q.get("alerts") or {}
+    out = [k for k in ("longest_wait", "waiting") if k in limits and q[k] >= limits[k]]
+    if "service_level" in limits and q.get("service_level") is not None \
+            and q["service_level"] < limits["service_level"]:
+        out.append("service_level")
+    if "abandon_rate" in limits and q.get("abandon_rate") is not None \
+            and q["abandon_rate"] > limits["abandon_rate"]:
+        out.append("abandon_rate")
+    return out
 
 
 def _with_today(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Since midnight, from the reports' day totals: ASA, AHT and abandon rate."""
     reporting = current_app.extensions.get("ivr.reports")
-    if reporting is None or not rows:
-        return rows
-    today = reporting.reports.today([q["queue"] for q in rows])
+    if reporting is not None and rows:
+        today = reporting.reports.today([q["queue"] for q in rows])
+        for q in rows:
+            figures = today.get(q["queue"], {})
+            q.update({k: figures.get(k) for k in ("asa", "aht", "abandon_rate")})
     for q in rows:
-        figures = today.get(q["queue"], {})
-        q.update({k: figures.get(k) for k in ("asa", "aht", "abandon_rate")})
+        q["alerting"] = breached(q)
     return rows
 
 
-def _all_queues() -> list[dict[str, Any]]:
-    stats = router().all_queue_stats()
+def _all_queues(stats: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    if stats is None:
+        stats = router().all_queue_stats()
     record_waiting(get_redis(), stats)
     return _with_today([_with_config(q) for q in stats])
 
@@ -168,7 +184,7 @@ def list_queues() -> Any:
 @api.route("/queues/<name>", "GET", summary="One queue", tag="queues",
            response=s.QueueStats, errors=(404,))
 def get_queue(name: str) -> Any:
-    if name not in {q["queue"] for q in router().all_queue_stats()}:
+    if name not in router().layout.queues():
         raise ApiError(404, f"no queue named {name!r}")
     return _with_today([_with_config(router().queue_stats(name))])[0]
 
@@ -469,13 +485,14 @@ def wallboard() -> Any:
     """Queues, agents, waiting callers, calls in progress, unheard voicemails and the
     last hour of callers waiting; the wallboard page polls it every 2 s."""
     store = get_redis()
-    queues = _all_queues()
+    stats, agents, waiting = router().live_view()
+    queues = _all_queues(stats)
     return {
         "now": time.time(),
         "version": get_flows().current.version,
         "queues": queues,
-        "agents": router().agents(),
-        "waiting": router().waiting(),
+        "agents": agents,
+        "waiting": waiting,
         "calls_in_progress": state_mod.count_active_calls(store),
         "unheard_voicemails": _unheard_count(),
         "history": waiting_history(store, [q["queue"] for q in queues]),

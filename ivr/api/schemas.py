@@ -109,6 +109,11 @@ class QueueStats(Open):
     max_wait: int | None = None
     strategy: str | None = None
     skills: list[str] = Field(default_factory=list)
+    alerts: dict[str, int | float] = Field(
+        default_factory=dict, description="thresholds from queues.yaml: longest_wait (s), "
+        "waiting (callers), service_level (below), abandon_rate (above)")
+    alerting: list[str] = Field(
+        default_factory=list, description="the thresholds of `alerts` the queue is past now")
 
 
 class WaitingCaller(Open):
@@ -238,11 +243,23 @@ class Event(Open):
 # --- the wallboard in one read ---------------------------------------------------------
 
 
+class AgentCall(Open):
+    id: str = Field(description="CallSid of the caller")
+    queue: str | None = None
+    from_: str | None = Field(None, alias="from", description="the caller's number")
+    talk: float | None = Field(None, description="seconds since connected; null while ringing")
+
+
+class WallboardAgent(Agent):
+    call: AgentCall | None = Field(
+        None, description="the call the agent is ringing for, on, or wrapping up after")
+
+
 class Wallboard(BaseModel):
     now: float
     version: str
     queues: list[QueueStats]
-    agents: list[Agent]
+    agents: list[WallboardAgent]
     waiting: list[WaitingCaller]
     calls_in_progress: int
     unheard_voicemails: int

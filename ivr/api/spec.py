@@ -174,8 +174,10 @@ class Api:
                     result, code = result
                 if op.adapter is not None:
                     # Checked against the declared model: the document tells the truth.
-                    result = op.adapter.dump_python(op.adapter.validate_python(result),
-                                                    mode="json")
+                    # Written straight to JSON by pydantic-core (the wallboard's poll is
+                    # hundreds of KB: a Python dict round trip and jsonify doubled its time).
+                    text = op.adapter.dump_json(op.adapter.validate_python(result))
+                    return Response(text, status=code, mimetype="application/json")
                 return jsonify(result), code
 
             self.bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view,

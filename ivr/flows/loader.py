@@ -13,6 +13,7 @@ from typing import Any
 
 from ivr.flows import hours as hours_mod
 from ivr.flows.model import (
+    ALERT_KEYS,
     AgentConfig,
     Announce,
     Callflows,
@@ -66,7 +67,8 @@ def build_queue(name: str, raw: dict[str, Any]) -> QueueConfig:
     simple = {k: raw[k] for k in ("skills", "strategy", "ring_timeout", "max_wait", "wrap_up",
                                   "max_missed", "hold_music", "callback", "service_level",
                                   "timezone", "short_abandon", "survey_by_text") if k in raw}
-    return QueueConfig(name=name, announce=announce, escalate=escalate, **simple)
+    alerts = {k: v for k, v in (raw.get("alerts") or {}).items() if k in ALERT_KEYS}
+    return QueueConfig(name=name, announce=announce, escalate=escalate, alerts=alerts, **simple)
 
 
 def build_agent(agent_id: str, raw: dict[str, Any]) -> AgentConfig:

@@ -105,6 +105,11 @@ class QueueConfig:
     timezone: str = "UTC"  # "since midnight" for the daily statistics
     short_abandon: int = 5  # seconds: callers who hang up sooner are short abandons, not abandons
     survey_by_text: str | None = None  # texted to the caller after an agent call (ivr/reports)
+    # wallboard thresholds (ALERT_KEYS): the queue's card turns red past any of them
+    alerts: dict[str, float] = field(default_factory=dict)
+
+
+ALERT_KEYS = ("longest_wait", "waiting", "service_level", "abandon_rate")
 
 
 @dataclass

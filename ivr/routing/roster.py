@@ -136,7 +136,11 @@ class Roster:
     def agents(self) -> list[dict[str, Any]]:
         """Every agent with status, state and time in state, by id."""
         self.sync()
-        return sorted((self.public(r) for r in self.records()), key=lambda a: a["id"])
+        return self.listed(self.records())
+
+    def listed(self, records: list[AgentRecord]) -> list[dict[str, Any]]:
+        """Records already read, as `agents()` shows them."""
+        return sorted((self.public(r) for r in records), key=lambda a: a["id"])
 
     def agent(self, agent_id: str) -> dict[str, Any] | None:
         """One agent as `agents()` shows it, or None: never was, or removed (also while a

@@ -248,6 +248,15 @@ class Router:
     def all_queue_stats(self) -> list[dict[str, Any]]:
         return self.statistics.all_queue_stats()
 
+    def live_view(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """(queue figures, agents, callers waiting) for the wallboard, each read once."""
+        self.roster.sync()
+        stats, waiting, records, calls = self.statistics.live()
+        agents = self.roster.listed(records)
+        for agent in agents:
+            agent["call"] = calls.get(agent["id"])
+        return stats, agents, waiting
+
     def events(
         self, queue: str | None = None, since_ms: int | None = None, count: int = 100
     ) -> list[dict[str, Any]]:

@@ -38,9 +38,11 @@ def _guard() -> Response | None:
 
 @bp.get("/wallboard")
 def page() -> Response:
+    # ?tv=1: the wall-screen mode, the live parts only, laid out to fit one 1920x1080 screen
+    tv = request.args.get("tv", "").lower() in ("1", "true", "yes", "on")
     response = make_response(render_template(
         "wallboard.html", poll_ms=int(POLL_SECONDS * 1000),
-        slow_poll_ms=int(SLOW_POLL_SECONDS * 1000)))
+        slow_poll_ms=int(SLOW_POLL_SECONDS * 1000), tv=tv))
     # The shell is tiny; never cache it, so an upgrade's new JS is picked up at once.
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = (

@@ -87,6 +87,8 @@ def test_wallboard_follows_a_caller_and_sets_an_agent_on_break(
     expect(page.locator("#queue-sales [data-field=answered]")).to_have_text("1", timeout=20000)
     expect(page.locator("#queue-sales [data-field=waiting]")).to_have_text("0")
     expect(alice.locator(".state")).to_have_attribute("data-state", re.compile("on-call|wrap-up"))
+    # her call in progress: queue and caller (and talk time once connected)
+    expect(alice.locator(".state .call")).to_contain_text("sales · +15551230001")
     assert live.sim.record.calls_to(ALICE), "the agent's phone was never rung"
     page.screenshot(path=str(ARTIFACTS / "wallboard-answered.png"), full_page=True)
 
@@ -199,3 +201,35 @@ def test_counts_read_well_links_are_readable_and_phones_see_the_table_scrolls(
     small.screenshot(path=str(ARTIFACTS / "wallboard-phone-scroll.png"), full_page=True)
     phone.close()
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_wall_screen_mode_fits_1920_by_1080_and_alerts_colour_the_cards(
+        live_factory: Any, callflows_dir: Path, browser_page: Any) -> None:
+    """`/wallboard?tv=1` on a 1920x1080 screen: no scrolling, the live parts only; a queue
+    past one of its `alerts:` thresholds has a red card, the others do not."""
+    expect = sync_api.expect
+    folder = write_folder(callflows_dir)
+    queues = (folder / "queues.yaml").read_text()
+    (folder / "queues.yaml").write_text(queues.replace(
+        "  service_level: 20\n", "  service_level: 20\n  alerts: {waiting: 1}\n"))
+    live = live_factory(folder, admin_token=TOKEN)
+    wire(live.app)
+    router = live.app.extensions["ivr.router"]
+    router.set_agent_status("alice", "break", source="test")
+    router.enqueue("CA" + "7" * 32, queue="sales", priority=0, skills=[], max_wait=None,
+                   caller="+15551230007", called=SERVICE, flow="main", step="sales",
+                   action_url=live.url + "/twilio/voice/step")
+    screen = browser_page.context.browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = screen.new_page()
+    page.goto(live.url + "/wallboard?tv=1#token=" + TOKEN)
+    expect(page.locator("#queue-sales [data-field=waiting]")).to_have_text("1", timeout=15000)
+    expect(page.locator("#queue-sales")).to_have_class(re.compile(r"\balert\b"))
+    expect(page.locator("#queue-support")).not_to_have_class(re.compile(r"\balert\b"))
+    expect(page.locator("#queue-sales [data-field=waiting]")).to_have_class(re.compile("red"))
+    expect(page.locator("#agent-alice .status")).to_have_text("break")
+    expect(page.locator("#reports")).to_be_hidden()
+    assert page.evaluate("document.documentElement.scrollHeight") <= 1080
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1920
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "wallboard-tv.png"))
+    screen.close()

@@ -18,7 +18,7 @@ from ivr.flows.checker.values import (
     is_int,
     type_name,
 )
-from ivr.flows.model import Location
+from ivr.flows.model import ALERT_KEYS, Location
 from ivr.flows.yamlsrc import item_loc, key_loc, value_loc
 
 RESERVED = ("queues.yaml", "agents.yaml", "hours.yaml")
@@ -26,7 +26,7 @@ STRATEGIES = ("longest-idle", "round-robin", "fewest-calls", "least-talk-time",
               "most-skilled", "random", "ring-all")
 QUEUE_KEYS = ("skills", "strategy", "ring_timeout", "max_wait", "wrap_up", "max_missed",
               "hold_music", "announce", "callback", "service_level", "escalate", "timezone",
-              "short_abandon", "survey_by_text")
+              "short_abandon", "survey_by_text", "alerts")
 AGENT_KEYS = ("name", "phone", "skills", "pin", "shifts")
 HOURS_KEYS = ("timezone", "open", "holidays", "closed")
 
@@ -155,6 +155,21 @@ class ReservedFiles(Values):
                 self.error(value_loc(file, shifts, days),
                            f"agent '{agent_id}' shifts: {exc}")
 
+    def alerts(self, file: str, raw: dict[str, Any]) -> None:
+        """The wallboard's thresholds: counts and seconds are whole numbers, ratios 0-1."""
+        if "alerts" not in raw or not self.expect(file, raw, "alerts",
+                                                  isinstance(raw["alerts"], dict), "a mapping"):
+            return
+        a = raw["alerts"]
+        self.unknown_keys(file, a, ALERT_KEYS, "alerts")
+        self.int_in(file, a, "longest_wait", 0)
+        self.int_in(file, a, "waiting", 0)
+        for key in ("service_level", "abandon_rate"):
+            if key in a and self.expect(file, a, key, self.is_number(a[key]),
+                                        "a number from 0 to 1") and not 0 <= a[key] <= 1:
+                self.error(value_loc(file, a, key),
+                           f"'{key}' must be a ratio from 0 to 1 (0.8 is 80%), not {a[key]}")
+
     def check_queues(self, file: str, data: Any) -> None:
         for name, raw in data.items():
             loc = key_loc(file, data, name)
@@ -189,6 +204,7 @@ class ReservedFiles(Values):
             if "hold_music" in raw and isinstance(raw["hold_music"], str):
                 self.media(file, raw, "hold_music")
             self.timezone(file, raw, "timezone")
+            self.alerts(file, raw)
             if "announce" in raw:
                 a = raw["announce"]
                 if isinstance(a, bool):

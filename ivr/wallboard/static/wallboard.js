@@ -134,6 +134,15 @@
     return "good";
   }
 
+  function alertText(limits) {
+    const parts = [];
+    if ("longest_wait" in limits) parts.push("longest wait ≥ " + duration(limits.longest_wait));
+    if ("waiting" in limits) parts.push("waiting ≥ " + limits.waiting);
+    if ("service_level" in limits) parts.push("service level < " + percent(limits.service_level));
+    if ("abandon_rate" in limits) parts.push("abandon rate > " + percent(limits.abandon_rate));
+    return parts.join(", ");
+  }
+
   function renderQueues(queues) {
     const box = document.getElementById("queues");
     const template = document.getElementById("queue-card");
@@ -153,11 +162,21 @@
         card.querySelector(".name").textContent = q.queue;
         box.append(card);
       }
+      // With `alerts:` in queues.yaml the server says which thresholds are past
+      // (`alerting`); without, the card falls back to the service-level target.
+      const limits = q.alerts || {};
+      const past = new Set(q.alerting || []);
+      const own = Object.keys(limits).length > 0;
       const target = q.service_level_target;
-      const tooLong = target !== null && target !== undefined && q.longest_wait > target;
-      setField(card, "waiting", String(q.waiting), q.waiting > 0 && tooLong ? "red" : null);
+      const tooLong = own ? past.has("longest_wait")
+        : target !== null && target !== undefined && q.longest_wait > target;
+      const tooMany = own ? past.has("waiting") : q.waiting > 0 && tooLong;
+      const slRed = own ? past.has("service_level") : slClass(q) === "red";
+      setField(card, "waiting", String(q.waiting), tooMany ? "red" : null);
       setField(card, "longest_wait", duration(q.longest_wait), tooLong ? "red" : null);
-      setField(card, "service_level", percent(q.service_level), slClass(q));
+      setField(card, "service_level", percent(q.service_level),
+        slRed ? "red" : own && "service_level" in limits && q.service_level !== null ? "good"
+          : own ? null : slClass(q));
       setField(card, "offered", String(q.offered));
       setField(card, "answered", String(q.answered));
       setField(card, "abandoned", String(q.abandoned), q.abandoned > 0 ? "amber" : null);
@@ -167,13 +186,16 @@
       setField(card, "asa", duration(q.asa));
       setField(card, "aht", duration(q.aht));
       setField(card, "abandon_rate", percent(q.abandon_rate),
-        q.abandon_rate > 0.1 ? "amber" : null);
+        past.has("abandon_rate") ? "red" : q.abandon_rate > 0.1 ? "amber" : null);
       const st = q.agents_by_status || {}, ss = q.agents_by_state || {};
       setField(card, "agents",
         (st.available || 0) + " available · " + (st.break || 0) + " on break · " +
         (st.offline || 0) + " offline — " + (ss.offered || 0) + " ringing · " +
         (ss["on-call"] || 0) + " on call · " + (ss["wrap-up"] || 0) + " wrap-up");
-      card.classList.toggle("alert", tooLong || slClass(q) === "red");
+      const alerting = own ? past.size > 0 : tooLong || slRed;
+      card.classList.toggle("alert", alerting);
+      card.title = own ? "Alerts: " + alertText(limits) +
+        (past.size ? " — past: " + Array.from(past).join(", ") : "") : "";
     }
     for (const child of Array.from(box.children)) {
       if (!seen.has(child.id)) child.remove();
@@ -247,6 +269,14 @@
       status.dataset.status = a.status;
       const state = row.querySelector(".state");
       state.textContent = a.state === "idle" ? "idle" : a.state;
+      if (a.call) {
+        // the call in progress: queue, caller and (once connected) talk time
+        const parts = [a.call.queue || "", a.call.from || "unknown caller"];
+        if (a.call.talk !== null && a.call.talk !== undefined) {
+          parts.push(duration(a.call.talk));
+        }
+        state.append(el("span", { class: "sub call", text: parts.filter(Boolean).join(" · ") }));
+      }
       state.className = "state state-" + a.state;
       state.dataset.state = a.state;
       row.querySelector(".since").textContent = duration(now - a.since);
