@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +14,14 @@ import pytest
 
 from ivr.reports.intervals import QUEUE_COLUMNS
 from ivr.sim.people import Caller, Phone
+from tests.browser import ARTIFACTS, launch, playwright_or_skip
 from tests.reports.test_e2e import AGENTS, ALICE, MAIN, QUEUES, SERVICE
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 TOKEN = "reports-browser-token"
 
 pytestmark = pytest.mark.browser
 
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="the playwright package is not installed")
-
-if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium",
-                allow_module_level=True)
+sync_api = playwright_or_skip()
 
 
 def test_reports_view_charts_tables_and_csv(live_factory: Any, callflows_dir: Path) -> None:
@@ -45,9 +37,7 @@ def test_reports_view_charts_tables_and_csv(live_factory: Any, callflows_dir: Pa
     live.sim.place_call("+15551230002", SERVICE, Caller(inputs=["1"])).wait(30)
 
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        browser = launch(pw)
         try:
             page = browser.new_context(viewport={"width": 1280, "height": 1400},
                                        accept_downloads=True).new_page()

@@ -4,8 +4,6 @@ screenshot goes to artifacts/."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +11,14 @@ import pytest
 import redis
 
 from ivr.staffing.erlang import required_agents
+from tests.browser import ARTIFACTS, launch, playwright_or_skip
 from tests.staffing.test_history import history_days
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 TOKEN = "staffing-browser-token"
 
 pytestmark = pytest.mark.browser
 
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="the playwright package is not installed")
-
-if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium",
-                allow_module_level=True)
+sync_api = playwright_or_skip()
 
 
 def test_heat_map_of_a_typical_week(live_factory: Any, callflows_dir: Path,
@@ -43,9 +35,7 @@ def test_heat_map_of_a_typical_week(live_factory: Any, callflows_dir: Path,
     # the view's default: the last 28 days, four Mondays, so 40 calls / 4
     expected = required_agents(10, 1800, 225, 30, 0.8).agents
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        browser = launch(pw)
         try:
             page = browser.new_context(viewport={"width": 1280, "height": 1600}).new_page()
             errors: list[str] = []

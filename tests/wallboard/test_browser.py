@@ -5,9 +5,7 @@ from the page. Screenshots go to artifacts/ (kept by CI)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,29 +14,19 @@ import pytest
 
 from ivr.sim.people import Caller, Phone
 from tests.api.conftest import SERVICE, TOKEN, wire, write_folder
+from tests.browser import ARTIFACTS, launch, playwright_or_skip
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 ALICE = "+15005550101"
 
 pytestmark = pytest.mark.browser
 
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="the playwright package is not installed")
-
-if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (.ci/run installs it)",
-                allow_module_level=True)
+sync_api = playwright_or_skip()
 
 
 @pytest.fixture()
 def browser_page() -> Iterator[Any]:
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
+        browser = launch(pw)
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 1400})
             page = context.new_page()
