@@ -45,6 +45,18 @@ def _note_other_folder(folder: Path) -> None:
         click.echo(note, err=True)
 
 
+def checked_callflows(folder: Path) -> Callflows:
+    """The folder's call flows for a command that needs them whole: its errors printed and
+    the command stopped (exit 1) when there are any."""
+    callflows, problems = check_folder(folder)
+    if callflows is None:
+        for p in problems:
+            if p.is_error:
+                click.echo(str(p), err=True)
+        raise click.ClickException(f"{folder} has errors; run `ivr check {folder}`")
+    return callflows
+
+
 @click.command("check")
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
 def check_command(folder: Path | None) -> None:
@@ -87,12 +99,7 @@ def graph_command(flow: str, fmt: str, folder: Path | None, output: Path | None)
             folder = as_path.parent
     folder = folder or default_folder()
     _note_other_folder(folder)
-    callflows, problems = check_folder(folder)
-    if callflows is None:
-        for p in problems:
-            if p.is_error:
-                click.echo(str(p), err=True)
-        raise click.ClickException(f"{folder} has errors; run `ivr check {folder}`")
+    callflows = checked_callflows(folder)
     if flow not in callflows.flows:
         names = ", ".join(sorted(callflows.flows))
         raise click.ClickException(f"no flow '{flow}' in {folder} (flows: {names})")

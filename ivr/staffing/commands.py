@@ -140,7 +140,7 @@ def _history(folder: Path | None, interval_min: float | None, target: float | No
              level: float | None, shrinkage: float, patience: float | None,
              queues: tuple[str, ...], days: int, fmt: str) -> None:
     """`ivr staffing --history`: the typical week of the server's interval reports."""
-    from ivr.flows.checker import check_folder
+    from ivr.flows.commands import checked_callflows
     from ivr.reports import Reporting
     from ivr.routing.commands import command_app
     from ivr.staffing import history
@@ -154,12 +154,7 @@ def _history(folder: Path | None, interval_min: float | None, target: float | No
         reporting: Reporting = app.extensions["ivr.reports"]
         callflows = app.extensions["ivr.flows"].current
         if folder is not None:
-            callflows, problems = check_folder(folder)
-            if callflows is None:
-                for p in problems:
-                    if p.is_error:
-                        click.echo(str(p), err=True)
-                raise click.ClickException(f"{folder}: the call flows have errors (see ivr check)")
+            callflows = checked_callflows(folder)
             reporting.reports.callflows = lambda: callflows  # its queues' zones and targets
         unknown = sorted(set(queues) - set(callflows.queues))
         if unknown:
@@ -276,8 +271,7 @@ def whatif_command(forecast: Path, folder: Path | None, roster: Path | None, see
     import tempfile
     from dataclasses import replace
 
-    from ivr.flows.checker import check_folder
-    from ivr.flows.commands import default_folder
+    from ivr.flows.commands import checked_callflows, default_folder
     from ivr.staffing import report
     from ivr.staffing.forecast import ForecastError, read_forecast
     from ivr.staffing.shifts import RosterError, read_roster
@@ -285,12 +279,7 @@ def whatif_command(forecast: Path, folder: Path | None, roster: Path | None, see
     from ivr.store import EmbeddedRedis, connect
 
     folder = folder or default_folder()
-    callflows, problems = check_folder(folder)
-    if callflows is None:
-        for p in problems:
-            if p.is_error:
-                click.echo(str(p), err=True)
-        raise click.ClickException(f"{folder}: the call flows have errors (see ivr check)")
+    callflows = checked_callflows(folder)
     try:
         plan = read_forecast(forecast)
         agents, shifts = read_roster(roster or folder / "agents.yaml")
