@@ -16,7 +16,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Any
@@ -67,35 +67,50 @@ def ratio(top: float, bottom: float, places: int = 4) -> float | None:
 
 def queue_row(c: dict[str, int]) -> dict[str, Any]:
     """A queue's columns from its counters (the definitions of docs/reports.md)."""
-    handled = c["handled"]
-    handle = c["talk"] + c["hold"] + c["wrap"]
+    return queue_cells([c[k] for k in QUEUE_COUNTERS])
+
+
+def queue_cells(v: Sequence[int]) -> dict[str, Any]:
+    """`queue_row` from the counters as a sequence in `QUEUE_COUNTERS` order: a long
+    report builds hundreds of thousands of these, so no dict of counters in between
+    and `ratio` written out."""
+    (offered, answered, abandoned, short_abandoned, overflowed, callbacks, in_sl,
+     wait_answered, handled, talk, hold, wrap, longest_wait, transfers_out, surveys,
+     survey_total) = v
+    offered_long = offered - short_abandoned
     return {
-        "offered": c["offered"], "answered": c["answered"], "abandoned": c["abandoned"],
-        "short_abandoned": c["short_abandoned"], "overflowed": c["overflowed"],
-        "callbacks": c["callbacks"], "answered_in_sl": c["answered_in_sl"],
-        "service_level": ratio(c["answered_in_sl"], c["offered"]),
-        "abandon_rate": ratio(c["abandoned"], c["offered"] - c["short_abandoned"]),
-        "asa": ratio(c["wait_answered"], c["answered"], 2),
-        "aht": ratio(handle, handled, 2),
-        "avg_talk": ratio(c["talk"], handled, 2),
-        "avg_hold": ratio(c["hold"], handled, 2),
-        "avg_wrap": ratio(c["wrap"], handled, 2),
-        "longest_wait": c["longest_wait"],
-        "transfers_out": c["transfers_out"], "surveys": c["surveys"],
-        "csat": ratio(c["survey_total"], c["surveys"], 2),
+        "offered": offered, "answered": answered, "abandoned": abandoned,
+        "short_abandoned": short_abandoned, "overflowed": overflowed,
+        "callbacks": callbacks, "answered_in_sl": in_sl,
+        "service_level": round(in_sl / offered, 4) if offered > 0 else None,
+        "abandon_rate": round(abandoned / offered_long, 4) if offered_long > 0 else None,
+        "asa": round(wait_answered / answered, 2) if answered > 0 else None,
+        "aht": round((talk + hold + wrap) / handled, 2) if handled > 0 else None,
+        "avg_talk": round(talk / handled, 2) if handled > 0 else None,
+        "avg_hold": round(hold / handled, 2) if handled > 0 else None,
+        "avg_wrap": round(wrap / handled, 2) if handled > 0 else None,
+        "longest_wait": longest_wait,
+        "transfers_out": transfers_out, "surveys": surveys,
+        "csat": round(survey_total / surveys, 2) if surveys > 0 else None,
     }
 
 
 def agent_row(c: dict[str, int]) -> dict[str, Any]:
     """An agent's columns from its counters."""
-    work = c["talk"] + c["hold"] + c["wrap"]
-    available = c["available_ms"] / 1000.0
+    return agent_cells([c[k] for k in AGENT_COUNTERS])
+
+
+def agent_cells(v: Sequence[int]) -> dict[str, Any]:
+    """`agent_row` from the counters as a sequence in `AGENT_COUNTERS` order."""
+    handled, talk, hold, wrap, available_ms, missed, transfers_out, surveys, survey_total = v
+    work = talk + hold + wrap
+    available = available_ms / 1000.0
     return {
-        "handled": c["handled"], "talk": c["talk"], "hold": c["hold"], "wrap": c["wrap"],
+        "handled": handled, "talk": talk, "hold": hold, "wrap": wrap,
         "available": round(available),
         "occupancy": ratio(work, work + available),
-        "missed": c["missed"], "transfers_out": c["transfers_out"], "surveys": c["surveys"],
-        "csat": ratio(c["survey_total"], c["surveys"], 2),
+        "missed": missed, "transfers_out": transfers_out, "surveys": surveys,
+        "csat": round(survey_total / surveys, 2) if surveys > 0 else None,
     }
 
 
@@ -341,12 +356,24 @@ class Reports:
             queue_script(pipe, self._sum, [keys.report_slots(scope, name, d) for d in days],
                          [args])
         width = len(counters)
+        cells = queue_cells if scope == "q" else agent_cells
+        label = "queue" if scope == "q" else "agent"
+        # the same interval starts for every name; quiet intervals all share one set of
+        # columns (copied: each row stays its own dict, in the same key order)
+        starts = [lo.isoformat() for lo, _ in bounds]
+        empty_cells = cells((0,) * width)
         for name, flat in zip(names, execute_pipeline(self.db, pipe), strict=True):
-            for i, (lo, _) in enumerate(bounds):
-                total = dict(zip(counters, flat[i * width:(i + 1) * width], strict=True))
-                row: dict[str, Any] = {"interval_start": lo.isoformat(),
-                                       ("queue" if scope == "q" else "agent"): name}
-                row.update(queue_row(total) if scope == "q" else agent_row(total))
+            empty: dict[str, Any] = {"interval_start": "", label: name, **empty_cells}
+            at = 0
+            for start_text in starts:
+                values = flat[at:at + width]
+                at += width
+                if any(values):
+                    row: dict[str, Any] = {"interval_start": start_text, label: name,
+                                           **cells(values)}
+                else:
+                    row = empty.copy()
+                    row["interval_start"] = start_text
                 rows.append(row)
         return rows
 

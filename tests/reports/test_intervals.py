@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from ivr import keys
 from ivr.reports.contacts import Contact
+from ivr.reports.intervals import QUEUE_COLUMNS
 from ivr.reports.query import run_report
 from tests.routing.conftest import agents_of, enqueue
 from tests.routing.test_matching import token_of
@@ -165,3 +166,22 @@ def test_a_floored_first_interval_reads_the_utc_day_before(setup, clock) -> None
     assert [r["surveys"] for r in by_day] == [0, 1, 0]
     assert by_day == reports.quarters(scope="q", names=["sales"], start=lo, end=hi,
                                       interval="day")
+
+
+def test_quiet_intervals_are_rows_of_their_own_in_column_order(setup, twilio, clock) -> None:
+    """Quiet intervals are built from one shared set of columns: each must still be a
+    separate dict, keyed in the report's column order like a busy one."""
+    router, reports = setup(QUEUES, agents_of(1))
+    t0 = play_day(router, twilio, clock)
+    callflows = router.callflows()
+    rows = run_report(reports, callflows, queue="sales", agent=None, start=None, end=None,
+                      interval="15", tz=None, now=clock())["rows"]
+    busy = [r for r in rows if r["offered"]]
+    quiet = [r for r in rows if not r["offered"]]
+    assert len(busy) == 1 and len(quiet) == 95
+    assert busy[0]["interval_start"] == datetime.fromtimestamp(t0, UTC).isoformat()
+    for row in (busy[0], quiet[0], quiet[-1]):
+        assert tuple(row) == QUEUE_COLUMNS
+    assert len({r["interval_start"] for r in quiet}) == 95
+    quiet[0]["offered"] = 99
+    assert quiet[1]["offered"] == 0 and quiet[0] is not quiet[1]
