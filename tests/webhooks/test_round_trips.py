@@ -29,15 +29,19 @@ BENCH_FLOWS = Path(__file__).resolve().parents[2] / "bench" / "callflows"
 
 
 class Sent:
-    """Every packed send to Redis (one per round trip: a pipeline is one), first word kept."""
+    """Every packed send to Redis (one per round trip: a pipeline is one), first word kept,
+    from this thread only: the app's timer threads (router timers, the reports' fold) talk
+    to Redis too, at moments of their own, and are not the webhook's round trips."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.commands: list[str] = []
         real = redis.connection.AbstractConnection.send_packed_command
+        mine = threading.get_ident()
 
         def spy(conn: Any, command: Any, check_health: bool = True) -> None:
-            first = command[0] if isinstance(command, list) else command
-            self.commands.append(bytes(first).split(b"\r\n")[2].decode())
+            if threading.get_ident() == mine:
+                first = command[0] if isinstance(command, list) else command
+                self.commands.append(bytes(first).split(b"\r\n")[2].decode())
             real(conn, command, check_health)
 
         monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", spy)
