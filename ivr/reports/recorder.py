@@ -22,7 +22,6 @@ from twilio.rest import Client
 
 from ivr import keys
 from ivr.flows import optout
-from ivr.flows import state as state_mod
 from ivr.flows.model import Callflows
 from ivr.flows.state import FlowState
 from ivr.flows.steps.survey import DEFAULT_INTO, scale_of
@@ -66,8 +65,15 @@ class ContactRecorder:
         if params.get("CallStatus") not in FINAL_CALL_STATUSES:
             return None
         sid = params.get("CallSid", "")
-        state = state_mod.load(self.store, keys.call(sid))
-        if state is None or self.store.exists(keys.contact(sid)):
+        # What the record is built from, in one round trip: the call's state, whether a
+        # record exists already (a repeated callback), the router's talk and wrap-up.
+        pipe = self.store.pipeline(transaction=False)
+        pipe.hgetall(keys.call(sid))
+        pipe.exists(keys.contact(sid))
+        pipe.get(keys.contact_pending(sid))
+        fields, recorded, pending = pipe.execute()
+        state = FlowState.from_fields(fields)
+        if state is None or recorded:
             return None
         now = self.clock()
         contact = Contact(id=sid, channel="voice", start=state.started, end=max(now, state.started),
@@ -77,7 +83,6 @@ class ContactRecorder:
         caller = self.caller(sid)
         if caller is not None:
             self._queue_part(contact, caller, now)
-        pending = self.store.get(keys.contact_pending(sid))
         if pending:  # the agent hung up first: the router's count of talk and wrap-up
             apply_completion(contact, json.loads(pending))
             self.store.delete(keys.contact_pending(sid))
