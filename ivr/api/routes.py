@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from ivr import keys
 from ivr.api import schemas as s
+from ivr.api.actor import DESK_ENDPOINTS, desk_agent
 from ivr.api.auth import admin_allowed, csrf_refusal, host_refusal, refusal_reason
 from ivr.api.metrics import record_waiting, waiting_history
 from ivr.api.spec import Api, ApiError
@@ -60,6 +61,8 @@ def _guard() -> Response | None:
         return response
     if request.endpoint == "api.openapi_document":
         return None
+    if not admin_allowed() and desk_agent() is not None and request.endpoint in DESK_ENDPOINTS:
+        return None  # a desk session: the view checks which agent and call (ivr/api/actor.py)
     if not admin_allowed():
         log.info("admin API: refused %s %s from %s", request.method, request.path,
                  request.remote_addr)
