@@ -107,6 +107,8 @@ class QueueConfig:
     survey_by_text: str | None = None  # texted to the caller after an agent call (ivr/reports)
     # wallboard thresholds (ALERT_KEYS): the queue's card turns red past any of them
     alerts: dict[str, float] = field(default_factory=dict)
+    script: str | None = None  # what the desk shows the agent: Markdown, a sandboxed template
+    dispositions: list[str] = field(default_factory=list)  # wrap-up codes agents pick
 
 
 ALERT_KEYS = ("longest_wait", "waiting", "service_level", "abandon_rate")
@@ -119,6 +121,7 @@ class AgentConfig:
     phone: str
     skills: dict[str, int] = field(default_factory=dict)
     pin: str | None = None
+    role: str = "agent"  # or "supervisor": may listen, whisper and barge
 
 
 @dataclass
@@ -129,6 +132,7 @@ class Callflows:
     queues: dict[str, QueueConfig] = field(default_factory=dict)
     agents: dict[str, AgentConfig] = field(default_factory=dict)
     hours: dict[str, Schedule] = field(default_factory=dict)
+    breaks: list[str] = field(default_factory=list)  # agents.yaml `breaks:` reasons
     version: str = ""  # content hash; calls remember the version they started on
 
     def flow_for(self, to: str, channel: str = "voice") -> Flow | None:
