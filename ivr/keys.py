@@ -170,3 +170,12 @@ def report_once(contact_id: str, what: str) -> str:
     """Marks a contact's contribution (survey, hold, transfers) counted, so a repeated
     callback counts it once."""
     return f"{PREFIX}{REP}:once:{contact_id}:{what}"
+
+
+# abandoned callers
+
+
+def abandoned_callback(contact_id: str) -> str:
+    """The callback asked for an abandoned caller from the wallboard: its caller id (set
+    once, so two supervisors pressing *call back* at once queue one callback)."""
+    return f"{PREFIX}{REP}:abandoned-callback:{contact_id}"

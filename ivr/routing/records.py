@@ -154,6 +154,7 @@ class NewCaller:
     escalation: list[dict[str, Any]] = field(default_factory=list)  # [{skills, lvl}, ...]
     deadline_ms: int | None = None
     outcome: str | None = None
+    via: str | None = None  # how a callback was asked for: "sms", "voice", "wallboard"
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -167,6 +168,8 @@ class NewCaller:
             out["dl"] = self.deadline_ms
         if self.outcome:
             out["out"] = self.outcome
+        if self.via:
+            out["via"] = self.via
         return out
 
 

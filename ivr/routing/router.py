@@ -180,10 +180,11 @@ class Router:
         self.acd.call_ended(call_sid, call_status)
 
     def request_callback(
-        self, number: str, *, queue: str, service_number: str, channel: str = "sms"
+        self, number: str, *, queue: str, service_number: str, channel: str = "sms",
+        entered_ms: int | None = None,
     ) -> int:
         return self.acd.request_callback(number, queue=queue, service_number=service_number,
-                                         channel=channel)
+                                         channel=channel, entered_ms=entered_ms)
 
     def press_callback(self, call_sid: str) -> str:
         return self.acd.press_callback(call_sid)
