@@ -395,6 +395,46 @@
     }));
   }
 
+  // --- abandoned callers ----------------------------------------------------------
+
+  async function callBack(id, button) {
+    button.disabled = true;
+    try {
+      const got = await api("/api/abandoned/" + encodeURIComponent(id) + "/callback", { method: "POST" });
+      showBanner(null);
+      button.replaceWith(el("span", { class: "muted", text: "queued, #" + got.position }));
+    } catch (e) {
+      if (e instanceof Unauthorized) refused();
+      else showBanner("Could not call back: " + e.message);
+      button.disabled = false;
+    }
+  }
+
+  function renderAbandoned(rows) {
+    const body = document.querySelector("#abandoned tbody");
+    if (!rows.length) {
+      body.replaceChildren(el("tr", {}, [el("td", { colspan: "6", class: "muted", text: "Nobody gave up today." })]));
+      return;
+    }
+    body.replaceChildren(...rows.map((r) => {
+      let action;
+      if (r.callback) action = el("span", { class: "muted", text: "callback asked" });
+      else if (r.reached) action = el("span", { class: "muted", text: "reached later" });
+      else {
+        action = el("button", { type: "button", "data-callback": r.id, text: "Call back" });
+        action.addEventListener("click", () => callBack(r.id, action));
+      }
+      return el("tr", { id: "abandoned-" + r.id, class: r.short ? "short" : "" }, [
+        el("td", { text: new Date(r.at * 1000).toLocaleTimeString() }),
+        el("td", { text: r.queue }),
+        el("td", { text: r.number }),
+        el("td", { text: r.wait === null ? "–" : duration(r.wait) + (r.short ? " (short)" : "") }),
+        el("td", { text: duration(serverNow() - r.at) }),
+        el("td", {}, [action]),
+      ]);
+    }));
+  }
+
   // --- flows -----------------------------------------------------------------------
 
   function cleanSvg(text) {
@@ -512,6 +552,7 @@
   async function refreshSlow() {
     const items = await api("/api/voicemails");
     renderVoicemails(items);
+    renderAbandoned(await api("/api/abandoned"));
     await refreshFlows();
   }
 
