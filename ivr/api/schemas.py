@@ -260,7 +260,9 @@ class Wallboard(BaseModel):
     version: str
     queues: list[QueueStats]
     agents: list[WallboardAgent]
-    waiting: list[WaitingCaller]
+    waiting: list[WaitingCaller] = Field(
+        description="the first 10 callers of each queue, best first (the queues' `waiting` "
+                    "counts every one; GET /api/waiting lists them all)")
     calls_in_progress: int
     unheard_voicemails: int
     history: dict[str, list[HistoryPoint]]

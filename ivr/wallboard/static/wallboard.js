@@ -211,14 +211,27 @@
       markOverflow();
       return;
     }
-    body.replaceChildren(...rows.map((w) => el("tr", { "data-caller": w.id }, [
-      el("td", { text: w.queue }),
-      el("td", { text: String(w.position) }),
-      el("td", { text: (w.from || "unknown") + (w.kind === "callback" ? " (callback)" : "") }),
-      el("td", { text: duration(w.waited) }),
-      el("td", { text: String(w.priority) }),
-      el("td", { text: w.state }),
-    ])));
+    // The poll lists the first callers of each queue; a row says how many more wait.
+    const counts = {};
+    for (const q of (lastBoard && lastBoard.queues) || []) counts[q.queue] = q.waiting;
+    const trs = [];
+    rows.forEach((w, i) => {
+      trs.push(el("tr", { "data-caller": w.id }, [
+        el("td", { text: w.queue }),
+        el("td", { text: String(w.position) }),
+        el("td", { text: (w.from || "unknown") + (w.kind === "callback" ? " (callback)" : "") }),
+        el("td", { text: duration(w.waited) }),
+        el("td", { text: String(w.priority) }),
+        el("td", { text: w.state }),
+      ]));
+      const next = rows[i + 1];
+      const more = (counts[w.queue] || 0) - w.position;
+      if ((!next || next.queue !== w.queue) && more > 0) {
+        trs.push(el("tr", { class: "more" }, [el("td", { colspan: "6", class: "muted",
+          text: "… and " + more + " more waiting in " + w.queue })]));
+      }
+    });
+    body.replaceChildren(...trs);
     markOverflow();
   }
 
