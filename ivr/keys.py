@@ -170,3 +170,25 @@ def report_once(contact_id: str, what: str) -> str:
     """Marks a contact's contribution (survey, hold, transfers) counted, so a repeated
     callback counts it once."""
     return f"{PREFIX}{REP}:once:{contact_id}:{what}"
+
+
+# call context
+# The agent desk's view of a call (ivr/api/calls.py): help asked for, the wrap-up given.
+
+
+def call_help(call_sid: str) -> str:
+    """String (JSON {note, at, agent}): an agent asked for help on this call; cleared when
+    the call ends, else expires after a few hours."""
+    return f"{PREFIX}help:{call_sid}"
+
+
+def calls_helped() -> str:
+    """Sorted set: CallSids with a help request, scored by when it was asked (s); the
+    wallboard reads it, entries older than the request's lifetime are trimmed."""
+    return f"{PREFIX}help:calls"
+
+
+def call_wrapup(call_sid: str) -> str:
+    """String (JSON {disposition, notes, agent, at}): the wrap-up an agent gave for a call,
+    kept a few hours so that it lands on the contact record when that is written later."""
+    return f"{PREFIX}wrapup:{call_sid}"

@@ -64,10 +64,10 @@ def build_queue(name: str, raw: dict[str, Any]) -> QueueConfig:
     escalate = [Escalation(after=e["after"], skills=e.get("skills"),
                            min_level=e.get("min_level", 1))
                 for e in raw.get("escalate") or []]
-    simple = {k: raw[k] for k in ("skills", "strategy", "ring_timeout", "max_wait", "wrap_up",
-                                  "max_missed", "hold_music", "callback", "service_level",
-                                  "timezone", "short_abandon", "survey_by_text", "script")
-              if k in raw}
+    names = ("skills", "strategy", "ring_timeout", "max_wait", "wrap_up", "max_missed",
+             "hold_music", "callback", "service_level", "timezone", "short_abandon",
+             "survey_by_text", "script")
+    simple: dict[str, Any] = {k: raw[k] for k in names if k in raw}
     if raw.get("dispositions"):
         simple["dispositions"] = [str(d) for d in raw["dispositions"]]
     alerts = {k: v for k, v in (raw.get("alerts") or {}).items() if k in ALERT_KEYS}

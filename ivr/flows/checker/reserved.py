@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from ivr.flows import hours as hours_mod
+from ivr.flows import templates
 from ivr.flows.checker.values import (
     NAME,
     Values,
@@ -18,7 +19,6 @@ from ivr.flows.checker.values import (
     is_int,
     type_name,
 )
-from ivr.flows import templates
 from ivr.flows.model import AGENTS_FILE_KEYS, ALERT_KEYS, ROLES, SCRIPT_NAMES, Location
 from ivr.flows.yamlsrc import item_loc, key_loc, value_loc
 
