@@ -411,3 +411,50 @@ def test_openapi_describes_the_desk_endpoints(desk_app: Flask) -> None:
     status = doc["components"]["schemas"]["StatusChange"]
     assert "reason" in status["properties"]
     assert "break_reason" in doc["components"]["schemas"]["Agent"]["properties"]
+
+
+# --- the wallboard shows break reasons and help requests (headless Chromium) -----------------
+
+
+@pytest.mark.browser
+def test_wallboard_shows_break_reason_and_help(live_factory: Any, callflows_dir: Path) -> None:
+    import requests
+
+    from ivr.sim.people import Caller, Phone
+    from tests.api.conftest import wire, write_folder
+    from tests.browser import ARTIFACTS, launch, playwright_or_skip
+
+    sync_api = playwright_or_skip()
+    expect = sync_api.expect
+    folder = write_folder(callflows_dir)
+    (folder / "agents.yaml").write_text("breaks: [lunch, training]\n" + AGENTS)
+    live = live_factory(folder, admin_token=TOKEN)
+    wire(live.app)
+    live_router = live.app.extensions["ivr.router"]
+    live_router.set_agent_status("bob", "break", source="test", reason="lunch")
+    live_router.set_agent_status("alice", "available", source="test")
+    live.sim.phones["+15005550101"] = Phone(inputs=["1"], ring_delay=1, hangup_after=None)
+    live.sim.place_call("+15551230001", SERVICE, Caller(inputs=["1"], talk_for=5000))
+    with sync_api.sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(live.url + "/wallboard#token=" + TOKEN)
+            expect(page.locator("#agent-bob .status .reason")).to_have_text("lunch")
+            alice = page.locator("#agent-alice")
+            expect(alice.locator(".state")).to_have_attribute("data-state", "on-call",
+                                                              timeout=20000)
+            sid = live_router.agent("alice")["call"]
+            asked = requests.post(f"{live.url}/api/calls/{sid}/help",
+                                  json={"note": "caller wants a manager"}, headers=AUTH,
+                                  timeout=10)
+            assert asked.status_code == 200, asked.text
+            expect(alice.locator(".pill.help")).to_have_text("help: caller wants a manager")
+            expect(page.locator("#summary")).to_contain_text("1 call asks for help")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "wallboard-help.png"), full_page=True)
+            assert errors == []
+        finally:
+            browser.close()
