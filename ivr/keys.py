@@ -192,3 +192,9 @@ def call_wrapup(call_sid: str) -> str:
     """String (JSON {disposition, notes, agent, at}): the wrap-up an agent gave for a call,
     kept a few hours so that it lands on the contact record when that is written later."""
     return f"{PREFIX}wrapup:{call_sid}"
+
+
+def contacts_of_number(number: str) -> str:
+    """Sorted set: one customer number's contact ids scored by start time (ms), for the
+    desk's previous contacts; trimmed to the retention on every write, expires with it."""
+    return f"{PREFIX}contacts:number:{number}"

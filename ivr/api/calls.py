@@ -113,9 +113,10 @@ def _previous(number: str, sid: str, now: float) -> list[dict[str, Any]]:
 
     if not number:
         return []
-    contacts = get_reporting().contacts.find(number=number, start=now - PREVIOUS_DAYS * 86_400)
+    contacts = get_reporting().contacts.of_number(number, start=now - PREVIOUS_DAYS * 86_400,
+                                                  limit=MAX_PREVIOUS + 1)
     out = []
-    for c in reversed(contacts):
+    for c in contacts:
         if c.id == sid:
             continue
         out.append({"start": c.start, "queue": c.queue, "agents": list(c.agents),
