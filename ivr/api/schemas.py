@@ -46,7 +46,8 @@ ShortName = Annotated[str, Field(pattern=SHORT_NAME, description="a word of up t
 class StatusChange(Strict):
     status: Status
     reason: ShortName | None = Field(
-        None, description="with `break`: one of agents.yaml's `breaks:` (422 otherwise)")
+        None, description="with `break`: one of agents.yaml's `breaks:` (422 otherwise); "
+        "ignored with another status")
 
 
 class AgentFields(Strict):

@@ -111,20 +111,22 @@ class Roster:
                    reason: str | None = None) -> dict[str, Any]:
         """Set an agent's own status (offline / available / break); available matches at once.
 
-        `reason`: why the break, one of agents.yaml's `breaks:` (ValueError otherwise, and
-        for a reason given with another status); kept while on break, cleared when they
-        leave it (a break without a reason has none)."""
+        `reason`: why the break, one of agents.yaml's `breaks:` (ValueError otherwise; an
+        unknown agent is UnknownAgent first); kept while on break, cleared when they leave
+        it (a break without a reason has none; another status ignores it)."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        self.sync()
         if reason:
-            if status != "break":
-                raise ValueError(f"a reason goes with status 'break', not {status!r}")
+            record = self.record(agent_id)
+            if record is None or record.gone:
+                raise UnknownAgent(agent_id)
             breaks = self.env.config().breaks
             if reason not in breaks:
                 listed = ", ".join(breaks) if breaks else "none are listed in agents.yaml"
                 raise ValueError(f"unknown break reason {reason!r}; expected one of {listed}")
-        self.sync()
-        reply = self.scripts.set_status(agent_id, status, source, reason or "")
+        reply = self.scripts.set_status(agent_id, status, source,
+                                        reason or "" if status == "break" else "")
         if reply.agent is None:
             raise UnknownAgent(agent_id)
         self.place_offers(reply.offers)

@@ -373,11 +373,12 @@ def test_break_reasons(desk_app: Flask) -> None:
     assert next(a for a in board["agents"] if a["id"] == "alice")["break_reason"] == "lunch"
     wrong = client.put(status, json={"status": "break", "reason": "nap"}, headers=AUTH)
     assert wrong.status_code == 422 and "lunch, training" in wrong.json["error"]
-    odd = client.put(status, json={"status": "available", "reason": "lunch"}, headers=AUTH)
-    assert odd.status_code == 422
     assert client.get("/api/agents/alice", headers=AUTH).json["break_reason"] == "lunch"
-    back = client.put(status, json={"status": "available"}, headers=AUTH)
-    assert back.json["break_reason"] is None
+    unknown = client.put("/api/agents/nobody/status", json={"status": "break", "reason": "nap"},
+                         headers=AUTH)
+    assert unknown.status_code == 404
+    back = client.put(status, json={"status": "available", "reason": "lunch"}, headers=AUTH)
+    assert back.status_code == 200 and back.json["break_reason"] is None  # not a break
     plain = client.put(status, json={"status": "break"}, headers=AUTH)
     assert plain.json["status"] == "break" and plain.json["break_reason"] is None
     kinds = [(e.get("status"), e.get("reason")) for e in events_of(client, "status")
