@@ -176,6 +176,34 @@ def report_once(contact_id: str, what: str) -> str:
 
 
 def abandoned_callback(contact_id: str) -> str:
-    """The callback asked for an abandoned caller from the wallboard: its caller id (set
+    """When a callback was asked for an abandoned caller from the wallboard (set
     once, so two supervisors pressing *call back* at once queue one callback)."""
     return f"{PREFIX}{REP}:abandoned-callback:{contact_id}"
+
+
+# call context
+# The agent desk's view of a call (ivr/api/calls.py): help asked for, the wrap-up given.
+
+
+def call_help(call_sid: str) -> str:
+    """String (JSON {note, at, agent}): an agent asked for help on this call; cleared when
+    the call ends, else expires after a few hours."""
+    return f"{PREFIX}help:{call_sid}"
+
+
+def calls_helped() -> str:
+    """Sorted set: CallSids with a help request, scored by when it was asked (s); the
+    wallboard reads it, entries older than the request's lifetime are trimmed."""
+    return f"{PREFIX}help:calls"
+
+
+def call_wrapup(call_sid: str) -> str:
+    """String (JSON {disposition, notes, agent, at}): the wrap-up an agent gave for a call,
+    kept a few hours so that it lands on the contact record when that is written later."""
+    return f"{PREFIX}wrapup:{call_sid}"
+
+
+def contacts_of_number(number: str) -> str:
+    """Sorted set: one customer number's contact ids scored by start time (ms), for the
+    desk's previous contacts; trimmed to the retention on every write, expires with it."""
+    return f"{PREFIX}contacts:number:{number}"

@@ -59,6 +59,7 @@ class AgentRecord:
     offer: AgentOffer | None
     leg: str
     gone: bool  # removed from the roster while busy: leaves when that work ends
+    break_reason: str = ""  # why on break (agents.yaml `breaks:`), "" for none
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> AgentRecord:
@@ -78,6 +79,7 @@ class AgentRecord:
                              bool(offer.get("gone")))
             if isinstance(offer, dict) and offer.get("token") else None,
             leg=d.get("leg") or "", gone=bool(d.get("gone")),
+            break_reason=d.get("reason") or "",
         )
 
     def holds(self, token: str) -> bool:

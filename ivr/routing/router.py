@@ -131,8 +131,9 @@ class Router:
     def agent_by_phone(self, phone: str) -> str | None:
         return self.roster.agent_by_phone(phone)
 
-    def set_agent_status(self, agent_id: str, status: str, *, source: str) -> dict[str, Any]:
-        return self.roster.set_status(agent_id, status, source=source)
+    def set_agent_status(self, agent_id: str, status: str, *, source: str,
+                         reason: str | None = None) -> dict[str, Any]:
+        return self.roster.set_status(agent_id, status, source=source, reason=reason)
 
     def check_pin(self, agent_id: str, pin: str) -> str:
         return self.roster.check_pin(agent_id, pin)
@@ -229,6 +230,12 @@ class Router:
 
     def callback_dialed(self, agent_id: str, token: str, dial_status: str) -> str:
         return self.acd.callback_dialed(agent_id, token, dial_status)
+
+    def wrapup(self, agent_id: str, call_sid: str, disposition: str | None) -> str:
+        """The agent's wrap-up of a call given: "ended" (their wrap-up time is over, and
+        they may be offered the next caller at once), "connected" (still on the call:
+        nothing ends), "removed", or "conflict" (not on nor wrapping up this call)."""
+        return self.roster.wrapup(agent_id, call_sid, disposition)
 
     # --- timers ---------------------------------------------------------------------------
 

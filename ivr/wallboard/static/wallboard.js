@@ -279,6 +279,10 @@
         el("span", { class: "sub", text: a.id + (a.source === "api" ? " · changed via API" : "") }));
       const status = row.querySelector(".status");
       status.replaceChildren(el("span", { class: "pill status-" + a.status, text: a.status }));
+      if (a.break_reason) {
+        // why on break (agents.yaml breaks:)
+        status.append(el("span", { class: "sub reason", text: a.break_reason }));
+      }
       status.dataset.status = a.status;
       const state = row.querySelector(".state");
       state.textContent = a.state === "idle" ? "idle" : a.state;
@@ -289,7 +293,14 @@
           parts.push(duration(a.call.talk));
         }
         state.append(el("span", { class: "sub call", text: parts.filter(Boolean).join(" · ") }));
+        if (a.call.help !== null && a.call.help !== undefined) {
+          // the agent asked for help on this call (the desk's "ask for help")
+          state.append(el("span", { class: "pill help", title: "asked for help",
+            text: "help" + (a.call.help ? ": " + a.call.help : "") }));
+        }
       }
+      row.classList.toggle("asks-help", !!(a.call && a.call.help !== null &&
+                                          a.call.help !== undefined));
       state.className = "state state-" + a.state;
       state.dataset.state = a.state;
       row.querySelector(".since").textContent = duration(now - a.since);
@@ -558,7 +569,9 @@
       "updated " + new Date(board.now * 1000).toLocaleTimeString();
     document.getElementById("summary").textContent =
       count(board.calls_in_progress, "call", "calls") + " in the flows · " +
-      count(board.unheard_voicemails, "unheard voicemail", "unheard voicemails");
+      count(board.unheard_voicemails, "unheard voicemail", "unheard voicemails") +
+      ((board.help || []).length ? " · " + count(board.help.length, "call asks", "calls ask") +
+        " for help" : "");
     document.body.dataset.connected = "yes";
   }
 
