@@ -500,3 +500,6 @@ def wallboard() -> Any:
         "unheard_voicemails": _unheard_count(),
         "history": waiting_history(store, [q["queue"] for q in queues]),
     }
+
+
+from ivr.api import recordings as _recordings  # noqa: E402,F401 - registers /recordings
