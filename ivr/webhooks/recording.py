@@ -14,7 +14,7 @@ callback with other parameters, or after the timers fetched it) is not kept twic
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Flask
 from flask.blueprints import BlueprintSetupState
 from werkzeug.datastructures import MultiDict
 
@@ -28,7 +28,9 @@ bp = Blueprint("recording", __name__)
 @bp.record_once
 def _build(state: BlueprintSetupState) -> None:
     """The worker's recordings and their timers, when create_app registers this blueprint."""
-    setup(state.app)
+    app = state.app
+    assert isinstance(app, Flask)
+    setup(app)
 
 
 @bp.post(paths.RECORDING_STATUS)

@@ -33,8 +33,8 @@ def test_retention_sweep_deletes_each_recording_once_across_two_apps(
     rig: Rig = make_rig(retention_days=2)
     other = _second_app(rig, redis_url)
     now = time.time()
-    old = [rig.record("CA%032x" % i, start=now - 3 * DAY - i) for i in range(40)]
-    young = [rig.record("CA%032x" % (100 + i), start=now - DAY) for i in range(3)]
+    old = [rig.record(f"CA{i:032x}", start=now - 3 * DAY - i) for i in range(40)]
+    young = [rig.record(f"CA{100 + i:032x}", start=now - DAY) for i in range(3)]
     sweepers: list[Recordings] = [rig.recordings, other.extensions["ivr.recordings"]] * 2
     barrier = threading.Barrier(len(sweepers))
     results: list[dict[str, int]] = []
