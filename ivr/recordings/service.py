@@ -285,7 +285,9 @@ class Recordings:
     def _recover(self, m: str, now: float) -> tuple[bool, int]:
         call, _, sid = m.partition("|")
         info: dict[str, str] = self.db.hgetall(keys.recording_expectation(m))
-        since = float(info.get("since") or now)
+        if not info.get("since"):  # its details outlived MAX_EXPECT: long given up
+            return True, 0
+        since = float(info["since"])
         if sid and (self.store.exists(sid) or self.store.was_deleted(sid)):
             return True, 0
         if not sid and any(r.start >= since - 5 for r in self.store.of_call(call)):
