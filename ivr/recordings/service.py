@@ -230,7 +230,9 @@ class Recordings:
 
     def open_media(self, sid: str, fmt: str, range_header: str | None) -> requests.Response:
         """Twilio's answer for the media file, streaming (the caller closes it)."""
-        headers = {"Range": range_header} if range_header else {}
+        headers = {"Accept-Encoding": "identity"}  # Content-Length and Range as stored
+        if range_header:
+            headers["Range"] = range_header
         try:
             return requests.get(self.media_url(sid, fmt), headers=headers, stream=True,
                                 auth=(str(self.twilio.username), str(self.twilio.password)),
@@ -257,16 +259,16 @@ class Recordings:
     def _claim(self, what: str) -> bool:
         return bool(self.db.set(keys.recording_claim(what), "1", nx=True, ex=CLAIM_SECONDS))
 
-    def _unclaim(self, what: str) -> None:
-        self.db.delete(keys.recording_claim(what))
-
     def recover(self, now: float) -> int:
         """Expected recordings whose callback did not come in time: asked of Twilio."""
-        due: list[str] = self.db.zrangebyscore(keys.recording_expected(), "-inf",
-                                               int(now * 1000), start=0, num=BATCH)
+        due: list[tuple[str, float]] = self.db.zrangebyscore(
+            keys.recording_expected(), "-inf", int(now * 1000), start=0, num=BATCH,
+            withscores=True)
         kept = 0
-        for m in due:
-            if not self._claim(f"expect:{m}"):
+        for m, score in due:
+            # One claim per check (member and due time): a worker that read the set before
+            # another rescheduled the member cannot check it again before its new time.
+            if not self._claim(f"expect:{m}:{int(score)}"):
                 continue
             try:
                 done, found = self._recover(m, now)
@@ -279,7 +281,6 @@ class Recordings:
             else:
                 self.db.zadd(keys.recording_expected(), {m: int((now + self.grace) * 1000)},
                              xx=True)
-            self._unclaim(f"expect:{m}")
         return kept
 
     def _recover(self, m: str, now: float) -> tuple[bool, int]:

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 import requests
-from flask import g, request
+from flask import Flask, g, request
 
 from ivr.recordings import Recordings, callback_url
 from ivr.reports.contacts import Contact
 from ivr.sim.recordings import SimRecording, add_recording, fire_callback
-from tests.conftest import Live
+from tests.conftest import DEMO_CALLFLOWS, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, Live
 
 TOKEN = "recordings-admin-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -82,6 +82,19 @@ class Rig:
 
     def rest_paths(self, method: str = "GET") -> list[str]:
         return [req.path for req in self.sim.record.rest_requests if req.method == method]
+
+
+def second_app(rig: Rig, redis_url: str, **config: Any) -> Flask:
+    """Another worker (on another host, say) on the same Redis and the same Twilio."""
+    from ivr.app import create_app
+
+    settings: dict[str, Any] = {
+        "redis_url": redis_url, "twilio_api_url": rig.sim.api_url,
+        "twilio_account_sid": TEST_ACCOUNT_SID, "twilio_auth_token": TEST_AUTH_TOKEN,
+        "callflows": DEMO_CALLFLOWS, "background": False, "recording_grace": 30.0,
+    }
+    settings.update(config)
+    return create_app(settings)
 
 
 @pytest.fixture()

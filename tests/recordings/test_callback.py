@@ -3,12 +3,14 @@ fetched later by the timers."""
 
 from __future__ import annotations
 
+import threading
 import time
+from typing import Any
 
 from ivr import keys, paths
-from ivr.recordings import expect
+from ivr.recordings import Recordings, expect
 from ivr.sim.recordings import add_recording, callback_params, fire_callback
-from tests.recordings.conftest import Rig
+from tests.recordings.conftest import Rig, second_app
 
 
 def test_completed_callback_keeps_the_recording_once(rig: Rig) -> None:
@@ -164,3 +166,29 @@ def test_callback_with_twilio_parameters_only(rig: Rig) -> None:
     kept = rig.recordings.store.get(rec.sid)
     assert kept is not None and kept.queue is None and kept.agent is None
     assert kept.source == "dial"
+
+
+def test_lost_callback_is_fetched_once_across_two_apps(make_rig: Any, redis_url: str) -> None:
+    rig: Rig = make_rig()
+    other = second_app(rig, redis_url)
+    workers: list[Recordings] = [rig.recordings, other.extensions["ivr.recordings"]] * 2
+    call = "CA" + "d" * 32
+    started = time.time()
+    expect(rig.live.redis, call, None, queue="sales", agent="alice", grace=30.0, now=started)
+    rec = add_recording(rig.sim, call, start=started + 1)
+    barrier = threading.Barrier(len(workers))
+    found: list[int] = []
+
+    def recover(worker: Recordings) -> None:
+        barrier.wait()
+        found.append(worker.recover(started + 31))
+
+    threads = [threading.Thread(target=recover, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(found) == [0, 0, 0, 1]
+    assert len([p for p in rig.rest_paths() if p.endswith("/Recordings.json")]) == 1
+    assert rig.recordings.store.get(rec.sid) is not None
+    other.extensions["ivr.redis"].close()

@@ -8,30 +8,17 @@ import time
 from collections import Counter
 from typing import Any
 
-from flask import Flask
-
 from ivr import keys
-from ivr.app import create_app
 from ivr.recordings import Recordings
-from tests.conftest import DEMO_CALLFLOWS, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
-from tests.recordings.conftest import Rig
+from tests.recordings.conftest import Rig, second_app
 
 DAY = 86_400
-
-
-def _second_app(rig: Rig, redis_url: str) -> Flask:
-    """Another worker (another host, say) on the same Redis and the same Twilio."""
-    return create_app({
-        "redis_url": redis_url, "twilio_api_url": rig.sim.api_url,
-        "twilio_account_sid": TEST_ACCOUNT_SID, "twilio_auth_token": TEST_AUTH_TOKEN,
-        "callflows": DEMO_CALLFLOWS, "background": False, "retention_days": 2,
-    })
 
 
 def test_retention_sweep_deletes_each_recording_once_across_two_apps(
         make_rig: Any, redis_url: str) -> None:
     rig: Rig = make_rig(retention_days=2)
-    other = _second_app(rig, redis_url)
+    other = second_app(rig, redis_url, retention_days=2)
     now = time.time()
     old = [rig.record(f"CA{i:032x}", start=now - 3 * DAY - i) for i in range(40)]
     young = [rig.record(f"CA{100 + i:032x}", start=now - DAY) for i in range(3)]
