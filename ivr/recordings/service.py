@@ -25,7 +25,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from ivr import keys
-from ivr.recordings.store import Recording, RecordingStore
+from ivr.recordings.store import SOURCES, Recording, RecordingStore
 
 if TYPE_CHECKING:
     from ivr.reports.contacts import Contact, ContactStore
@@ -135,7 +135,7 @@ class Recordings:
             return None
         if status == "in-progress":
             expect(self.db, call, sid, queue=params.get("queue"), agent=params.get("agent"),
-                   source=params.get("source") or source_of(None, params.get("ConferenceSid")),
+                   source=self._source(params),
                    conference_sid=params.get("ConferenceSid"), grace=self.grace,
                    now=self.clock())
             return None
@@ -151,12 +151,20 @@ class Recordings:
             start=start if start is not None else self.clock() - duration,
             duration=duration, channels=_int(params.get("RecordingChannels"), 1) or 1,
             status="completed",
-            source=params.get("source") or source_of(None, params.get("ConferenceSid")),
+            source=self._source(params),
             queue=params.get("queue") or None, agent=params.get("agent") or None,
             conference=params.get("ConferenceSid") or None,
             media_url=params.get("RecordingUrl", ""),
         )
         return self.keep(rec)
+
+    @staticmethod
+    def _source(params: Mapping[str, str]) -> str:
+        """Ours (the `source` query parameter), else from Twilio's RecordingSource."""
+        given = params.get("source", "")
+        if given in SOURCES:
+            return given
+        return source_of(params.get("RecordingSource"), params.get("ConferenceSid"))
 
     def keep(self, rec: Recording) -> Recording | None:
         """Store a completed recording once, fill in its queue and agent from the router
@@ -324,7 +332,8 @@ class Recordings:
                 start=started.timestamp() if started is not None else now,
                 duration=_int(item.duration), channels=item.channels or 1,
                 status="completed",
-                source=info.get("source") or source_of(item.source, item.conference_sid),
+                source=(info["source"] if info.get("source") in SOURCES
+                        else source_of(item.source, item.conference_sid)),
                 queue=info.get("queue") or None, agent=info.get("agent") or None,
                 conference=item.conference_sid or info.get("conference") or None,
                 media_url=self.media_url(item.sid, "mp3").rsplit(".", 1)[0],

@@ -192,3 +192,15 @@ def test_lost_callback_is_fetched_once_across_two_apps(make_rig: Any, redis_url:
     assert len([p for p in rig.rest_paths() if p.endswith("/Recordings.json")]) == 1
     assert rig.recordings.store.get(rec.sid) is not None
     other.extensions["ivr.redis"].close()
+
+
+def test_source_comes_from_twilio_when_ours_is_missing_or_unknown(rig: Rig) -> None:
+    rec = add_recording(rig.sim, "CA" + "e" * 32, source="Conference",
+                        conference_sid="CF" + "e" * 32)
+    url = rig.url + paths.RECORDING_STATUS + f"?call={rec.call_sid}&source=tape"
+    assert fire_callback(rig.sim, url, rec).status == 200
+    kept = rig.recordings.store.get(rec.sid)
+    assert kept is not None and kept.source == "conference"
+    assert kept.conference == "CF" + "e" * 32
+    listed = rig.api("GET", f"/api/recordings?call={rec.call_sid}")
+    assert listed.status_code == 200 and listed.json()[0]["source"] == "conference"
