@@ -207,3 +207,56 @@ def contacts_of_number(number: str) -> str:
     """Sorted set: one customer number's contact ids scored by start time (ms), for the
     desk's previous contacts; trimmed to the retention on every write, expires with it."""
     return f"{PREFIX}contacts:number:{number}"
+
+
+# --- recordings (ivr/recordings) ------------------------------------------------
+# Every recording key carries the `{rec}` hash tag: a recording, its indexes and its
+# claims are written together (MULTI), which Redis Cluster allows within one slot.
+
+REC = "{rec}"
+
+
+def recording(sid: str) -> str:
+    """Hash: one kept call recording (call, queue, agent, start, duration, channels,
+    status, source, conference, media_url: Twilio's URL, never shown to a browser)."""
+    return f"{PREFIX}{REC}:rec:{sid}"
+
+
+def recordings_by_time() -> str:
+    """Sorted set: RecordingSids scored by start time (ms); listing and retention."""
+    return f"{PREFIX}{REC}:time"
+
+
+def recordings_of_call(call_sid: str) -> str:
+    """Set: the RecordingSids of one call (the customer's CallSid); kept as long as they."""
+    return f"{PREFIX}{REC}:call:{call_sid}"
+
+
+def recording_expected() -> str:
+    """Sorted set: recordings started and not stored yet, "CallSid|RecordingSid" (the
+    RecordingSid may be empty), scored by when to ask Twilio for them (ms)."""
+    return f"{PREFIX}{REC}:expected"
+
+
+def recording_expectation(member: str) -> str:
+    """Hash: what the bridge said of an expected recording (queue, agent, source, conference,
+    since, tries); member as in `recording_expected`."""
+    return f"{PREFIX}{REC}:expect:{member}"
+
+
+def recordings_unlinked() -> str:
+    """Sorted set: stored RecordingSids whose call's contact record was not written yet,
+    scored by when stored (ms); the timers link them when it is."""
+    return f"{PREFIX}{REC}:unlinked"
+
+
+def recording_deleted(sid: str) -> str:
+    """String: a recording deleted here (API or retention), so that a late callback or a
+    fetch does not bring it back; a week."""
+    return f"{PREFIX}{REC}:deleted:{sid}"
+
+
+def recording_claim(what: str) -> str:
+    """String (SET NX with expiry): one worker's claim on a piece of recordings work (a
+    sweep, a deletion, an expected recording), so it is done once across workers."""
+    return f"{PREFIX}{REC}:claim:{what}"

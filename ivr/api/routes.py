@@ -523,3 +523,4 @@ def wallboard() -> Any:
 
 
 from ivr.api import calls as _calls  # noqa: E402,F401  (registers /api/calls/{sid}...)
+from ivr.api import recordings as _recordings  # noqa: E402,F401 - registers /recordings
