@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from ivr import keys
 from ivr.api import schemas as s
-from ivr.api.actor import DESK_ENDPOINTS, desk_agent
+from ivr.api.actor import DESK_ENDPOINTS, desk_agent, desk_allowed, require_agent
 from ivr.api.auth import admin_allowed, csrf_refusal, host_refusal, refusal_reason
 from ivr.api.metrics import record_waiting, waiting_history
 from ivr.api.spec import Api, ApiError
@@ -280,7 +280,9 @@ def add_agent(body: s.NewAgent) -> Any:
 
 @api.route("/agents/<agent_id>", "GET", summary="One agent", tag="agents", response=s.Agent,
            errors=(404,))
+@desk_allowed
 def get_agent(agent_id: str) -> Any:
+    require_agent(agent_id)
     return _find_agent(agent_id)
 
 
@@ -500,3 +502,6 @@ def wallboard() -> Any:
         "unheard_voicemails": _unheard_count(),
         "history": waiting_history(store, [q["queue"] for q in queues]),
     }
+
+
+from ivr.api import chat as _chat  # noqa: E402,F401 - registers /chat/<room> (the desk)
