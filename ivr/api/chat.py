@@ -29,7 +29,7 @@ class ChatPost(BaseModel):
 
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", serialize_by_alias=True, validate_by_name=True)
     id: str
     room: str
     from_: str = Field(alias="from")
@@ -43,7 +43,7 @@ class ChatMessage(BaseModel):
 
 class ChatRead(BaseModel):
     room: str
-    messages: list[dict[str, Any]]
+    messages: list[ChatMessage]
     last: str | None = Field(None, description="the newest message's id: pass it as "
                                                 "`after` next time")
 
