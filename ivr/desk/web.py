@@ -67,6 +67,11 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inlin
        "base-uri 'none'")
 
 
+def _log_path(path: str) -> str:
+    """A path as logs may show it (a sign-in link's token cut short)."""
+    return _LOGIN_IN_LOG.sub(r"\1\2…", path)
+
+
 def _desk_path(path: str) -> bool:
     return path == "/desk" or path.startswith("/desk/")
 
@@ -105,7 +110,7 @@ def _load_session() -> Response | None:
             given = request.form.get("csrf")
         if not session.csrf_matches(given):
             log.warning("desk: %s %s for agent %s without the session's CSRF token",
-                        request.method, _LOGIN_IN_LOG.sub(r"\1\2…", path), session.agent)
+                        request.method, _log_path(path), session.agent)
             if path.startswith("/api/") and not admin_allowed():
                 response = jsonify(error=f"missing or wrong {CSRF_HEADER} header "
                                          "(reload /desk)")
@@ -123,7 +128,7 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
     response = make_response(render_template(template, **context), status)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = CSP
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"  # no-referrer makes Origin "null"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -184,7 +189,7 @@ def _start_session(agent_id: str, how: str) -> BaseResponse:
 
 def _cross_site() -> Response | None:
     if access.cross_site(get_config().public_url):
-        log.warning("desk: cross-site %s %s refused", request.method, request.path)
+        log.warning("desk: cross-site %s %s refused", request.method, _log_path(request.path))
         return _refusal(403, "Refused", "This form must be sent from the desk's own page.")
     return None
 

@@ -30,7 +30,11 @@
     return fetch(path, init).then(function (r) {
       if (r.status === 401) { location.reload(); throw new Error("signed out"); }
       return r.json().catch(function () { return {}; }).then(function (j) {
-        if (!r.ok) { throw new Error(j.error || ("HTTP " + r.status)); }
+        if (!r.ok) {
+          var err = new Error(j.error || ("HTTP " + r.status));
+          err.status = r.status;
+          throw err;
+        }
         return j;
       });
     });
@@ -88,17 +92,20 @@
 
   function renderCall() {
     var state = agent ? agent.state : "idle";
-    var offered = state === "offered" && context;
-    var live = (state === "on-call" || state === "wrap-up") && context;
+    var offered = state === "offered" && callSid;
+    var live = (state === "on-call" || state === "wrap-up") && callSid;
     $("no-call").hidden = !!(offered || live);
     $("offer").hidden = !offered;
     $("call").hidden = !live;
-    $("wrapup").hidden = !(state === "wrap-up" && context);
-    if (!context) { return; }
-    var who = context.name ? context.name + " " + (context.number || "") : (context.number || callSid);
-    var where = [context.queue, "waited " + mmss(context.waited)].filter(Boolean).join(" · ");
+    $("wrapup").hidden = !(state === "wrap-up" && callSid);
+    if (!callSid) { return; }
+    var c = context || {};
+    var who = c.name ? c.name + " " + (c.number || "") : (c.number || "call " + callSid);
+    var where = [c.queue, c.waited !== undefined ? "waited " + mmss(c.waited) : ""]
+      .filter(Boolean).join(" · ");
     document.querySelectorAll("[data-field=who]").forEach(function (e) { e.textContent = who; });
     document.querySelectorAll("[data-field=where]").forEach(function (e) { e.textContent = where; });
+    if (!context) { return; }
     if (!live) { return; }
     var flags = [];
     if (context.held) { flags.push("on hold"); }
@@ -260,13 +267,14 @@
     renderMessages();
   }
 
-  function add(name, m) {
+  // `fresh`: a message that arrived since the page loaded (counted unread elsewhere)
+  function add(name, m, fresh) {
     var r = roomOf(name);
-    if (r.seen[m.id + m.from]) { return false; }
-    r.seen[m.id + m.from] = true;
+    if (r.seen[m.id]) { return false; }
+    r.seen[m.id] = true;
     r.messages.push(m);
     if (r.messages.length > 500) { r.messages.shift(); }
-    if (name !== active && loaded[name] && m.from !== me.id) { r.unread += 1; }
+    if (fresh && name !== active && m.from !== me.id) { r.unread += 1; }
     return true;
   }
 
@@ -274,14 +282,14 @@
     var q = last[polledName] ? "?after=" + encodeURIComponent(last[polledName]) : "";
     return api("GET", "/api/chat/" + encodeURIComponent(polledName) + q).then(function (j) {
       var changed = false;
+      var fresh = !!loaded[polledName];
       j.messages.forEach(function (m) {
         // the inbox holds every direct message; each shows in its own room (agent:OTHER)
         var name = polledName === inbox ? m.room : polledName;
-        if (add(name, m)) { changed = true; }
+        if (add(name, m, fresh)) { changed = true; }
         if (m.kind === "help") { addHelp(m); }
       });
       if (j.last) { last[polledName] = j.last; }
-      if (polledName === inbox) { loaded[inbox] = true; order.forEach(function (n) { if (n.indexOf("agent:") === 0) { loaded[n] = true; } }); }
       loaded[polledName] = true;
       return changed;
     });
@@ -317,8 +325,9 @@
     if (!text) { return; }
     api("POST", "/api/chat/" + encodeURIComponent(active), {text: text}).then(function (m) {
       input.value = "";
-      add(active, m);
-      renderMessages();
+      // a direct message comes back in the inbox too, under its own id there: that copy
+      // is the one shown: poll it now
+      if (active.indexOf("agent:") !== 0) { add(active, m, false); renderMessages(); } else { pollChat(); }
     }).catch(function (e) { banner(e.message); });
   });
 
@@ -326,7 +335,6 @@
     var id = $("dm-to").value;
     if (!id) { return; }
     roomOf("agent:" + id);
-    loaded["agent:" + id] = true;
     open("agent:" + id);
     $("dm-to").value = "";
   });
@@ -338,12 +346,20 @@
       agent = a;
       renderAgent();
       var sid = a.call || a.offer || null;
-      if (!sid) { callSid = null; context = null; renderCall(); return; }
+      if (!sid) { callSid = null; context = null; $("call-note").hidden = true; renderCall(); return; }
       return api("GET", "/api/calls/" + encodeURIComponent(sid)).then(function (c) {
+        $("call-note").hidden = true;
         callSid = sid;
         context = c;
         renderCall();
-      }).catch(function (e) { callSid = sid; context = null; renderCall(); banner(e.message); });
+      }).catch(function (e) {
+        callSid = sid;
+        context = null;
+        renderCall();
+        // the call's details may be gone already (it just ended) or not kept: say so quietly
+        $("call-note").hidden = false;
+        $("call-note").textContent = e.status === 404 ? "No details for this call." : e.message;
+      });
     });
   }
 
