@@ -109,6 +109,8 @@ def _load_session() -> Response | None:
         if given is None and _desk_path(path):
             given = request.form.get("csrf")
         if not session.csrf_matches(given):
+            if path.startswith(LOGIN_PATH) or path == "/desk/signin":
+                return None  # signing in again from a signed-in browser: no session needed
             log.warning("desk: %s %s for agent %s without the session's CSRF token",
                         request.method, _log_path(path), session.agent)
             if path.startswith("/api/") and not admin_allowed():
@@ -177,6 +179,9 @@ def page() -> Response:
 
 
 def _start_session(agent_id: str, how: str) -> BaseResponse:
+    previous = g.get("desk_session")
+    if previous is not None:  # signing in again in the same browser replaces its session
+        sessions.close_session(get_redis(), previous)
     sid, _ = sessions.open_session(get_redis(), agent_id)
     log.info("desk: agent %s signed in (%s)", agent_id, how)
     response = redirect(url_for("desk.page"), code=303)

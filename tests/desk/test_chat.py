@@ -146,3 +146,34 @@ def test_messages_older_than_the_retention_are_dropped(r: redis.Redis) -> None:
     assert texts == ["new"]
     ttl = r.ttl(keys.chat_room("team"))
     assert 2 * 86400 - 5 <= ttl <= 2 * 86400
+
+
+def test_supervisors_see_help_requests_and_every_queue_room(desk_app: Flask,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    from tests.desk.conftest import desk_data
+
+    bob = sign_in(desk_app, BOB_PHONE)  # skills: support
+    assert bob.get("/api/chat/queue:sales").status_code == 403
+    page = bob.get("/desk").text
+    assert 'id="help-panel"' not in page
+    assert desk_data(bob)["queues"] == ["support"]
+    current = desk_app.extensions["ivr.flows"].current
+    monkeypatch.setattr(current.agents["bob"], "role", "supervisor")
+    assert bob.get("/api/chat/queue:sales").status_code == 200
+    page = bob.get("/desk").text
+    assert 'id="help-panel"' in page
+    data = desk_data(bob)
+    assert data["me"]["role"] == "supervisor" and data["queues"] == ["sales", "support"]
+
+
+def test_break_reasons_reach_the_page(desk_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.desk.conftest import desk_data
+
+    alice = sign_in(desk_app)
+    assert 'id="break-reason"' not in alice.get("/desk").text
+    current = desk_app.extensions["ivr.flows"].current
+    monkeypatch.setattr(current, "breaks", ["lunch", "training"])
+    page = alice.get("/desk").text
+    assert '<option value="lunch">lunch</option>' in page
+    assert desk_data(alice)["breaks"] == ["lunch", "training"]

@@ -277,3 +277,15 @@ def test_removed_agent_loses_their_sessions_at_once(desk_app: Flask, callflows_d
     assert "signin" in bob.get("/desk").text
     # and no new link for the phone that was his
     assert not any("/desk/login/" in reply for reply in text(desk_app, "DESK", BOB_PHONE))
+
+
+def test_signing_in_again_replaces_the_browsers_session(desk_app: Flask,
+                                                        r: redis.Redis) -> None:
+    client = sign_in(desk_app)
+    first = client.get_cookie("ivr_desk").value
+    path = texted_link(desk_app)
+    assert client.post(path).status_code == 303
+    second = client.get_cookie("ivr_desk").value
+    assert second != first
+    assert not r.exists(keys.desk_session(sessions.digest(first)))
+    assert r.exists(keys.desk_session(sessions.digest(second)))
