@@ -289,3 +289,17 @@ def test_signing_in_again_replaces_the_browsers_session(desk_app: Flask,
     assert second != first
     assert not r.exists(keys.desk_session(sessions.digest(first)))
     assert r.exists(keys.desk_session(sessions.digest(second)))
+
+
+def test_desk_pages_forbid_inline_scripts_and_framing(desk_app: Flask) -> None:
+    client = desk_app.test_client()
+    for resp in (client.get("/desk"), client.get("/desk/login/" + "B" * 32)):
+        policy = resp.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert resp.headers["Cache-Control"] == "no-store"
+    signed = sign_in(desk_app)
+    page = signed.get("/desk")
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    # the only inline <script> is the JSON data block, which browsers do not run
+    inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", page.text)
+    assert inline == [' type="application/json" id="desk-data"']
