@@ -12,6 +12,7 @@
   var agent = null;      // GET /api/agents/ME
   var callSid = null;    // the call shown (offer, call in progress, wrap-up)
   var context = null;    // GET /api/calls/SID
+  var lastOffer = null;  // the last call offered (see tick)
   var busy = false;
 
   function banner(text) {
@@ -345,7 +346,12 @@
     return api("GET", "/api/agents/" + encodeURIComponent(me.id)).then(function (a) {
       agent = a;
       renderAgent();
-      var sid = a.call || a.offer || null;
+      // `call`: the call in progress or in wrap-up; `offer`: the call ringing. Where the
+      // record names no call in progress, the call just offered is the one answered.
+      if (a.offer) { lastOffer = a.offer; }
+      var working = a.state === "on-call" || a.state === "wrap-up";
+      var sid = a.call || a.offer || (working ? lastOffer : null);
+      if (!sid) { lastOffer = null; }
       if (!sid) { callSid = null; context = null; $("call-note").hidden = true; renderCall(); return; }
       return api("GET", "/api/calls/" + encodeURIComponent(sid)).then(function (c) {
         $("call-note").hidden = true;
