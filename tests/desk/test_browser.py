@@ -134,3 +134,134 @@ def test_desk_shows_the_offer_and_the_call(live_factory: Any, callflows_dir: Pat
     expect(desk.locator("#no-call")).to_be_visible(timeout=5000)
 
     assert desk.errors == []
+
+
+def test_desk_controls_send_what_the_api_expects(live_factory: Any, callflows_dir: Path,
+                                                 browser: Any,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The call's panel and controls against the JSON API's shapes: the agent's record and
+    the call's context are played by the test (page.route), and every control's request
+    is recorded: its path, its body, and the session's CSRF header."""
+    import json
+
+    expect = sync_api.expect
+    live = live_factory(write_folder(callflows_dir), admin_token=TOKEN)
+    current = live.app.extensions["ivr.flows"].current
+    monkeypatch.setattr(current, "breaks", ["lunch", "training"])
+    monkeypatch.setattr(current.agents["alice"], "role", "supervisor")
+    chat.post(live.redis, "team", sender="bob", name="Bob Smith", text="Caller is shouting",
+              kind="help", call="CA" + "2" * 32)
+
+    sid = "CA" + "1" * 32
+    agent = {"id": "alice", "name": "Alice Jones", "phone": ALICE, "skills": {"sales": 5},
+             "status": "available", "state": "on-call", "offer": None, "call": sid,
+             "break_reason": None}
+    context: dict[str, Any] = {
+        "sid": sid, "number": "+15551230001", "name": "Pat Doe", "place": "Austin, TX",
+        "queue": "sales", "waited": 95,
+        "steps": [{"flow": "main", "step": "menu", "input": "1"}],
+        "vars": {"order": "A-17"},
+        "previous": [{"started": 1700000000, "queue": "sales", "agent": "bob",
+                      "outcome": "connected", "disposition": "quote", "notes": "call back"}],
+        "script_html": "<p>Greet <strong>Pat</strong>. Order A-17.</p>",
+        "dispositions": ["sale", "no-sale"], "held": False, "consult": None, "help": False,
+    }
+    sent: list[tuple[str, str, Any, str | None]] = []
+
+    def fake(route: Any) -> None:
+        request = route.request
+        path = request.url.split(live.url, 1)[1]
+        if request.method == "GET":
+            body = agent if path.startswith("/api/agents/") else context
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+            return
+        sent.append((request.method, path, request.post_data_json,
+                     request.headers.get("x-csrf-token")))
+        route.fulfill(status=200, content_type="application/json", body="{}")
+
+    page = open_desk(browser, live, viewport={"width": 390, "height": 844}, is_mobile=True)
+    page.route("**/api/agents/alice", fake)
+    page.route("**/api/agents/alice/status", fake)
+    page.route("**/api/calls/**", fake)
+    page.on("dialog", lambda dialog: dialog.accept())
+    csrf = page.evaluate("JSON.parse(document.getElementById('desk-data').textContent).csrf")
+
+    call = page.locator("#call")
+    expect(call).to_be_visible(timeout=5000)
+    expect(call.locator("[data-field=who]")).to_have_text("Pat Doe +15551230001")
+    expect(page.locator("#caller")).to_contain_text("Austin, TX")
+    expect(page.locator("#script strong")).to_have_text("Pat")
+    page.click("#history summary")
+    expect(page.locator("#steps")).to_contain_text("main › menu — 1")
+    expect(page.locator("#vars")).to_contain_text("A-17")
+    expect(page.locator("#previous")).to_contain_text("quote · call back")
+    expect(page.locator("#help-requests")).to_contain_text("Caller is shouting")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    def last_sent() -> tuple[str, str, Any]:
+        expect(page.locator("#banner")).to_be_hidden()
+        assert sent, "nothing was sent"
+        method, path, body, token = sent[-1]
+        assert token == csrf
+        return method, path, body
+
+    page.click("#hold")
+    page.wait_for_timeout(200)
+    assert last_sent() == ("POST", f"/api/calls/{sid}/hold", {"hold": True})
+    context["held"] = True
+    expect(page.locator("#hold")).to_have_text("Resume", timeout=2500)
+    expect(page.locator("#call-flags")).to_have_text("on hold")
+
+    page.select_option("#transfer-kind", "agent")
+    page.select_option("#transfer-agent", "bob")
+    page.check("#transfer-warm")
+    page.click("#transfer-go")
+    page.wait_for_timeout(200)
+    assert last_sent() == ("POST", f"/api/calls/{sid}/transfer", {"to": "agent:bob", "warm": True})
+    context["consult"] = {"to": "agent:bob"}
+    expect(page.locator("#consult")).to_be_visible(timeout=2500)
+    expect(page.locator("#transfer")).to_be_hidden()
+    page.click("#consult-three")
+    page.wait_for_timeout(200)
+    assert last_sent() == ("POST", f"/api/calls/{sid}/transfer/complete", {"three_way": True})
+    page.click("#consult-cancel")
+    page.wait_for_timeout(200)
+    assert last_sent() == ("POST", f"/api/calls/{sid}/transfer/cancel", {})
+    context["consult"] = None
+    expect(page.locator("#transfer")).to_be_visible(timeout=2500)
+    page.select_option("#transfer-kind", "number")
+    page.fill("#transfer-number", "+15557654321")
+    page.uncheck("#transfer-warm")
+    page.click("#transfer-go")
+    page.wait_for_timeout(200)
+    assert last_sent() == ("POST", f"/api/calls/{sid}/transfer",
+                           {"to": "+15557654321", "warm": False})
+
+    page.fill("#help-note", "needs a refund")
+    page.click("#help-go")
+    page.wait_for_timeout(200)
+    assert last_sent() == ("POST", f"/api/calls/{sid}/help", {"note": "needs a refund"})
+    page.click("#hangup")
+    page.wait_for_timeout(200)
+    assert last_sent() == ("POST", f"/api/calls/{sid}/hangup", {})
+
+    agent["state"] = "wrap-up"
+    expect(page.locator("#wrapup")).to_be_visible(timeout=2500)
+    expect(page.locator("#controls")).to_be_hidden()
+    page.select_option("#disposition", "sale")
+    page.fill("#notes", "Sold the blue one")
+    page.click("#wrapup-done")
+    page.wait_for_timeout(200)
+    assert last_sent() == ("POST", f"/api/calls/{sid}/wrapup",
+                           {"disposition": "sale", "notes": "Sold the blue one"})
+
+    page.select_option("#break-reason", "training")
+    page.click("#status-panel button[data-set=break]")
+    page.wait_for_timeout(200)
+    assert last_sent() == ("PUT", "/api/agents/alice/status",
+                           {"status": "break", "reason": "training"})
+    agent.update(status="break", break_reason="training", state="idle", call=None)
+    expect(page.locator("#status-pill")).to_have_text("break (training)", timeout=2500)
+    expect(page.locator("#no-call")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "desk-phone-controls.png"), full_page=True)
+    assert page.errors == []
