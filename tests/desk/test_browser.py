@@ -197,6 +197,7 @@ def test_desk_controls_send_what_the_api_expects(live_factory: Any, callflows_di
     expect(page.locator("#previous")).to_contain_text("quote · call back")
     expect(page.locator("#help-requests")).to_contain_text("Caller is shouting")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(ARTIFACTS / "desk-phone-call.png"), full_page=True)
 
     def last_sent() -> tuple[str, str, Any]:
         expect(page.locator("#banner")).to_be_hidden()
