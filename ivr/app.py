@@ -67,6 +67,7 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
 
     import ivr.api
     import ivr.api.metrics
+    import ivr.desk.web
     import ivr.wallboard
     from ivr.webhooks import health, queue, recording, sms, voice
 
@@ -77,6 +78,7 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(recording.bp)  # and the recordings' timers (ivr/recordings)
     app.register_blueprint(ivr.api.bp)
     app.register_blueprint(ivr.wallboard.bp)
+    ivr.desk.web.install(app)  # /desk, and the desk sessions that the API accepts
     ivr.api.metrics.install(app)  # live queue gauges in /metrics
 
     if cfg.background:

@@ -260,3 +260,30 @@ def recording_claim(what: str) -> str:
     """String (SET NX with expiry): one worker's claim on a piece of recordings work (a
     sweep, a deletion, an expected recording), so it is done once across workers."""
     return f"{PREFIX}{REC}:claim:{what}"
+
+
+# --- desk (ivr/desk) ----------------------------------------------------------------
+# Secrets (sign-in links, session ids) are never keys themselves: only their SHA-256.
+
+
+def desk_link(token_hash: str) -> str:
+    """String: the agent a texted sign-in link opens a desk session for; 10 minutes."""
+    return f"{PREFIX}desk:link:{token_hash}"
+
+
+def desk_link_seen(token_hash: str) -> str:
+    """String: a sign-in link was issued ("issued") or spent ("used"); a day, so that a
+    late or second use is told apart from a forged link."""
+    return f"{PREFIX}desk:link-seen:{token_hash}"
+
+
+def desk_session(session_hash: str) -> str:
+    """Hash {agent, csrf, created}: one desk session; 12 hours or until sign-out."""
+    return f"{PREFIX}desk:session:{session_hash}"
+
+
+def chat_room(room: str) -> str:
+    """Stream: one chat room's messages (`team`, `queue:NAME`, `dm:A|B` for two agents'
+    direct messages, `inbox:ID` for every direct message of one agent); capped, and
+    trimmed to IVR_RETENTION_DAYS."""
+    return f"{PREFIX}chat:{room}"

@@ -35,7 +35,8 @@ from ivr.api import schemas as s
 from ivr.api.actor import Actor, desk_allowed, require_call
 from ivr.api.routes import api
 from ivr.api.spec import ApiError
-from ivr.context import get_redis, get_router
+from ivr.context import get_config, get_redis, get_router
+from ivr.desk import chat
 from ivr.flows import templates
 from ivr.flows.state import FlowState
 from ivr.reports.contacts import Contact
@@ -264,7 +265,8 @@ def call_wrapup(sid: str, body: s.WrapupBody) -> Any:
 def call_help(sid: str, body: s.HelpBody) -> Any:
     """Flags the call for supervisors: the wallboard shows it with the note, and the
     call's context returns it, until the call ends (or after 4 hours). Asking again
-    replaces the note. 409 when the call is over."""
+    replaces the note. The request is also posted in the team chat room (kind `help`,
+    with the call's sid), where supervisors' desks show it. 409 when the call is over."""
     who = require_call(sid)
     router = get_router()
     caller = router.caller(sid)
@@ -285,6 +287,14 @@ def call_help(sid: str, body: s.HelpBody) -> Any:
                                    "note": body.note},
               maxlen=EVENTS_MAXLEN, approximate=True)
     pipe.execute()
+    # Supervisors see it in the desk: a help message in the team room, naming the call.
+    who_name = agent or "admin"
+    config = router.agent_config(agent) if agent else None
+    chat.post(store, "team", sender=who_name, name=config.name if config else who_name,
+              kind="help", call=sid,
+              text=f"Help on a {caller.queue} call: {body.note}" if body.note
+              else f"Help on a {caller.queue} call",
+              retention_days=get_config().retention_days)
     return {"sid": sid, "help": flag}
 
 

@@ -350,6 +350,12 @@ def test_help_flags_the_call_until_it_ends(desk_app: Flask) -> None:
     alice = next(a for a in board["agents"] if a["id"] == "alice")
     assert alice["call"]["id"] == sid and alice["call"]["help"] == "angry caller"
     assert [e["call"] for e in events_of(client, "help")] == [sid]
+    # supervisors' desks see it in the team room
+    team = client.get("/api/chat/team", headers=AUTH).json
+    helps = [m for m in (team["messages"] if isinstance(team, dict) else team)
+             if m["kind"] == "help"]
+    assert [(m["call"], m["from"]) for m in helps] == [(sid, "alice")]
+    assert "angry caller" in helps[0]["text"]
     too_long = client.post(f"/api/calls/{sid}/help", json={"note": "x" * 501}, headers=AUTH)
     assert too_long.status_code == 422
 
