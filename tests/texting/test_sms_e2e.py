@@ -376,7 +376,11 @@ def test_messages_sent_in_a_quick_row_are_handled_in_that_order(
             i, sim.send_sms(TEXTER, SERVICE, f"m{i}")))
         threads.append(t)
         t.start()
-        time.sleep(0.02)  # sent one after the other, faster than they are answered
+        # Sent one after the other, faster than they are answered: the next one leaves once
+        # the server has given this one its ticket (its place in the conversation), so the
+        # order they arrive in is the order they were sent, however loaded the machine.
+        wait_until(lambda i=i: int(lv.redis.hget(keys.conversation_turns(TEXTER, SERVICE),
+                                                 "next") or 0) >= i + 2, 10)
     for t in threads:
         t.join(30)
     assert [results[i][0].split("\n")[0] for i in range(5)] == [
