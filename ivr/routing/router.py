@@ -31,6 +31,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import redis
 from twilio.rest import Client
@@ -154,10 +155,28 @@ class Router:
             return None
         response = VoiceResponse()
         response.enqueue(
-            call_sid, action=action_url, method="POST",
+            call_sid, action=self.result_url(call_sid, "queue", action_url), method="POST",
             wait_url=self.url(paths.QUEUE_WAIT, call=call_sid, n=0), wait_url_method="POST",
         )
         return response
+
+    def result_url(self, call_sid: str, via: str, action_url: str) -> str:
+        """Our /twilio/queue/result with the flow's own continuation (the engine's action
+        URL's query) carried along: the Enqueue action ("queue") and the caller's conference
+        <Dial> action ("conf") pass through it (ivr/webhooks/queue.py), so that the move
+        into the conference does not continue the flow twice."""
+        query = dict(parse_qsl(urlsplit(action_url).query))
+        return self.url(paths.QUEUE_RESULT, call=call_sid, via=via, **query)
+
+    def continuation(self, call_sid: str, via: str, queue_result: str) -> str:
+        return self.acd.continuation(call_sid, via, queue_result)
+
+    def join(self, call_sid: str) -> tuple[str, str]:
+        return self.acd.join(call_sid)
+
+    def conference_event(self, call_sid: str, event: str, participant: str, conference: str,
+                         seq: int) -> None:
+        self.acd.conference_event(call_sid, event, participant, conference, seq)
 
     def enter_call(
         self, call_sid: str, *, queue: str, priority: int, skills: list[str],

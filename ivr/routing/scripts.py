@@ -49,6 +49,7 @@ NAMES = (
     "enter", "match_caller", "accept", "miss", "caller_gone", "agent_done",
     "wrap_end", "set_status", "set_leg", "upsert", "remove", "overflow", "callback",
     "callback_result", "claim_timers", "timer_done", "unconnect",
+    "join", "conf_event",
 )
 STANDALONE = ("pin",)
 #: How long a decision's reply is kept for a retry of it (once.lua): longer than any
@@ -126,6 +127,17 @@ class Scripts:
 
     def unconnect(self, call: str) -> str:
         return str(self.run("unconnect", {"call": call}, scope="none"))
+
+    def join(self, call: str) -> tuple[str, str, str]:
+        """join.lua: (verdict, the caller's Enqueue action url, agent id)."""
+        raw = self.run("join", {"call": call}, scope="none")
+        return (str(raw[0]), str(raw[1]) if len(raw) > 1 else "",
+                str(raw[2]) if len(raw) > 2 else "")
+
+    def conf_event(self, call: str, event: str, sid: str, conf: str, seq: int) -> list[str]:
+        raw = self.run("conf_event", {"call": call, "event": event, "sid": sid, "conf": conf,
+                                      "seq": seq}, scope="none")
+        return [str(x) for x in raw]
 
     def callback(self, call: str) -> str:
         return str(self.run("callback", {"call": call}, scope="none"))
