@@ -500,3 +500,4 @@ def wallboard() -> Any:
         "unheard_voicemails": _unheard_count(),
         "history": waiting_history(store, [q["queue"] for q in queues]),
     }
+from ivr.api import control as _control  # noqa: E402,F401 - registers the call controls

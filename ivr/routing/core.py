@@ -213,7 +213,8 @@ class Acd:
 
     # --- the conference ----------------------------------------------------------
 
-    def continuation(self, call_sid: str, via: str, queue_result: str) -> str:
+    def continuation(self, call_sid: str, via: str, queue_result: str,
+                     generation: str = "") -> str:
         """An <Enqueue> action (via "queue") or the caller's conference <Dial> action (via
         "conf"): "resume" the flow, or "ignore" it. Ignored: QueueResult=redirected of a
         caller we moved into their agent's conference ourselves (Twilio posts the Enqueue
@@ -222,13 +223,19 @@ class Acd:
             record = self.caller(call_sid)
             if record is not None and record.agent is not None:
                 return "ignore"
+        elif via == "conf":
+            # the Dial action of a conference the caller was moved out of (a transfer back
+            # into a line, or a later connection): not the end of their call
+            record = self.caller(call_sid)
+            if record is not None and (record.state not in ("connected", "done")
+                                       or str(record.generation) != generation):
+                return "ignore"
         return "resume"
 
-    def join(self, call_sid: str) -> tuple[str, str]:
+    def join(self, call_sid: str) -> tuple[str, str, int]:
         """The caller fetched the conference (join.lua): ("ok" | "done" | "gone", their
-        Enqueue action url)."""
-        verdict, action, _agent = self.scripts.join(call_sid)
-        return verdict, action
+        Enqueue action url, the connection's generation)."""
+        return self.scripts.join(call_sid)
 
     def conference_event(self, call_sid: str, event: str, participant: str, conference: str,
                          seq: int) -> None:
@@ -368,7 +375,8 @@ class Acd:
                               "declined" if call_status == "completed" else call_status)
         elif agent.state == "on-call" and agent.offer is not None:
             caller = self.caller(agent.offer.call)
-            wrap = self.env.queue_config(caller.queue).wrap_up if caller else 0
+            answered = agent.offer.queue or (caller.queue if caller else "")
+            wrap = self.env.queue_config(answered).wrap_up if answered else 0
             reply = self.scripts.agent_done(agent_id, token, wrap_ms=int(wrap * 1000),
                                             skills=agent.skills)
             self.place_offers(reply.offers)

@@ -104,6 +104,13 @@ class Hold:
             language=flow.language if flow is not None else None,
         )
 
+    def music_of(self, queue: str) -> str | None:
+        """The queue's hold music as an absolute URL (None: a router without audio)."""
+        chosen = self.env.queue_config(queue).hold_music or self.default_music
+        if chosen and "://" not in chosen:
+            return self.env.url(paths.RECORDINGS + "/" + quote(chosen.lstrip("/")))
+        return chosen
+
     def expected_wait(self, queue: str, position: int) -> float:
         """Seconds: position over agents logged in for the queue, times recent handle time."""
         db = self.env.db

@@ -110,6 +110,7 @@ class CallerRecord:
     conference: str = ""  # cf: the ConferenceSid (from its participant-join callback)
     held: bool = False  # hd: on hold (the control's decision)
     control: dict[str, Any] = field(default_factory=dict)  # x: a transfer or consult going on
+    generation: int = 0  # g: which connection (join.lua counts them)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> CallerRecord:
@@ -128,6 +129,7 @@ class CallerRecord:
             agent=d.get("agent") or None, connected_ms=int(conn) if conn is not None else None,
             joined=bool(d.get("j")), conference=d.get("cf") or "", held=bool(d.get("hd")),
             control=d["x"] if isinstance(d.get("x"), dict) else {},
+            generation=int(d.get("g") or 0),
         )
 
     @property

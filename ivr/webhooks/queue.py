@@ -244,7 +244,8 @@ def result(params: MultiDict[str, str]) -> TwiML:
     """The caller's <Enqueue> action (via=queue) and their conference <Dial> action
     (via=conf): the flow goes on once (Router.continuation)."""
     via = params.get("via", "queue")
-    verdict = get_router().continuation(params["call"], via, params.get("QueueResult", ""))
+    verdict = get_router().continuation(params["call"], via, params.get("QueueResult", ""),
+                                        params.get("g", ""))
     if verdict == "ignore":
         return VoiceResponse()  # Twilio does not play it: the call was moved by REST
     return _resume(params, "bridged" if via == "conf" else None)
@@ -256,11 +257,12 @@ def join(params: MultiDict[str, str]) -> TwiML:
     """Where Router.accept's REST update sends the caller: their agent's conference."""
     router = get_router()
     call = params["call"]
-    verdict, action = router.join(call)
+    verdict, action, generation = router.join(call)
     if verdict == "done":
         # the agent hung up before we got here: the flow goes on as after the call
         merged = params.copy()
-        for key, value in parse_qsl(urlsplit(router.result_url(call, "conf", action)).query):
+        for key, value in parse_qsl(urlsplit(router.result_url(call, "conf", action,
+                                                                      generation)).query):
             merged[key] = value
         return _resume(merged, "bridged")
     if verdict != "ok":
@@ -269,7 +271,19 @@ def join(params: MultiDict[str, str]) -> TwiML:
         return response
     response = VoiceResponse()
     response.append(conference_dial(router, call,
-                                    action=router.result_url(call, "conf", action)))
+                                    action=router.result_url(call, "conf", action,
+                                                             generation)))
+    return response
+
+
+@bp.post(paths.QUEUE_BACK)
+@twilio_webhook("voice", required=("call",))
+def back(params: MultiDict[str, str]) -> TwiML:
+    """A caller transferred back into a line (REST move): their <Enqueue> again."""
+    response = get_router().back_in_line(params["call"])
+    if response is None:
+        response = VoiceResponse()
+        response.hangup()
     return response
 
 

@@ -1,0 +1,155 @@
+"""Call controls on a connected call: hold and resume, hang up, cold transfer to a queue
+or a phone number (docs/routing.md, "Conferences" and "Call controls").
+
+Each control is one Lua decision (lua/control.lua), so two requests at once cannot both
+apply: one wins, the other is refused with `ControlRefused`. The Twilio requests that
+carry the decision out (a participant update, a REST move of the caller's call, ending
+the agent's call) follow the decision. Plain values in, plain values out: the JSON API
+(ivr/api/control.py) maps the exceptions to HTTP statuses.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from twilio.twiml.voice_response import Dial, VoiceResponse
+
+from ivr import paths
+from ivr.routing.core import Acd
+from ivr.routing.env import Env
+from ivr.routing.hold import Hold
+from ivr.routing.phones import CallGone, Phones
+from ivr.routing.records import Offer
+from ivr.routing.scripts import Scripts
+
+log = logging.getLogger("ivr.routing")
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+class ControlError(Exception):
+    """A call control could not be applied."""
+
+
+class UnknownCall(ControlError):
+    """No such call in routing (never queued, or forgotten)."""
+
+
+class ControlRefused(ControlError):
+    """The control does not fit the call's state now (not connected, already on hold, a
+    transfer going on, another control won the race)."""
+
+
+class BadTarget(ControlError, ValueError):
+    """A transfer target that is not `queue:NAME`, `agent:ID` or `+E164`, or names nothing."""
+
+
+class Unsupported(ControlRefused):
+    """A control this server does not offer (yet)."""
+
+
+class Controls:
+    """The call controls (see module docstring)."""
+
+    def __init__(self, env: Env, scripts: Scripts, acd: Acd, phones: Phones,
+                 holding: Hold) -> None:
+        self.env = env
+        self.scripts = scripts
+        self.acd = acd
+        self.phones = phones
+        self.holding = holding
+
+    def _decide(self, call_sid: str, args: dict[str, Any], **scope: Any) -> list[Any]:
+        reply = self.scripts.control({"call": call_sid, **args}, **scope)
+        if reply[0] == "unknown":
+            raise UnknownCall(call_sid)
+        if reply[0] != "ok":
+            raise ControlRefused(str(reply[1]) if len(reply) > 1 else "refused")
+        return reply
+
+    def _conference(self, call_sid: str, known: str) -> str:
+        return known or self.phones.conference_sid(call_sid)
+
+    def hold(self, call_sid: str, on: bool) -> None:
+        """Hold (the caller hears their queue's hold music, and nobody hears them) or
+        resume: the caller's conference participant, updated."""
+        reply = self._decide(call_sid, {"op": "hold" if on else "resume"})
+        conference, queue = self._conference(call_sid, str(reply[3])), str(reply[4])
+        changes: dict[str, Any] = {"hold": on}
+        music = self.holding.music_of(queue)
+        if on and music:
+            changes["hold_url"] = music
+            changes["hold_method"] = "GET"
+        if not conference or not self.phones.participant(conference, call_sid, **changes):
+            log.warning("hold %s of %s: Twilio refused the participant update", on, call_sid)
+
+    def hang_up(self, call_sid: str) -> None:
+        """End the customer's call; the conference ends with it, the agent goes to wrap-up."""
+        self._decide(call_sid, {"op": "hangup"})
+        self.phones.end(call_sid)
+
+    def transfer(self, call_sid: str, to: str, *, warm: bool = False) -> None:
+        """Cold transfer: `queue:NAME` (back in line, keeping the original wait and
+        priority) or `+E164` (the caller's call dials it); the agent's call ends at once.
+        `agent:ID` and warm transfers are not offered yet (Unsupported)."""
+        if warm:
+            raise Unsupported("warm transfers are not available yet")
+        if to.startswith("queue:"):
+            self._to_queue(call_sid, to[len("queue:"):])
+        elif to.startswith("agent:"):
+            raise Unsupported("transfers to an agent are not available yet")
+        elif E164.match(to):
+            self._to_number(call_sid, to)
+        else:
+            raise BadTarget(f"cannot transfer to {to!r}: use queue:NAME, agent:ID or +E164")
+
+    def complete(self, call_sid: str, *, three_way: bool = False) -> None:
+        self._no_consult(call_sid)
+
+    def cancel(self, call_sid: str) -> None:
+        self._no_consult(call_sid)
+
+    def _no_consult(self, call_sid: str) -> None:
+        if self.acd.caller(call_sid) is None:
+            raise UnknownCall(call_sid)
+        raise ControlRefused("no consult was started on this call")
+
+    def _to_queue(self, call_sid: str, name: str) -> None:
+        config = self.env.config().queues.get(name)
+        if config is None:
+            raise BadTarget(f"no queue named {name!r}")
+        from ivr.routing.layout import bucket_name
+
+        self.acd.layout.register_buckets({bucket_name(name, list(config.skills), 1)})
+        reply = self._decide(call_sid, {
+            "op": "queue", "q": name, "skills": list(config.skills), "lvl": 1,
+            "strat": config.strategy, "ring": config.ring_timeout, "sl": config.service_level,
+        }, queue=name, skills=config.skills)
+        agent_leg = str(reply[2])
+        try:
+            self.phones.move(call_sid, self.env.url(paths.QUEUE_BACK, call=call_sid))
+        except CallGone:
+            self.acd.call_ended(call_sid, "completed")  # gone meanwhile: an abandon in line
+        self.phones.end(agent_leg)
+        self.acd.place_offers(Offer.many(reply[5]))
+
+    def _to_number(self, call_sid: str, number: str) -> None:
+        reply = self._decide(call_sid, {"op": "number", "to": number})
+        record = self.acd.caller(call_sid)
+        response = VoiceResponse()
+        action = None
+        if record is not None:
+            from urllib.parse import parse_qsl, urlsplit
+
+            query = dict(parse_qsl(urlsplit(record.action_url).query))
+            action = self.env.url(paths.QUEUE_RESULT, call=call_sid, via="conf",
+                                  g=str(record.generation), **query)
+        dial = Dial(caller_id=(record.service_number if record else None) or None,
+                    action=action, method="POST") if action else Dial()
+        dial.number(number)
+        response.append(dial)
+        if not self.phones.play_twiml(call_sid, str(response)):
+            log.warning("transfer of %s to %s: Twilio refused the move", call_sid, number)
+        self.phones.end(str(reply[2]))

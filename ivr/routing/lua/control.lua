@@ -1,0 +1,74 @@
+-- control.lua: one call control on a connected call (ivr/routing/control.py). Each is one
+-- decision, so two at once cannot both apply: the first changes the caller's state, the
+-- second finds it changed and is refused. The Twilio requests (participant updates, REST
+-- moves) follow in the worker once the decision is taken.
+-- KEYS: the common layout of lib.lua; for "queue", the target queue's lines and skills.
+-- ARGV[3] JSON: {call, op, to?, q?, skills?, lvl?, strat?, ring?, sl?}
+--   op: hold | resume | hangup | queue (cold transfer back in line: original place, the
+--       target queue's requirements) | number (cold transfer to a phone number)
+-- Returns {"ok", agent id, agent leg, ConferenceSid, queue, {offers}} | {"refused", why}
+--       | {"unknown"}.
+local c = caller_get(ARGS.call)
+if not c or c.kind == 'callback' then return {'unknown'} end
+if c.st ~= 'connected' or not c.agent then return {'refused', 'the call is not connected'} end
+local a = agent_get(c.agent)
+if not a or a.state ~= 'on-call' or not a.offer or a.offer.call ~= c.id then
+  return {'refused', 'the call is not connected'}
+end
+local op = ARGS.op
+local old_q = c.q
+local function ok(offers)
+  return {'ok', a.id, a.leg or '', c.cf or '', old_q, offers or {}}
+end
+if c.hng then return {'refused', 'the call is being hung up'} end
+if c.x then return {'refused', 'the call is being transferred'} end
+if op == 'hangup' then
+  c.hng = 1
+  caller_put(c)
+  return ok()
+end
+if not c.j then return {'refused', 'the caller has not joined the call yet'} end
+if op == 'hold' then
+  if c.hd then return {'refused', 'the caller is already on hold'} end
+  c.hd = true
+  caller_put(c)
+  event('hold', {queue = c.q, call = c.id, agent = a.id})
+  return ok()
+elseif op == 'resume' then
+  if not c.hd then return {'refused', 'the caller is not on hold'} end
+  c.hd = nil
+  caller_put(c)
+  event('resume', {queue = c.q, call = c.id, agent = a.id})
+  return ok()
+elseif op == 'number' then
+  c.x = {kind = 'number', to = ARGS.to}
+  c.hd = nil
+  caller_put(c)
+  event('transfer', {queue = c.q, call = c.id, agent = a.id, to = ARGS.to})
+  return ok()
+elseif op == 'queue' then
+  -- The agent's part is over: their leg's status callback (agent_done.lua) counts the talk
+  -- to the queue they answered, from when they did.
+  a.offer.moved = {q = c.q, conn = c.conn}
+  agent_put(a)
+  event('transfer', {queue = c.q, call = c.id, agent = a.id, to = 'queue:' .. ARGS.q})
+  -- back in line with the original place (t0 and priority kept); the target queue's
+  -- requirements; no max wait, no escalation: their wait was served once already.
+  c.q = ARGS.q
+  c.skills = ARGS.skills
+  c.lvl = ARGS.lvl
+  c.strat = ARGS.strat
+  c.ring = ARGS.ring
+  c.sl = ARGS.sl
+  c.esc = {}
+  c.dl = nil
+  c.agent = nil
+  c.j = nil
+  c.hd = nil
+  c.cf = nil
+  c.conn = nil
+  c.offers = {}
+  requeue(c)
+  return ok(match_caller(c))
+end
+return {'refused', 'unknown control ' .. tostring(op)}
