@@ -99,6 +99,9 @@ class Controls:
         if to.startswith("queue:"):
             self._to_queue(call_sid, to[len("queue:"):])
         elif to.startswith("agent:"):
+            agent_id = to[len("agent:"):]
+            if not agent_id or self.acd.roster.record(agent_id) is None:
+                raise BadTarget(f"no agent named {agent_id!r}")
             raise Unsupported("transfers to an agent are not available yet")
         elif E164.match(to):
             self._to_number(call_sid, to)

@@ -91,7 +91,8 @@ def add_routes(app: Flask, sim: TwilioSim) -> None:
     def list_conferences(account: str) -> Any:
         name, status = request.args.get("FriendlyName"), request.args.get("Status")
         with sw.lock:
-            rooms = list(dict.fromkeys([*sw.rooms.values(), *sw.done_rooms.values()]))
+            unique = {id(r): r for r in [*sw.rooms.values(), *sw.done_rooms.values()]}
+            rooms = sorted(unique.values(), key=lambda r: r.created)
         found = [room_json(sim, r) for r in rooms if name in (None, r.name)]
         if status:
             found = [r for r in found if r["status"] == status]
