@@ -92,8 +92,9 @@ class Controls:
 
     def transfer(self, call_sid: str, to: str, *, warm: bool = False) -> None:
         """Cold transfer: `queue:NAME` (back in line, keeping the original wait and
-        priority) or `+E164` (the caller's call dials it); the agent's call ends at once.
-        `agent:ID` and warm transfers are not offered yet (Unsupported)."""
+        priority), `agent:ID` (an offer to that agent only, who must be free) or `+E164`
+        (the caller's call dials it); the agent's call ends at once. Warm transfers are
+        not offered yet (Unsupported)."""
         if warm:
             raise Unsupported("warm transfers are not available yet")
         if to.startswith("queue:"):
@@ -102,7 +103,7 @@ class Controls:
             agent_id = to[len("agent:"):]
             if not agent_id or self.acd.roster.record(agent_id) is None:
                 raise BadTarget(f"no agent named {agent_id!r}")
-            raise Unsupported("transfers to an agent are not available yet")
+            self._to_agent(call_sid, agent_id)
         elif E164.match(to):
             self._to_number(call_sid, to)
         else:
@@ -130,13 +131,27 @@ class Controls:
             "op": "queue", "q": name, "skills": list(config.skills), "lvl": 1,
             "strat": config.strategy, "ring": config.ring_timeout, "sl": config.service_level,
         }, queue=name, skills=config.skills)
-        agent_leg = str(reply[2])
+        self._back_in_line(call_sid, str(reply[2]), Offer.many(reply[5]))
+
+    def _to_agent(self, call_sid: str, agent_id: str) -> None:
+        target = self.acd.roster.record(agent_id)
+        reply = self._decide(call_sid, {"op": "agent", "target": agent_id},
+                             agent_skills=target.skills if target else {})
+        self._back_in_line(call_sid, str(reply[2]), Offer.many(reply[5]))
+
+    def _back_in_line(self, call_sid: str, agent_leg: str, offers: list[Offer]) -> None:
+        """The caller out of the conference into their <Enqueue> again; the agent's call
+        ended at once; the new offers rung."""
         try:
             self.phones.move(call_sid, self.env.url(paths.QUEUE_BACK, call=call_sid))
         except CallGone:
-            self.acd.call_ended(call_sid, "completed")  # gone meanwhile: an abandon in line
+            # gone meanwhile: their hang-up in line (offers withdrawn, nobody rung)
+            self.acd.call_ended(call_sid, "completed")
+            for offer in offers:
+                self.acd.offer_failed(offer.agent_id, offer.token, "canceled")
+            offers = []
         self.phones.end(agent_leg)
-        self.acd.place_offers(Offer.many(reply[5]))
+        self.acd.place_offers(offers)
 
     def _to_number(self, call_sid: str, number: str) -> None:
         reply = self._decide(call_sid, {"op": "number", "to": number})

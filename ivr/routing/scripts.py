@@ -135,8 +135,11 @@ class Scripts:
                 int(raw[3]) if len(raw) > 3 else 0)
 
     def control(self, args: dict[str, Any], *, queue: str | None = None,
-                skills: Iterable[str] = ()) -> list[Any]:
-        """control.lua: one call control (hold, resume, hangup, queue, number)."""
+                skills: Iterable[str] = (),
+                agent_skills: dict[str, int] | None = None) -> list[Any]:
+        """control.lua: one call control (hold, resume, hangup, queue, number, agent)."""
+        if agent_skills is not None:  # an offer to that agent: its free sets
+            return list(self.run("control", args, scope="agent", agent_skills=agent_skills))
         if queue is not None:
             return list(self.run("control", args, scope="queue", queue=queue, skills=skills))
         return list(self.run("control", args, scope="none"))

@@ -203,7 +203,28 @@ def test_cold_transfer_to_a_number(desk: Desk) -> None:
     assert desk.post(f"/api/calls/{sid}/hold", {"hold": True}).status_code == 409
 
 
-@pytest.mark.parametrize("to", ["queue:nowhere", "sales", "+1", "agent:"])
+def test_cold_transfer_to_an_agent_offers_the_call_to_them_only(desk: Desk) -> None:
+    sid, leg = desk.connected_call()
+    desk.sim.phones[BOB] = Phone(inputs=["1"], hangup_after=1000)
+    # bob is busy (on break): refused, nothing changes
+    assert "break" in desk.sim.send_sms(BOB, SERVICE, "BREAK")[0].lower()
+    assert desk.post(f"/api/calls/{sid}/transfer", {"to": "agent:bob"}).status_code == 409
+    assert desk.sim.hears(sid) == {leg}
+    assert "available" in desk.sim.send_sms(BOB, SERVICE, "ON")[0]
+    r = desk.post(f"/api/calls/{sid}/transfer", {"to": "agent:bob"})
+    assert r.status_code == 200, r.get_json()
+    desk.sim.call(leg).wait(10)
+    wait_until(lambda: bool(desk.sim.record.calls_to(BOB)), 10)
+    bob_leg = desk.sim.record.calls_to(BOB)[0].sid
+    # bob has no sales skill: offered because the transfer named him
+    wait_until(lambda: desk.sim.hears(sid) == {bob_leg}, 10)
+    assert desk.router.caller(sid).agent == "bob"
+    assert [e["to"] for e in events(desk, "transfer")] == ["agent:bob"]
+    assert desk.router.queue_stats("sales")["answered"] == 1
+    wait_until(lambda: desk.router.agent("alice")["state"] == "idle")
+
+
+@pytest.mark.parametrize("to", ["queue:nowhere", "sales", "+1", "agent:", "agent:carol"])
 def test_transfer_to_nothing_is_422(desk: Desk, to: str) -> None:
     sid, _leg = desk.connected_call()
     assert desk.post(f"/api/calls/{sid}/transfer", {"to": to}).status_code == 422
@@ -211,8 +232,7 @@ def test_transfer_to_nothing_is_422(desk: Desk, to: str) -> None:
 
 def test_not_offered_yet_controls_are_409(desk: Desk) -> None:
     sid, _leg = desk.connected_call()
-    for path, body in [("transfer", {"to": "agent:bob"}),
-                       ("transfer", {"to": "queue:support", "warm": True}),
+    for path, body in [("transfer", {"to": "queue:support", "warm": True}),
                        ("transfer/complete", {"three_way": False}),
                        ("transfer/cancel", None)]:
         r = desk.post(f"/api/calls/{sid}/{path}", body)

@@ -5,7 +5,8 @@
 -- KEYS: the common layout of lib.lua; for "queue", the target queue's lines and skills.
 -- ARGV[3] JSON: {call, op, to?, q?, skills?, lvl?, strat?, ring?, sl?}
 --   op: hold | resume | hangup | queue (cold transfer back in line: original place, the
---       target queue's requirements) | number (cold transfer to a phone number)
+--       target queue's requirements) | number (cold transfer to a phone number) |
+--       agent (cold transfer: an offer to that agent only; ARGV target = agent id)
 -- Returns {"ok", agent id, agent leg, ConferenceSid, queue, {offers}} | {"refused", why}
 --       | {"unknown"}.
 local c = caller_get(ARGS.call)
@@ -70,5 +71,27 @@ elseif op == 'queue' then
   c.offers = {}
   requeue(c)
   return ok(match_caller(c))
+elseif op == 'agent' then
+  -- offered to that agent only (an offer as any other: whisper, press 1); a miss puts the
+  -- caller back in line in their queue with their place (miss.lua)
+  local t = agent_get(ARGS.target)
+  if not t or t.gone then return {'refused', 'no such agent'} end
+  if t.id == a.id then return {'refused', 'the call is already with that agent'} end
+  if not is_free(t) then return {'refused', 'that agent is not available'} end
+  a.offer.moved = {q = c.q, conn = c.conn}
+  agent_put(a)
+  event('transfer', {queue = c.q, call = c.id, agent = a.id, to = 'agent:' .. t.id})
+  c.agent = nil
+  c.j = nil
+  c.hd = nil
+  c.cf = nil
+  c.conn = nil
+  c.dl = nil
+  c.esc = {}
+  c.offers = {}
+  c.st = 'offered'
+  local offered = offer(c, t)
+  caller_put(c)
+  return ok({offered})
 end
 return {'refused', 'unknown control ' .. tostring(op)}
