@@ -76,14 +76,7 @@ class Controls:
         """Hold (the caller hears their queue's hold music, and nobody hears them) or
         resume: the caller's conference participant, updated."""
         reply = self._decide(call_sid, {"op": "hold" if on else "resume"})
-        conference, queue = self._conference(call_sid, str(reply[3])), str(reply[4])
-        changes: dict[str, Any] = {"hold": on}
-        music = self.holding.music_of(queue)
-        if on and music:
-            changes["hold_url"] = music
-            changes["hold_method"] = "GET"
-        if not conference or not self.phones.participant(conference, call_sid, **changes):
-            log.warning("hold %s of %s: Twilio refused the participant update", on, call_sid)
+        self._set_hold(self._conference(call_sid, str(reply[3])), call_sid, on, str(reply[4]))
 
     def hang_up(self, call_sid: str) -> None:
         """End the customer's call; the conference ends with it, the agent goes to wrap-up."""
@@ -93,10 +86,20 @@ class Controls:
     def transfer(self, call_sid: str, to: str, *, warm: bool = False) -> None:
         """Cold transfer: `queue:NAME` (back in line, keeping the original wait and
         priority), `agent:ID` (an offer to that agent only, who must be free) or `+E164`
-        (the caller's call dials it); the agent's call ends at once. Warm transfers are
-        not offered yet (Unsupported)."""
+        (the caller's call dials it); the agent's call ends at once. Warm (`agent:ID` or
+        `+E164`): a consult; the caller is held while the target is dialled into the
+        conference, then `complete` or `cancel`."""
         if warm:
-            raise Unsupported("warm transfers are not available yet")
+            if to.startswith("agent:"):
+                agent_id = to[len("agent:"):]
+                if not agent_id or self.acd.roster.record(agent_id) is None:
+                    raise BadTarget(f"no agent named {agent_id!r}")
+                self._consult(call_sid, to, agent_id)
+            elif E164.match(to):
+                self._consult(call_sid, to, None)
+            else:
+                raise BadTarget(f"cannot consult {to!r}: use agent:ID or +E164")
+            return
         if to.startswith("queue:"):
             self._to_queue(call_sid, to[len("queue:"):])
         elif to.startswith("agent:"):
@@ -110,15 +113,67 @@ class Controls:
             raise BadTarget(f"cannot transfer to {to!r}: use queue:NAME, agent:ID or +E164")
 
     def complete(self, call_sid: str, *, three_way: bool = False) -> None:
-        self._no_consult(call_sid)
+        """After a consult: `three_way` unholds the caller, all three talk (the agent still
+        ends the call by hanging up); else the agent leaves and the caller stays with the
+        target, whose hang-up now ends the call."""
+        if three_way:
+            reply = self._decide(call_sid, {"op": "three_way"})
+            self._set_hold(self._conference(call_sid, str(reply[3])), call_sid, False, "")
+            return
+        reply = self._decide(call_sid, {"op": "complete"})
+        conference = self._conference(call_sid, str(reply[3]))
+        target_leg = str(reply[5][0]) if reply[5] else ""
+        agent_leg = str(reply[2])
+        if conference:
+            if target_leg:
+                self.phones.participant(conference, target_leg, end_conference_on_exit=True)
+            if agent_leg:
+                self.phones.participant(conference, agent_leg, end_conference_on_exit=False)
+        self._set_hold(conference, call_sid, False, "")
+        self.phones.end(agent_leg)
 
     def cancel(self, call_sid: str) -> None:
-        self._no_consult(call_sid)
+        """After a consult: the target leaves, the caller is resumed."""
+        reply = self._decide(call_sid, {"op": "cancel"})
+        self.phones.end(str(reply[5][0]) if reply[5] else "")
+        self._set_hold(self._conference(call_sid, str(reply[3])), call_sid, False, "")
 
-    def _no_consult(self, call_sid: str) -> None:
-        if self.acd.caller(call_sid) is None:
-            raise UnknownCall(call_sid)
-        raise ControlRefused("no consult was started on this call")
+    def _set_hold(self, conference: str, call_sid: str, on: bool, queue: str) -> None:
+        changes: dict[str, Any] = {"hold": on}
+        music = self.holding.music_of(queue) if on and queue else None
+        if music:
+            changes["hold_url"] = music
+            changes["hold_method"] = "GET"
+        if not conference or not self.phones.participant(conference, call_sid, **changes):
+            log.warning("hold %s of %s: Twilio refused the participant update", on, call_sid)
+
+    def _consult(self, call_sid: str, to: str, agent_id: str | None) -> None:
+        target = self.acd.roster.record(agent_id) if agent_id else None
+        args: dict[str, Any] = {"op": "consult", "to": to}
+        if agent_id:
+            args["target"] = agent_id  # (never null: cjson's null is true in Lua)
+        reply = self._decide(call_sid, args,
+                             agent_skills=target.skills if target is not None else None)
+        token = str(reply[5][0]) if reply[5] else ""
+        conference, queue = self._conference(call_sid, str(reply[3])), str(reply[4])
+        self._set_hold(conference, call_sid, True, queue)
+        record = self.acd.caller(call_sid)
+        phone = target.phone if target is not None else to
+        status = (self.env.url(paths.AGENT_STATUS, agent=agent_id, token=token)
+                  if target is not None else None)
+        try:
+            if not conference:
+                raise CallGone("no conference")
+            leg = self.phones.add_participant(
+                conference, from_=(record.service_number if record else "") or phone, to=phone,
+                status_callback=status)
+        except CallGone as exc:
+            self._decide(call_sid, {"op": "cancel"})
+            self._set_hold(conference, call_sid, False, "")
+            if agent_id:
+                self.acd.agent_leg_status(agent_id, token, "failed")
+            raise ControlRefused(f"could not reach {to}: {exc}") from exc
+        self._decide(call_sid, {"op": "xleg", "leg": leg})
 
     def _to_queue(self, call_sid: str, name: str) -> None:
         config = self.env.config().queues.get(name)

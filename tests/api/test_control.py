@@ -230,14 +230,87 @@ def test_transfer_to_nothing_is_422(desk: Desk, to: str) -> None:
     assert desk.post(f"/api/calls/{sid}/transfer", {"to": to}).status_code == 422
 
 
-def test_not_offered_yet_controls_are_409(desk: Desk) -> None:
+def test_consult_controls_without_a_consult_are_409(desk: Desk) -> None:
     sid, _leg = desk.connected_call()
-    for path, body in [("transfer", {"to": "queue:support", "warm": True}),
-                       ("transfer/complete", {"three_way": False}),
+    for path, body in [("transfer/complete", {"three_way": False}),
+                       ("transfer/complete", {"three_way": True}),
                        ("transfer/cancel", None)]:
         r = desk.post(f"/api/calls/{sid}/{path}", body)
         assert r.status_code == 409, (path, r.get_json())
         assert "error" in r.get_json()
+    assert desk.post(f"/api/calls/{sid}/transfer",
+                     {"to": "queue:support", "warm": True}).status_code == 422
+
+
+def start_consult(desk: Desk, to: str) -> tuple[str, str, str]:
+    """A call with alice, and a consult with `to` started: (caller, alice's leg, target leg)."""
+    sid, leg = desk.connected_call()
+    r = desk.post(f"/api/calls/{sid}/transfer", {"to": to, "warm": True})
+    assert r.status_code == 200, r.get_json()
+    phone = BOB if to == "agent:bob" else to
+    wait_until(lambda: bool(desk.sim.record.calls_to(phone)), 10)
+    target = desk.sim.record.calls_to(phone)[0].sid
+    # the caller holds (hold music); alice and the target talk
+    wait_until(lambda: desk.sim.hears(leg) == {target}, 10)
+    assert desk.sim.hears(sid) == {"hold-music:http://music.example/sales.mp3"}
+    assert desk.sim.hears(target) == {leg}
+    # while consulting: no hold, no second transfer
+    assert desk.post(f"/api/calls/{sid}/hold", {"hold": False}).status_code == 409
+    assert desk.post(f"/api/calls/{sid}/transfer", {"to": "queue:support"}).status_code == 409
+    return sid, leg, target
+
+
+def test_consult_then_cancel_resumes_the_caller(desk: Desk) -> None:
+    desk.sim.phones[BOB] = Phone(hangup_after=1000)
+    assert "available" in desk.sim.send_sms(BOB, SERVICE, "ON")[0]
+    sid, leg, target = start_consult(desk, "agent:bob")
+    assert desk.router.agent("bob")["state"] == "on-call"  # busy: nobody else offers him
+    r = desk.post(f"/api/calls/{sid}/transfer/cancel")
+    assert r.status_code == 200, r.get_json()
+    desk.sim.call(target).wait(10)
+    wait_until(lambda: desk.sim.hears(sid) == {leg} and desk.sim.hears(leg) == {sid})
+    assert desk.post(f"/api/calls/{sid}/transfer/cancel").status_code == 409
+    wait_until(lambda: desk.router.agent("bob")["state"] == "idle")
+    assert [e.get("result") for e in events(desk, "consult")] == [None, "cancel"]
+
+
+def test_consult_then_complete_hands_the_caller_over(desk: Desk) -> None:
+    desk.sim.phones[BOB] = Phone(hangup_after=1000)
+    assert "available" in desk.sim.send_sms(BOB, SERVICE, "ON")[0]
+    sid, leg, target = start_consult(desk, "agent:bob")
+    r = desk.post(f"/api/calls/{sid}/transfer/complete", {"three_way": False})
+    assert r.status_code == 200, r.get_json()
+    desk.sim.call(leg).wait(10)  # alice leaves; the call goes on with bob
+    wait_until(lambda: desk.sim.hears(sid) == {target} and desk.sim.hears(target) == {sid})
+    assert desk.router.caller(sid).agent == "bob"
+    wait_until(lambda: desk.router.agent("alice")["state"] == "idle")
+    # bob's desk controls the call now; bob hanging up ends it
+    assert desk.post(f"/api/calls/{sid}/hold", {"hold": True}, agent="bob").status_code == 200
+    assert desk.post(f"/api/calls/{sid}/hold", {"hold": True}, agent="alice").status_code == 403
+    desk.sim.call(target).hang_up()
+    desk.sim.call(sid).wait(10)
+    wait_until(lambda: desk.router.agent("bob")["state"] == "idle")
+    assert desk.router.queue_stats("sales")["answered"] == 1
+    assert [e.get("warm") for e in events(desk, "transfer")] == ["1"]
+
+
+def test_consult_a_number_three_way_then_complete(desk: Desk) -> None:
+    desk.sim.phones[OUTSIDE] = Phone(hangup_after=1000)
+    sid, leg, target = start_consult(desk, OUTSIDE)
+    r = desk.post(f"/api/calls/{sid}/transfer/complete", {"three_way": True})
+    assert r.status_code == 200, r.get_json()
+    wait_until(lambda: desk.sim.hears(sid) == {leg, target})
+    assert desk.sim.hears(leg) == {sid, target} and desk.sim.hears(target) == {sid, leg}
+    assert len(events(desk, "three-way")) == 1
+    assert desk.post(f"/api/calls/{sid}/transfer/complete",
+                     {"three_way": True}).status_code == 409
+    r = desk.post(f"/api/calls/{sid}/transfer/complete", {"three_way": False})
+    assert r.status_code == 200, r.get_json()
+    desk.sim.call(leg).wait(10)
+    wait_until(lambda: desk.sim.hears(sid) == {target})
+    wait_until(lambda: desk.router.agent("alice")["state"] == "idle")
+    desk.sim.call(target).hang_up()  # the number hangs up: the caller's call goes on / ends
+    desk.sim.call(sid).wait(10)
 
 
 def test_controls_of_a_waiting_call_are_409(desk: Desk) -> None:
