@@ -46,10 +46,6 @@ class BadTarget(ControlError, ValueError):
     """A transfer target that is not `queue:NAME`, `agent:ID` or `+E164`, or names nothing."""
 
 
-class Unsupported(ControlRefused):
-    """A control this server does not offer (yet)."""
-
-
 class Controls:
     """The call controls (see module docstring)."""
 

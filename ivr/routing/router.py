@@ -46,7 +46,6 @@ from ivr.routing.control import (
     ControlRefused,
     Controls,
     UnknownCall,
-    Unsupported,
 )
 from ivr.routing.core import CALLBACK_SPACING, MISS_REST, Acd, LiveOffer, QueueOutcome
 from ivr.routing.env import Env
@@ -330,4 +329,4 @@ class Router:
 
 
 __all__ = ["Router", "UnknownAgent", "LiveOffer", "HoldPlan", "CallerRecord", "ControlError",
-           "ControlRefused", "UnknownCall", "BadTarget", "Unsupported"]
+           "ControlRefused", "UnknownCall", "BadTarget"]
