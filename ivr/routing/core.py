@@ -44,6 +44,7 @@ MISS_REST = 10.0  # seconds a caller is not offered again to the agent who just 
 CALLBACK_TRIES = 3
 CALLBACK_SPACING = 120.0  # seconds between callback tries
 MAX_WAIT_RETRY = 5.0  # seconds before max wait is tried again for a caller whose agent rings
+JOIN_GRACE = 2.0  # seconds a conference's participant-join callback may lag a hang-up
 
 
 class LiveOffer(NamedTuple):
@@ -195,8 +196,22 @@ class Acd:
             return
         if record.state in ("waiting", "offered", "overflowing"):
             self._caller_gone(call_sid)
-        elif record.state == "connected" and not record.joined:
-            self.caller_missed(call_sid)  # moved out of the queue, never reached the agent
+        elif record.state == "connected" and not record.conference:
+            if not record.joined:
+                self.caller_missed(call_sid)  # moved out of the queue, never reached the agent
+            else:
+                # They fetched the conference; did they enter it? Its participant-join
+                # callback may still be on its way (Twilio posts it asynchronously): look
+                # again shortly (Timers: joincheck).
+                due = self.env.now_ms() + int(JOIN_GRACE * 1000)
+                self.env.db.zadd(keys.acd("timers"), {f"joincheck|{call_sid}": due})
+
+    def join_check(self, call_sid: str) -> None:
+        """A caller who fetched the conference has hung up: no participant-join reported
+        by now means they never entered it (an abandon, and the agent is told)."""
+        record = self.caller(call_sid)
+        if record is not None and record.state == "connected" and not record.conference:
+            self.caller_missed(call_sid)
 
     def caller_missed(self, call_sid: str, *, tell_agent: bool = True) -> bool:
         """The caller hung up as the agent accepted, before joining the agent's conference:

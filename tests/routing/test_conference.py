@@ -85,11 +85,13 @@ def test_agent_hangs_up_and_the_caller_goes_on_at_next(live: Any) -> None:
         "conf", "redirected"]
 
 
-@pytest.mark.parametrize("when", ["before-move", "after-move"])
+@pytest.mark.parametrize("when", ["before-move", "after-move", "after-join"])
 def test_caller_who_hangs_up_as_the_agent_accepts_is_an_abandon(live: Any, when: str) -> None:
     """before-move: the caller's call has ended when the REST move comes (Twilio refuses
-    it); after-move: it ends before reaching the conference (QueueResult hangup). Either
-    way the agent is told, and the caller counts as abandoned (was=connected)."""
+    it); after-move: it ends before reaching the conference (QueueResult hangup);
+    after-join: it ends after fetching the conference, before entering it (no
+    participant-join ever comes: the joincheck timer decides). Each way the agent is
+    told, and the caller counts as abandoned (was=connected)."""
     sim = live.sim
     sim.phones[ALICE] = Phone(inputs=["1"], hangup_after=1000)
     login(live, ALICE)
@@ -108,6 +110,16 @@ def test_caller_who_hangs_up_as_the_agent_accepts_is_an_abandon(live: Any, when:
         original(call_sid, url)
 
     phones.move = move
+    if when == "after-join":
+        phones.move = original
+        join = router.acd.join
+
+        def join_then_hang_up(call_sid: str) -> Any:
+            answer = join(call_sid)
+            callers[0].leg.set_gone(HungUp("person"))  # gone before the room is entered
+            return answer
+
+        router.acd.join = join_then_hang_up
     callers.append(sim.place_call(CALLER, SERVICE, Caller(talk_for=1000)))
     callers[0].wait(20)
     wait_until(lambda: bool(sim.record.calls_to(ALICE)), 20)
