@@ -22,6 +22,7 @@ the end. Twilio posts them asynchronously (each in its own thread here).
 
 from __future__ import annotations
 
+import random
 import time
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
@@ -89,8 +90,7 @@ def post_events(sim: TwilioSim, room: Room, events: list[tuple[str, Participant 
 
         def send(u: str = url, m: str = method, ps: dict[str, str] = params,
                  sid: str | None = owner.sid if owner else None) -> None:
-            if sim.status_jitter > 0:
-                import random
+            if sim.status_jitter > 0:  # Twilio's callbacks may arrive out of order
                 time.sleep(random.uniform(0, sim.status_jitter))
             sim.http(None, u, m, ps, call_sid=sid)
             sim.conference_callbacks += 1
