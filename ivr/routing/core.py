@@ -9,7 +9,9 @@ the flow engine and the web layer need. It knows no HTTP: the webhooks
 
 Bridging: each caller waits alone in a Twilio queue named by their CallSid
 (`<Enqueue>`); the agent who presses 1 in the whisper answers
-`<Dial><Queue>CallSid</Queue></Dial>`, which connects exactly that caller.
+`<Dial><Conference>CallSid</Conference></Dial>`, and the same request moves the
+caller out of their queue into that conference (REST Calls update to
+/twilio/queue/join, as Twilio Flex does). docs/routing.md, "Conferences".
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ import logging
 import uuid
 from typing import Any, Literal, NamedTuple
 
-from ivr import keys
+from ivr import keys, paths
 from ivr.routing.env import Env
 from ivr.routing.layout import KeyLayout, bucket_name
-from ivr.routing.phones import Phones, RingFailed
+from ivr.routing.phones import CallGone, Phones, RingFailed
 from ivr.routing.records import (
     FINAL_CALL_STATUSES,
     AgentRecord,
@@ -42,6 +44,7 @@ MISS_REST = 10.0  # seconds a caller is not offered again to the agent who just 
 CALLBACK_TRIES = 3
 CALLBACK_SPACING = 120.0  # seconds between callback tries
 MAX_WAIT_RETRY = 5.0  # seconds before max wait is tried again for a caller whose agent rings
+JOIN_GRACE = 2.0  # seconds a conference's participant-join callback may lag a hang-up
 
 
 class LiveOffer(NamedTuple):
@@ -177,7 +180,7 @@ class Acd:
             return "callback"
         if state in ("connected", "done"):
             # QueueResult hangup: they hung up just as the agent accepted, never bridged.
-            if queue_result == "hangup" and self.scripts.unconnect(call_sid) == "abandoned":
+            if queue_result == "hangup" and self.caller_missed(call_sid):
                 return "abandoned"
             return "connected"
         if state == "abandoned" or queue_result == "hangup":
@@ -191,10 +194,76 @@ class Acd:
 
     def call_ended(self, call_sid: str, call_status: str) -> None:
         """A caller's call ended: waiting or ringing an agent means abandoned, offer cancelled."""
-        if call_status not in FINAL_CALL_STATUSES:
+        if call_status not in FINAL_CALL_STATUSES or not call_sid:
             return
-        if call_sid and self.env.db.hexists(keys.acd("callers"), call_sid):
+        record = self.caller(call_sid)
+        if record is None or record.kind == "callback":
+            return
+        if record.state in ("waiting", "offered", "overflowing"):
             self._caller_gone(call_sid)
+        elif record.state == "connected" and not record.conference:
+            if not record.joined:
+                self.caller_missed(call_sid)  # moved out of the queue, never reached the agent
+            else:
+                # They fetched the conference; did they enter it? Its participant-join
+                # callback may still be on its way (Twilio posts it asynchronously): look
+                # again shortly (Timers: joincheck).
+                due = self.env.now_ms() + int(JOIN_GRACE * 1000)
+                self.env.db.zadd(keys.acd("timers"), {f"joincheck|{call_sid}": due})
+
+    def join_check(self, call_sid: str) -> None:
+        """A caller who fetched the conference has hung up: no participant-join reported
+        by now means they never entered it (an abandon, and the agent is told)."""
+        record = self.caller(call_sid)
+        if record is not None and record.state == "connected" and not record.conference:
+            self.caller_missed(call_sid)
+
+    def caller_missed(self, call_sid: str, *, tell_agent: bool = True) -> bool:
+        """The caller hung up as the agent accepted, before joining the agent's conference:
+        an abandon (was=connected, once: unconnect.lua); the agent, alone in the
+        conference, is told so and their call ended. True if it was counted now."""
+        if self.scripts.unconnect(call_sid) != "abandoned":
+            return False
+        if tell_agent:
+            record = self.caller(call_sid)
+            agent = self.roster.record(record.agent) if record and record.agent else None
+            if agent is not None and agent.offer is not None and agent.offer.call == call_sid:
+                self.phones.say_and_end(agent.leg, "Sorry, the caller has hung up.")
+        return True
+
+    # --- the conference ----------------------------------------------------------
+
+    def continuation(self, call_sid: str, via: str, queue_result: str,
+                     generation: str = "") -> str:
+        """An <Enqueue> action (via "queue") or the caller's conference <Dial> action (via
+        "conf"): "resume" the flow, or "ignore" it. Ignored: QueueResult=redirected of a
+        caller we moved into their agent's conference ourselves (Twilio posts the Enqueue
+        action for a call moved by REST too; the flow goes on once, after the conference)."""
+        if via == "queue" and queue_result == "redirected":
+            record = self.caller(call_sid)
+            if record is not None and record.agent is not None:
+                return "ignore"
+        elif via == "conf":
+            # the Dial action of a conference the caller was moved out of (a transfer back
+            # into a line, or a later connection): not the end of their call
+            record = self.caller(call_sid)
+            if record is not None and (record.state not in ("connected", "done")
+                                       or str(record.generation) != generation):
+                return "ignore"
+        return "resume"
+
+    def join(self, call_sid: str) -> tuple[str, str, int]:
+        """The caller fetched the conference (join.lua): ("ok" | "done" | "gone", their
+        Enqueue action url, the connection's generation)."""
+        return self.scripts.join(call_sid)
+
+    def conference_event(self, call_sid: str, event: str, participant: str, conference: str,
+                         seq: int) -> None:
+        """A status callback of the caller's conference (conf_event.lua)."""
+        reply = self.scripts.conf_event(call_sid, event, participant, conference, seq)
+        if reply[0] == "end" and len(reply) > 1:
+            # the agent hung up before the caller got in: end it, the caller's Dial ends
+            self.phones.end_conference(reply[1])
 
     def _caller_gone(self, call_sid: str) -> None:
         self.end_legs(self.scripts.caller_gone(call_sid).withdrawn)
@@ -293,13 +362,22 @@ class Acd:
         return ""
 
     def accept(self, agent_id: str, token: str) -> tuple[str, CallerRecord | None]:
-        """The agent pressed 1: ("ok", caller) if they won the caller, else ("gone" or
+        """The agent pressed 1: ("ok", caller) if they won the caller, ("hungup", caller) if
+        the caller's call had ended as they did (Twilio refused to move it), else ("gone" or
         "stale", None)."""
         reply = self.scripts.accept(agent_id, token)
         if reply.verdict != "ok":
             return reply.verdict, None
         self.end_legs(reply.withdrawn)
-        return "ok", self.caller(reply.caller_id)
+        caller = self.caller(reply.caller_id)
+        if caller is not None and caller.kind == "call":
+            # Out of their <Enqueue> hold loop into the agent's conference.
+            try:
+                self.phones.move(caller.id, self.env.url(paths.QUEUE_JOIN, call=caller.id))
+            except CallGone:
+                self.caller_missed(caller.id, tell_agent=False)  # the webhook tells the agent
+                return "hungup", caller
+        return "ok", caller
 
     def agent_leg_status(self, agent_id: str, token: str, call_status: str,
                          call_sid: str = "") -> None:
@@ -317,7 +395,8 @@ class Acd:
                               "declined" if call_status == "completed" else call_status)
         elif agent.state == "on-call" and agent.offer is not None:
             caller = self.caller(agent.offer.call)
-            wrap = self.env.queue_config(caller.queue).wrap_up if caller else 0
+            answered = agent.offer.queue or (caller.queue if caller else "")
+            wrap = self.env.queue_config(answered).wrap_up if answered else 0
             reply = self.scripts.agent_done(agent_id, token, wrap_ms=int(wrap * 1000),
                                             skills=agent.skills)
             self.place_offers(reply.offers)

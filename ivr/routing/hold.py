@@ -55,7 +55,7 @@ class Hold:
 
     def plan(self, call_sid: str) -> HoldPlan:
         """The next turn of a caller's hold loop. Marks that the loop has started (so an
-        accepting agent's <Dial><Queue> finds the caller) and when they were last told
+        caller's place is told on time) and when they were last told
         their place."""
         acd = self.acd
         caller = acd.caller(call_sid)
@@ -104,6 +104,13 @@ class Hold:
             language=flow.language if flow is not None else None,
         )
 
+    def music_of(self, queue: str) -> str | None:
+        """The queue's hold music as an absolute URL (None: a router without audio)."""
+        chosen = self.env.queue_config(queue).hold_music or self.default_music
+        if chosen and "://" not in chosen:
+            return self.env.url(paths.RECORDINGS + "/" + quote(chosen.lstrip("/")))
+        return chosen
+
     def expected_wait(self, queue: str, position: int) -> float:
         """Seconds: position over agents logged in for the queue, times recent handle time."""
         db = self.env.db
@@ -115,7 +122,7 @@ class Hold:
         return math.ceil(position / agents) * handle_s
 
     def in_twilio_queue(self, call_sid: str) -> bool:
-        """Has Twilio started the caller's hold loop (so <Dial><Queue> will find them)?"""
+        """Has Twilio started the caller's hold loop (fetched the waitUrl lately)?"""
         return bool(self.env.db.exists(keys.acd("inq", call_sid)))
 
     def voice_of(self, call_sid: str) -> tuple[str | None, str | None]:

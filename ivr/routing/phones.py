@@ -9,9 +9,11 @@ how it went (ivr/webhooks/queue.py answers both).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
+from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import paths
 from ivr.flows.optout import send_text
@@ -25,6 +27,10 @@ STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 class RingFailed(Exception):
     """Twilio refused the call to the agent's phone (or could not be reached)."""
+
+
+class CallGone(Exception):
+    """Twilio refused to change a call: it has ended (or never existed)."""
 
 
 class Phones:
@@ -67,6 +73,75 @@ class Phones:
             self.twilio.calls(leg).update(status="completed")
         except (TwilioException, OSError) as exc:
             log.info("ending agent leg %s: %s", leg, exc)
+
+    def move(self, call_sid: str, url: str) -> None:
+        """Give a live call new TwiML from `url` (REST Calls update, Url + Method), as
+        Twilio Flex moves a caller out of its queue. CallGone if Twilio refuses (the call
+        has ended: error 21220, or 20404)."""
+        try:
+            self.twilio.calls(call_sid).update(url=url, method="POST")
+        except (TwilioException, OSError) as exc:
+            raise CallGone(str(exc)) from exc
+
+    def play_twiml(self, call_sid: str, twiml: str) -> bool:
+        """Give a live call inline TwiML (REST Calls update, Twiml); False if refused."""
+        if not call_sid:
+            return False
+        try:
+            self.twilio.calls(call_sid).update(twiml=twiml)
+        except (TwilioException, OSError) as exc:
+            log.info("updating call %s: %s", call_sid, exc)
+            return False
+        return True
+
+    def say_and_end(self, call_sid: str, text: str) -> bool:
+        """Tell the person on a live call something, then hang up (REST, inline TwiML)."""
+        response = VoiceResponse()
+        response.say(text)
+        response.hangup()
+        return self.play_twiml(call_sid, str(response))
+
+    def participant(self, conference: str, call_sid: str, **changes: Any) -> bool:
+        """Update one conference participant (hold, hold_url, muted, coaching,
+        call_sid_to_coach, end_conference_on_exit); False if Twilio refused."""
+        try:
+            self.twilio.conferences(conference).participants(call_sid).update(**changes)
+        except (TwilioException, OSError) as exc:
+            log.info("participant %s of %s: %s", call_sid, conference, exc)
+            return False
+        return True
+
+    def add_participant(self, conference: str, *, from_: str, to: str,
+                        status_callback: str | None = None) -> str:
+        """Dial `to` into the conference (Participants create); the new call's sid.
+        CallGone if Twilio refused."""
+        extra: dict[str, Any] = {}
+        if status_callback:
+            extra = {"status_callback": status_callback, "status_callback_method": "POST",
+                     "status_callback_event": STATUS_EVENTS}
+        try:
+            created = self.twilio.conferences(conference).participants.create(
+                from_=from_, to=to, beep="false", end_conference_on_exit=False,
+                start_conference_on_enter=True, **extra)
+        except (TwilioException, OSError) as exc:
+            raise CallGone(str(exc)) from exc
+        return str(created.call_sid)
+
+    def conference_sid(self, name: str) -> str:
+        """The in-progress conference named `name` ("" if none)."""
+        try:
+            found = self.twilio.conferences.list(friendly_name=name, status="in-progress",
+                                                 limit=1)
+        except (TwilioException, OSError) as exc:
+            log.info("conference %s: %s", name, exc)
+            return ""
+        return str(found[0].sid) if found else ""
+
+    def end_conference(self, conference: str) -> None:
+        try:
+            self.twilio.conferences(conference).update(status="completed")
+        except (TwilioException, OSError) as exc:
+            log.info("ending conference %s: %s", conference, exc)
 
     def status(self, leg: str) -> str:
         """Twilio's status of a call ("" when it cannot be asked)."""

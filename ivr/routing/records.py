@@ -108,6 +108,11 @@ class CallerRecord:
     outcome: str | None  # out: connected, abandoned, overflowed, callback (set once)
     agent: str | None  # who accepted them
     connected_ms: int | None  # conn
+    joined: bool = False  # j: in the agent's conference (fetched it after acceptance)
+    conference: str = ""  # cf: the ConferenceSid (from its participant-join callback)
+    held: bool = False  # hd: on hold (the control's decision)
+    control: dict[str, Any] = field(default_factory=dict)  # x: a transfer or consult going on
+    generation: int = 0  # g: which connection (join.lua counts them)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> CallerRecord:
@@ -124,6 +129,9 @@ class CallerRecord:
             step=d.get("step") or "", action_url=d.get("action") or "",
             deadline_ms=int(dl) if dl is not None else None, outcome=d.get("out") or None,
             agent=d.get("agent") or None, connected_ms=int(conn) if conn is not None else None,
+            joined=bool(d.get("j")), conference=d.get("cf") or "", held=bool(d.get("hd")),
+            control=d["x"] if isinstance(d.get("x"), dict) else {},
+            generation=int(d.get("g") or 0),
         )
 
     @property

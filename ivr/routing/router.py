@@ -19,6 +19,7 @@ composes the parts of `ivr/routing/`, each owning one concern:
 | `timers.py` | timers and the timer thread |
 | `statistics.py` | queue figures and today's counters |
 | `events.py` | the event log |
+| `control.py` | call controls: hold, hang up, transfers |
 
 Routing knows no HTTP: it takes and returns plain values and records. The
 TwiML of the queue and agents' phone calls is the web layer's
@@ -31,6 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import redis
 from twilio.rest import Client
@@ -38,6 +40,13 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import paths
 from ivr.flows.model import AgentConfig, Callflows, QueueConfig
+from ivr.routing.control import (
+    BadTarget,
+    ControlError,
+    ControlRefused,
+    Controls,
+    UnknownCall,
+)
 from ivr.routing.core import CALLBACK_SPACING, MISS_REST, Acd, LiveOffer, QueueOutcome
 from ivr.routing.env import Env
 from ivr.routing.events import EventLog
@@ -83,6 +92,7 @@ class Router:
         self.acd = Acd(self.env, self.layout, self.scripts, self.roster, self.phones,
                        miss_rest=miss_rest, callback_spacing=callback_spacing)
         self.holding = Hold(self.env, self.acd, default_music=hold_music)
+        self.controls = Controls(self.env, self.scripts, self.acd, self.phones, self.holding)
         self.timers = Timers(self.env, self.scripts, self.acd, self.roster, self.phones)
         self.log = EventLog(self.env)
         self.statistics = Statistics(self.env, self.layout, self.roster, self.log)
@@ -153,12 +163,44 @@ class Router:
                                max_wait=max_wait, caller=caller, called=called, flow=flow,
                                step=step, action_url=action_url):
             return None
+        return self.enqueue_twiml(call_sid, action_url)
+
+    def enqueue_twiml(self, call_sid: str, action_url: str) -> VoiceResponse:
+        """`<Enqueue>` of a caller in their own Twilio queue (named by their CallSid)."""
         response = VoiceResponse()
         response.enqueue(
-            call_sid, action=action_url, method="POST",
+            call_sid, action=self.result_url(call_sid, "queue", action_url), method="POST",
             wait_url=self.url(paths.QUEUE_WAIT, call=call_sid, n=0), wait_url_method="POST",
         )
         return response
+
+    def back_in_line(self, call_sid: str) -> VoiceResponse | None:
+        """The TwiML of a caller transferred back into a line (None: not waiting now)."""
+        record = self.acd.caller(call_sid)
+        if record is None or record.state not in ("waiting", "offered"):
+            return None
+        return self.enqueue_twiml(call_sid, record.action_url)
+
+    def result_url(self, call_sid: str, via: str, action_url: str, generation: int = 0) -> str:
+        """Our /twilio/queue/result with the flow's own continuation (the engine's action
+        URL's query) carried along: the Enqueue action ("queue") and the caller's conference
+        <Dial> action ("conf") pass through it (ivr/webhooks/queue.py), so that the move
+        into the conference does not continue the flow twice."""
+        query = dict(parse_qsl(urlsplit(action_url).query))
+        if via == "conf":
+            query["g"] = str(generation)
+        return self.url(paths.QUEUE_RESULT, call=call_sid, via=via, **query)
+
+    def continuation(self, call_sid: str, via: str, queue_result: str,
+                     generation: str = "") -> str:
+        return self.acd.continuation(call_sid, via, queue_result, generation)
+
+    def join(self, call_sid: str) -> tuple[str, str, int]:
+        return self.acd.join(call_sid)
+
+    def conference_event(self, call_sid: str, event: str, participant: str, conference: str,
+                         seq: int) -> None:
+        self.acd.conference_event(call_sid, event, participant, conference, seq)
 
     def enter_call(
         self, call_sid: str, *, queue: str, priority: int, skills: list[str],
@@ -231,6 +273,23 @@ class Router:
     def callback_dialed(self, agent_id: str, token: str, dial_status: str) -> str:
         return self.acd.callback_dialed(agent_id, token, dial_status)
 
+    # --- call controls (ivr/routing/control.py) --------------------------------------------
+
+    def set_hold(self, call_sid: str, on: bool) -> None:
+        self.controls.hold(call_sid, on)
+
+    def hang_up(self, call_sid: str) -> None:
+        self.controls.hang_up(call_sid)
+
+    def transfer(self, call_sid: str, to: str, *, warm: bool = False) -> None:
+        self.controls.transfer(call_sid, to, warm=warm)
+
+    def complete_transfer(self, call_sid: str, *, three_way: bool = False) -> None:
+        self.controls.complete(call_sid, three_way=three_way)
+
+    def cancel_transfer(self, call_sid: str) -> None:
+        self.controls.cancel(call_sid)
+
     def wrapup(self, agent_id: str, call_sid: str, disposition: str | None) -> str:
         """The agent's wrap-up of a call given: "ended" (their wrap-up time is over, and
         they may be offered the next caller at once), "connected" (still on the call:
@@ -277,4 +336,5 @@ class Router:
         return self.statistics.stored_stats()
 
 
-__all__ = ["Router", "UnknownAgent", "LiveOffer", "HoldPlan", "CallerRecord"]
+__all__ = ["Router", "UnknownAgent", "LiveOffer", "HoldPlan", "CallerRecord", "ControlError",
+           "ControlRefused", "UnknownCall", "BadTarget"]

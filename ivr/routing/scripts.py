@@ -49,6 +49,7 @@ NAMES = (
     "enter", "match_caller", "accept", "miss", "caller_gone", "agent_done",
     "wrap_end", "set_status", "set_leg", "upsert", "remove", "overflow", "callback",
     "callback_result", "claim_timers", "timer_done", "unconnect", "wrapup",
+    "join", "conf_event", "control",
 )
 STANDALONE = ("pin",)
 #: How long a decision's reply is kept for a retry of it (once.lua): longer than any
@@ -126,6 +127,27 @@ class Scripts:
 
     def unconnect(self, call: str) -> str:
         return str(self.run("unconnect", {"call": call}, scope="none"))
+
+    def join(self, call: str) -> tuple[str, str, int]:
+        """join.lua: (verdict, the caller's Enqueue action url, connection generation)."""
+        raw = self.run("join", {"call": call}, scope="none")
+        return (str(raw[0]), str(raw[1]) if len(raw) > 1 else "",
+                int(raw[3]) if len(raw) > 3 else 0)
+
+    def control(self, args: dict[str, Any], *, queue: str | None = None,
+                skills: Iterable[str] = (),
+                agent_skills: dict[str, int] | None = None) -> list[Any]:
+        """control.lua: one call control (hold, resume, hangup, queue, number, agent)."""
+        if agent_skills is not None:  # an offer to that agent: its free sets
+            return list(self.run("control", args, scope="agent", agent_skills=agent_skills))
+        if queue is not None:
+            return list(self.run("control", args, scope="queue", queue=queue, skills=skills))
+        return list(self.run("control", args, scope="none"))
+
+    def conf_event(self, call: str, event: str, sid: str, conf: str, seq: int) -> list[str]:
+        raw = self.run("conf_event", {"call": call, "event": event, "sid": sid, "conf": conf,
+                                      "seq": seq}, scope="none")
+        return [str(x) for x in raw]
 
     def callback(self, call: str) -> str:
         return str(self.run("callback", {"call": call}, scope="none"))

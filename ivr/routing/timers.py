@@ -102,6 +102,8 @@ class Timers:
             acd.place_offers(self.scripts.match_caller(args[0], escalate=int(args[1])))
         elif kind == "check":
             self._check_on_call(args[0], args[1])
+        elif kind == "joincheck":
+            acd.join_check(args[0])
         elif kind == "forget":
             self._forget(args[0])
         elif kind in ("rematch", "cbretry"):

@@ -9,7 +9,8 @@ import time
 from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
 
-from ivr.sim.documents import absolute, answer, flag, run_nested, text_of
+from ivr.sim import conference
+from ivr.sim.documents import absolute, answer, run_nested, text_of
 from ivr.sim.legs import Dequeued, HungUp, Interrupt, Leg, Redirected, Source
 from ivr.sim.people import Behaviour
 from ivr.sim.queueing import stay_in_bridge
@@ -54,7 +55,7 @@ def dial(leg: Leg, el: ET.Element, doc_url: str, mode: str) -> Source | None:
         outcome = dial_queue(leg, queue, doc_url, timeout)
     elif room is not None:
         leg.note("dial", {"conference": text_of(room)})
-        outcome = dial_conference(leg, room)
+        outcome = dial_conference(leg, room, doc_url)
     else:
         targets: list[Target] = []
         for n in nouns:
@@ -152,45 +153,12 @@ def dial_queue(leg: Leg, noun: ET.Element, doc_url: str, timeout: float) -> Dial
                        extra={"QueueSid": handoff.queue.sid})
 
 
-def dial_conference(leg: Leg, noun: ET.Element) -> DialOutcome:
-    """https://www.twilio.com/docs/voice/twiml/conference — everyone in the same room talks;
-    startConferenceOnEnter (default true), endConferenceOnExit (default false)."""
-    sw = leg.sim.switch
-    name = text_of(noun)
-    room = sw.enter_room(
-        name, leg, start=flag(noun, "startConferenceOnEnter", True),
-        end=flag(noun, "endConferenceOnExit", False),
-    )
-    joined = time.time()
-    saved = leg.hangup_at
-    limit_set = False
-    try:
-        while True:
-            talking = sw.talking(room)
-            if talking and not limit_set:
-                leg.note("connected", [s for s in room.participants if s != leg.sid])
-                leg.hang_up_in(leg.talk_limit)
-                limit_set = True
-            if room.ended:
-                break
-            def changed(was: bool = talking) -> bool:
-                return room.ended or sw.talking(room) != was
-
-            if not leg.wait_until(changed, None):
-                leg.sim.error(f"{leg.sid}: conference lasted past max_call_seconds")
-                raise HungUp("sim-cap")
-    except Interrupt as exc:
-        sw.leave_room(room, leg)
-        return DialOutcome("answered", duration=int(round(time.time() - joined)),
-                           bridged=limit_set, interrupted=exc,
-                           extra={"ConferenceSid": room.sid})
-    finally:
-        if leg.gone is None:
-            leg.hangup_at = saved
-    sw.leave_room(room, leg)
-    leg.note("disconnected", "conference-ended")
-    return DialOutcome("answered", duration=int(round(time.time() - joined)), bridged=limit_set,
-                       extra={"ConferenceSid": room.sid})
+def dial_conference(leg: Leg, noun: ET.Element, doc_url: str) -> DialOutcome:
+    """https://www.twilio.com/docs/voice/twiml/conference (ivr/sim/conference.py): the Dial
+    of a conference reports `answered` with the ConferenceSid when it ends."""
+    room, talked, joined, exc = conference.dial_conference(leg, noun, doc_url)
+    return DialOutcome("answered", duration=int(round(time.time() - joined)), bridged=talked,
+                       interrupted=exc, extra={"ConferenceSid": room.sid})
 
 
 class DialAttempt:

@@ -20,6 +20,7 @@ from flask import Flask, Response, jsonify, request
 
 from ivr.sim.legs import HungUp, Leg, Redirected, Source, rfc2822_now
 from ivr.sim.records import RestRequest
+from ivr.sim.rest_conference import add_routes as add_conference_routes
 
 if TYPE_CHECKING:
     from ivr.sim.twilio import TwilioSim
@@ -206,6 +207,8 @@ def make_rest_app(sim: TwilioSim) -> Flask:
             "uri": f"/2010-04-01/Accounts/{sim.account_sid}/Messages/{msg.sid}.json",
             "subresource_uris": {},
         }), 201
+
+    add_conference_routes(app, sim)
 
     @app.get(API + "/Recordings/<name>")
     def recording(account: str, name: str) -> Any:

@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 
 from ivr.sim.records import Bridge, new_sid
 
+#: What Twilio plays to a conference participant on hold or waiting, when no URL is given.
+DEFAULT_CONFERENCE_MUSIC = "http://com.twilio.music.classical.s3.amazonaws.com/index.xml"
+
 if TYPE_CHECKING:
     from ivr.sim.legs import Leg
     from ivr.sim.records import SimRecord
@@ -50,16 +53,50 @@ class Handoff:
 
 
 @dataclass
+class Participant:
+    """One call in a conference room, with what the Participants REST resource can change.
+    https://www.twilio.com/docs/voice/api/conference-participant-resource"""
+
+    leg: Leg
+    start: bool  # startConferenceOnEnter
+    end: bool  # endConferenceOnExit
+    muted: bool = False
+    hold: bool = False
+    hold_url: str | None = None
+    coaching: bool = False
+    coach_of: str | None = None  # callSidToCoach: the only one who hears this participant
+    joined: float = 0.0
+    kicked: bool = False  # removed by REST (DELETE): their <Dial> ends, the call goes on
+    heard_once: bool = False  # has heard someone else (the person's talk time runs)
+
+
+@dataclass
 class Room:
-    """A conference room: participants, and whether the conference has started."""
+    """A conference: participants, whether it has started, its status callback.
+    https://www.twilio.com/docs/voice/api/conference-resource"""
 
     name: str
     sid: str
-    participants: dict[str, Leg] = field(default_factory=dict)
-    moderators: set[str] = field(default_factory=set)  # startConferenceOnEnter
-    enders: set[str] = field(default_factory=set)  # endConferenceOnExit
+    participants: dict[str, Participant] = field(default_factory=dict)
     bridge: Bridge | None = None
+    started: bool = False
     ended: bool = False
+    created: float = 0.0
+    status_callback: str | None = None
+    status_events: frozenset[str] = frozenset()
+    status_method: str = "POST"
+    wait_url: str | None = None
+    seq: int = 0
+    ended_reason: str = ""
+    ended_by: str | None = None
+
+    @property
+    def moderators(self) -> set[str]:
+        return {s for s, p in self.participants.items() if p.start}
+
+    @property
+    def enders(self) -> set[str]:
+        return {s for s, p in self.participants.items() if p.end}
 
 
 class Switchboard:
@@ -68,6 +105,7 @@ class Switchboard:
         self.record = record
         self.queues: dict[str, Queue] = {}
         self.rooms: dict[str, Room] = {}
+        self.done_rooms: dict[str, Room] = {}  # ended rooms, by name and by sid
 
     # --- queues ------------------------------------------------------------------------
 
@@ -144,47 +182,139 @@ class Switchboard:
             leg.poke()
 
     # --- conferences -------------------------------------------------------------------
+    # https://www.twilio.com/docs/voice/twiml/conference : a conference starts when a
+    # participant with startConferenceOnEnter joins (until then everyone hears the
+    # waitUrl); it ends when a participant with endConferenceOnExit leaves, when the last
+    # one leaves, or by REST (Status=completed).
 
-    def enter_room(self, name: str, leg: Leg, *, start: bool, end: bool) -> Room:
+    def room_named(self, name_or_sid: str) -> Room | None:
+        """The live room with this FriendlyName or ConferenceSid (the newest one)."""
+        with self.lock:
+            room = self.rooms.get(name_or_sid)
+            if room is not None:
+                return room
+            for r in self.rooms.values():
+                if r.sid == name_or_sid:
+                    return r
+            return self.done_rooms.get(name_or_sid)
+
+    def enter_room(self, name: str, leg: Leg, *, start: bool, end: bool,
+                   muted: bool = False, coach_of: str | None = None,
+                   status_callback: str | None = None,
+                   status_events: frozenset[str] = frozenset(),
+                   status_method: str = "POST", wait_url: str | None = None,
+                   ) -> tuple[Room, list[tuple[str, Participant | None]]]:
+        """Join `leg` to the room (created if needed); the status events this caused."""
+        events: list[tuple[str, Participant | None]] = []
         with self.lock:
             room = self.rooms.get(name)
             if room is None or room.ended:
-                room = self.rooms[name] = Room(name=name, sid=new_sid("CF"))
-            room.participants[leg.sid] = leg
-            if start:
-                room.moderators.add(leg.sid)
-            if end:
-                room.enders.add(leg.sid)
-            others = [p for s, p in room.participants.items() if s != leg.sid]
-            if room.moderators and len(room.participants) >= 2:
-                if room.bridge is None:
-                    room.bridge = self.bridge("conference", list(room.participants.values()),
-                                              room=name)
-                elif leg.sid not in room.bridge.legs:
-                    room.bridge.legs.append(leg.sid)
-                    with self.record.lock:
-                        self.record.calls[leg.sid].bridges.append(room.bridge)
-        for p in others:
-            p.poke()
-        return room
+                room = self.rooms[name] = Room(name=name, sid=new_sid("CF"),
+                                               created=time.time(), wait_url=wait_url)
+            if room.status_callback is None and status_callback:
+                # the first participant that names one sets the conference's callback
+                room.status_callback = status_callback
+                room.status_events = status_events
+                room.status_method = status_method
+            p = Participant(leg=leg, start=start, end=end, muted=muted,
+                            coaching=coach_of is not None, coach_of=coach_of,
+                            joined=time.time())
+            room.participants[leg.sid] = p
+            events.append(("participant-join", p))
+            if start and not room.started:
+                room.started = True
+                events.insert(0, ("conference-start", None))
+            self._rebridge(room)
+            others = [q.leg for s, q in room.participants.items() if s != leg.sid]
+        for o in others:
+            o.poke()
+        return room, events
+
+    def _rebridge(self, room: Room) -> None:
+        """Keep the room's Bridge record: one while it has started and two or more are in."""
+        if room.started and len(room.participants) >= 2 and not room.ended:
+            if room.bridge is None:
+                room.bridge = self.bridge("conference",
+                                          [p.leg for p in room.participants.values()],
+                                          room=room.name)
+            else:
+                for sid in room.participants:
+                    if sid not in room.bridge.legs:
+                        room.bridge.legs.append(sid)
+                        with self.record.lock:
+                            self.record.calls[sid].bridges.append(room.bridge)
 
     def talking(self, room: Room) -> bool:
         """The conference has started and someone else is in it."""
         with self.lock:
-            return bool(room.moderators) and len(room.participants) >= 2
+            return room.started and len(room.participants) >= 2
 
-    def leave_room(self, room: Room, leg: Leg) -> None:
+    def leave_room(self, room: Room, leg: Leg) -> list[tuple[str, Participant | None]]:
+        """`leg` is out of the room; the status events this caused."""
+        events: list[tuple[str, Participant | None]] = []
         with self.lock:
-            room.participants.pop(leg.sid, None)
-            room.moderators.discard(leg.sid)
-            if leg.sid in room.enders or not room.participants:
-                room.ended = True
-                if room.bridge is not None:
-                    self.record.end_bridge(room.bridge, leg.sid)
+            p = room.participants.pop(leg.sid, None)
+            if p is None:
+                return events
+            events.append(("participant-leave", p))
+            if not room.ended and (p.end or not room.participants):
+                self._end(room, "participant-with-end-conference-on-exit-left" if p.end
+                          else "last-participant-left", leg.sid)
+                events.append(("conference-end", None))
             elif len(room.participants) < 2 and room.bridge is not None:
                 # Alone again: the talk is over (the lone participant hears hold music).
                 self.record.end_bridge(room.bridge, leg.sid)
                 room.bridge = None
-            rest = list(room.participants.values())
-        for p in rest:
-            p.poke()
+            rest = [q.leg for q in room.participants.values()]
+        for o in rest:
+            o.poke()
+        return events
+
+    def end_room(self, room: Room, reason: str) -> bool:
+        """REST Status=completed: everyone's <Dial> ends. False if it had ended."""
+        with self.lock:
+            if room.ended:
+                return False
+            self._end(room, reason, None)
+            rest = [q.leg for q in room.participants.values()]
+        for o in rest:
+            o.poke()
+        return True
+
+    def _end(self, room: Room, reason: str, by: str | None) -> None:
+        room.ended = True
+        room.ended_reason = reason
+        room.ended_by = by
+        if room.bridge is not None:
+            self.record.end_bridge(room.bridge, by)
+        if self.rooms.get(room.name) is room:
+            del self.rooms[room.name]
+        self.done_rooms[room.name] = room
+        self.done_rooms[room.sid] = room
+
+    def hears(self, sid: str) -> set[str]:
+        """Who (call sids) or what ("hold-music:URL", "wait-music:URL") `sid` hears now."""
+        with self.lock:
+            for room in self.rooms.values():
+                p = room.participants.get(sid)
+                if p is None:
+                    continue
+                if p.hold:
+                    return {f"hold-music:{p.hold_url or DEFAULT_CONFERENCE_MUSIC}"}
+                if not room.started:
+                    return {f"wait-music:{room.wait_url or DEFAULT_CONFERENCE_MUSIC}"}
+                heard = set()
+                for other, q in room.participants.items():
+                    if other == sid or q.hold or q.muted:
+                        continue
+                    if q.coaching and q.coach_of != sid:
+                        continue
+                    heard.add(other)
+                return heard
+            for b in reversed(self.record.bridges):
+                if b.ended is None and b.kind != "conference" and sid in b.legs:
+                    return set(b.legs) - {sid}
+            for line in self.queues.values():
+                if any(m.leg.sid == sid for m in line.members):
+                    return {"queue-wait"}
+        return set()

@@ -138,6 +138,7 @@ class TwilioSim:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._status_waiters = threading.Condition()
+        self.conference_callbacks = 0  # conference status callbacks sent
 
     # --- console configuration ---------------------------------------------------------
 
@@ -268,6 +269,11 @@ class TwilioSim:
 
     def live_calls(self) -> list[SimCall]:
         return [SimCall(leg) for leg in list(self.legs.values()) if not leg.done.is_set()]
+
+    def hears(self, call_sid: str) -> set[str]:
+        """Who `call_sid` hears now: the sids of calls, or "hold-music:URL" (held in a
+        conference), "wait-music:URL" (the conference has not started), "queue-wait"."""
+        return self.switch.hears(call_sid)
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Wait until every call has ended."""

@@ -4,7 +4,9 @@
 - QUEUE_KEY      a key pressed while waiting (1: call me back)
 - AGENT_WHISPER  the agent answered an offer: whisper, press 1 to accept
 - AGENT_ACCEPT   the whisper's Gather action
-- AGENT_BRIDGE   connects the agent to the caller's own Twilio queue
+- QUEUE_RESULT   the caller's Enqueue action and conference Dial action: back into the flow
+- QUEUE_JOIN     where an accepted caller is moved (REST): the agent's conference
+- CONFERENCE_STATUS  the conference's status callbacks
 - AGENT_DIALED   the agent's <Dial> to a callback customer ended
 - AGENT_STATUS   status callbacks of every call placed to an agent
 - AGENT_LINE     the agent's self-service phone menu (ivr/webhooks/agent_line.py)
@@ -16,6 +18,7 @@ answers into TwiML and the words callers and agents hear.
 from __future__ import annotations
 
 import logging
+from urllib.parse import parse_qsl, urlsplit
 
 import redis
 from flask import Blueprint
@@ -23,7 +26,7 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 from werkzeug.datastructures import MultiDict
 
 from ivr import paths
-from ivr.context import get_router
+from ivr.context import final_writes, get_engine, get_router
 from ivr.routing.router import LiveOffer, Router
 from ivr.webhooks import agent_line
 from ivr.webhooks.common import TwiML, twilio_webhook
@@ -31,9 +34,6 @@ from ivr.webhooks.common import TwiML, twilio_webhook
 bp = Blueprint("queue", __name__)
 bp.register_blueprint(agent_line.bp)  # the agents' phone line rides with the queue endpoints
 log = logging.getLogger("ivr.routing")
-
-BRIDGE_TRIES = 10  # seconds an accepting agent waits for the caller's hold loop to start
-
 
 def spoken_wait(seconds: float) -> str:
     """A wait as a person would say it: "less than a minute", "about 3 minutes"."""
@@ -189,6 +189,8 @@ def accept(params: MultiDict[str, str]) -> TwiML:
         # so the agent's phone is free before any other offer rings it.
         return _goodbye("Declined. Goodbye.")
     verdict, caller = router.accept(agent_id, token)
+    if verdict == "hungup":
+        return _goodbye("Sorry, the caller has hung up.")
     if verdict != "ok" or caller is None:
         return _goodbye("Sorry, that caller has hung up or was taken by someone else. Goodbye.")
     if caller.kind == "callback":
@@ -201,30 +203,101 @@ def accept(params: MultiDict[str, str]) -> TwiML:
         dial.number(caller.number)
         response.append(dial)
         return response
-    return _bridge(router, agent_id, token, caller.id, 0)
-
-
-def _bridge(router: Router, agent_id: str, token: str, call_sid: str, n: int) -> VoiceResponse:
+    # The caller is on their way (Router.accept moved them): meet them in their conference.
     response = VoiceResponse()
-    if router.in_twilio_queue(call_sid) or n >= BRIDGE_TRIES:
-        dial = Dial(timeout=10)  # an empty queue: the caller hung up as we accepted
-        dial.queue(call_sid)
-        response.append(dial)
-        response.say("Sorry, the caller has hung up.")
-        response.hangup()
-        return response
-    response.pause(length=1)
-    response.redirect(
-        router.url(paths.AGENT_BRIDGE, agent=agent_id, token=token, call=call_sid, n=n + 1),
-        method="POST",
-    )
+    response.append(conference_dial(router, caller.id))
     return response
 
 
-@bp.post(paths.AGENT_BRIDGE)
-@twilio_webhook("voice", required=("agent", "token", "call"))
-def bridge(params: MultiDict[str, str]) -> TwiML:
-    return _bridge(get_router(), params["agent"], params["token"], params["call"], _n(params))
+#: The conference events whose callbacks drive state (ivr/routing/lua/conf_event.lua).
+CONFERENCE_EVENTS = "start end join leave hold"
+
+
+def conference_dial(router: Router, call_sid: str, *, action: str | None = None,
+                    end_on_exit: bool = True) -> Dial:
+    """`<Dial><Conference>CallSid</Conference></Dial>`: the caller's conference, beep off,
+    started by whoever enters, ended when either of the two leaves (a plain call)."""
+    dial = Dial(action=action, method="POST") if action else Dial()
+    dial.conference(
+        call_sid, beep=False, start_conference_on_enter=True,
+        end_conference_on_exit=end_on_exit, status_callback_method="POST",
+        status_callback=router.url(paths.CONFERENCE_STATUS, call=call_sid),
+        status_callback_event=CONFERENCE_EVENTS,
+    )
+    return dial
+
+
+# --- the caller's side of the conference ---------------------------------------------------
+
+
+def _resume(params: MultiDict[str, str], queue_result: str | None = None) -> TwiML:
+    """Hand a continuation over to the flow engine (the flow's own URL query came along)."""
+    if queue_result is not None:
+        params = params.copy()
+        params["QueueResult"] = queue_result
+    return get_engine().resume(params, writes=final_writes())
+
+
+@bp.post(paths.QUEUE_RESULT)
+@twilio_webhook("voice", required=("CallSid", "call"), late_claim=True)
+def result(params: MultiDict[str, str]) -> TwiML:
+    """The caller's <Enqueue> action (via=queue) and their conference <Dial> action
+    (via=conf): the flow goes on once (Router.continuation)."""
+    via = params.get("via", "queue")
+    verdict = get_router().continuation(params["call"], via, params.get("QueueResult", ""),
+                                        params.get("g", ""))
+    if verdict == "ignore":
+        return VoiceResponse()  # Twilio does not play it: the call was moved by REST
+    return _resume(params, "bridged" if via == "conf" else None)
+
+
+@bp.post(paths.QUEUE_JOIN)
+@twilio_webhook("voice", required=("call",), late_claim=True)
+def join(params: MultiDict[str, str]) -> TwiML:
+    """Where Router.accept's REST update sends the caller: their agent's conference."""
+    router = get_router()
+    call = params["call"]
+    verdict, action, generation = router.join(call)
+    if verdict == "done":
+        # the agent hung up before we got here: the flow goes on as after the call
+        merged = params.copy()
+        for key, value in parse_qsl(urlsplit(router.result_url(call, "conf", action,
+                                                                      generation)).query):
+            merged[key] = value
+        return _resume(merged, "bridged")
+    if verdict != "ok":
+        response = VoiceResponse()
+        response.hangup()
+        return response
+    response = VoiceResponse()
+    response.append(conference_dial(router, call,
+                                    action=router.result_url(call, "conf", action,
+                                                             generation)))
+    return response
+
+
+@bp.post(paths.QUEUE_BACK)
+@twilio_webhook("voice", required=("call",))
+def back(params: MultiDict[str, str]) -> TwiML:
+    """A caller transferred back into a line (REST move): their <Enqueue> again."""
+    response = get_router().back_in_line(params["call"])
+    if response is None:
+        response = VoiceResponse()
+        response.hangup()
+    return response
+
+
+@bp.post(paths.CONFERENCE_STATUS)
+@twilio_webhook("callback", required=("call", "StatusCallbackEvent"))
+def conference_status(params: MultiDict[str, str]) -> TwiML | None:
+    try:
+        seq = int(params.get("SequenceNumber", "0") or 0)
+    except ValueError:
+        seq = 0
+    get_router().conference_event(params["call"], params["StatusCallbackEvent"],
+                                  params.get("CallSid", ""), params.get("ConferenceSid", ""),
+                                  seq)
+    return None
 
 
 @bp.post(paths.AGENT_DIALED)

@@ -11,18 +11,24 @@ if not a or a.state ~= 'on-call' or not a.offer or a.offer.token ~= ARGS.token t
 end
 local c = caller_get(a.offer.call)
 local talk = 0
+-- moved: the caller was transferred back into a line (control.lua); the talk counts to the
+-- queue the agent answered, and the caller's record is no longer this call's
+local moved = a.offer.moved
 if c then
-  talk = math.floor((NOW - (c.conn or NOW)) / 1000)
-  if c.st == 'connected' then c.st = 'done' end
-  if c.st == 'done' or c.st == 'failed' then forget(c) end
-  caller_put(c)
-  stat(c.q, 'talk_total', talk)
-  stat(c.q, 'completed')
+  local q = moved and moved.q or c.q
+  talk = math.floor((NOW - ((moved and moved.conn) or c.conn or NOW)) / 1000)
+  if not moved then
+    if c.st == 'connected' then c.st = 'done' end
+    if c.st == 'done' or c.st == 'failed' then forget(c) end
+    caller_put(c)
+  end
+  stat(q, 'talk_total', talk)
+  stat(q, 'completed')
   local handle = talk + math.floor(ARGS.wrap_ms / 1000)
-  local old = tonumber(redis.call('HGET', AHT, c.q) or '')
+  local old = tonumber(redis.call('HGET', AHT, q) or '')
   local new = old and (0.7 * old + 0.3 * handle) or handle
-  redis.call('HSET', AHT, c.q, string.format('%.1f', new))
-  event('complete', {queue = c.q, call = c.id, agent = a.id, talk = talk,
+  redis.call('HSET', AHT, q, string.format('%.1f', new))
+  event('complete', {queue = q, call = c.id, agent = a.id, talk = talk,
                      wrap = math.floor(ARGS.wrap_ms / 1000)})
 end
 a.talk = (a.talk or 0) + talk

@@ -1,5 +1,6 @@
--- unconnect.lua: Twilio says the caller hung up while still in their queue (QueueResult
--- hangup) although an agent had accepted them: they hung up as the agent pressed 1, and
+-- unconnect.lua: the caller hung up after an agent accepted them but before joining the
+-- agent's conference (QueueResult hangup, the REST move refused, or their call ended
+-- without the conference reporting them: core.py's call_ended and its joincheck timer): they hung up as the agent pressed 1, and
 -- were never bridged. The outcome becomes abandoned; the counters move with it, and the
 -- event log says so (an abandon event with was = connected) so a rebuild agrees.
 -- KEYS: the common layout of lib.lua.
@@ -7,6 +8,9 @@
 -- Returns "abandoned" | "none".
 local c = caller_get(ARGS.call)
 if not c or c.out ~= 'connected' or c.kind == 'callback' then return 'none' end
+-- in the conference (its participant-join callback said so: conf_event.lua): a hang-up
+-- now ends a connected call
+if c.cf then return 'none' end
 local wait = math.floor(((c.conn or NOW) - c.t0) / 1000)
 stat(c.q, 'answered', -1)
 stat(c.q, 'wait_total', -wait)
