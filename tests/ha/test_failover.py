@@ -140,9 +140,12 @@ def test_callers_survive_a_primary_crash(kill_after: int, tmp_path: Path,
         snap = sim.record.snapshot()
         for call in calls + later:
             rec = snap["calls"][call.sid]
-            # moved by REST into the agent's conference (docs/routing.md, "Conferences")
-            assert [e[3] for e in rec.queue_entries] == ["redirected"], (call.sid,
-                                                                          rec.queue_entries)
+            # moved by REST into the agent's conference (docs/routing.md, "Conferences");
+            # or moved before Twilio even started their <Enqueue>: an agent accepted while
+            # the answer to the caller's queue step was still on its way (its final write
+            # waited for the promotion), and the REST redirect replaced that answer
+            assert [e[3] for e in rec.queue_entries] in ([], ["redirected"]), (
+                call.sid, rec.queue_entries)
             bridges = [b for b in rec.bridges if b.kind == "conference"]
             assert len(bridges) == 1, (call.sid, bridges)
             assert len(set(rec.bridged_to)) == 1, (call.sid, rec.bridged_to)
