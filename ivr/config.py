@@ -24,7 +24,7 @@ class Config:
     callflows: Path = Path("callflows")
     recordings: Path = Path("recordings")
     admin_token: str | None = None
-    retention_days: int = 90  # contact records and reports' raw data
+    retention_days: int = 90  # contact records, reports' raw data, chat and recordings
     # Not part of the user contract: knobs for tests and benchmarks.
     reload_interval: float = 1.0
     background: bool = True

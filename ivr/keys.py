@@ -170,3 +170,120 @@ def report_once(contact_id: str, what: str) -> str:
     """Marks a contact's contribution (survey, hold, transfers) counted, so a repeated
     callback counts it once."""
     return f"{PREFIX}{REP}:once:{contact_id}:{what}"
+
+
+# abandoned callers
+
+
+def abandoned_callback(contact_id: str) -> str:
+    """When a callback was asked for an abandoned caller from the wallboard (set
+    once, so two supervisors pressing *call back* at once queue one callback)."""
+    return f"{PREFIX}{REP}:abandoned-callback:{contact_id}"
+
+
+# call context
+# The agent desk's view of a call (ivr/api/calls.py): help asked for, the wrap-up given.
+
+
+def call_help(call_sid: str) -> str:
+    """String (JSON {note, at, agent}): an agent asked for help on this call; cleared when
+    the call ends, else expires after a few hours."""
+    return f"{PREFIX}help:{call_sid}"
+
+
+def calls_helped() -> str:
+    """Sorted set: CallSids with a help request, scored by when it was asked (s); the
+    wallboard reads it, entries older than the request's lifetime are trimmed."""
+    return f"{PREFIX}help:calls"
+
+
+def call_wrapup(call_sid: str) -> str:
+    """String (JSON {disposition, notes, agent, at}): the wrap-up an agent gave for a call,
+    kept a few hours so that it lands on the contact record when that is written later."""
+    return f"{PREFIX}wrapup:{call_sid}"
+
+
+def contacts_of_number(number: str) -> str:
+    """Sorted set: one customer number's contact ids scored by start time (ms), for the
+    desk's previous contacts; trimmed to the retention on every write, expires with it."""
+    return f"{PREFIX}contacts:number:{number}"
+
+
+# --- recordings (ivr/recordings) ------------------------------------------------
+# Every recording key carries the `{rec}` hash tag: a recording, its indexes and its
+# claims are written together (MULTI), which Redis Cluster allows within one slot.
+
+REC = "{rec}"
+
+
+def recording(sid: str) -> str:
+    """Hash: one kept call recording (call, queue, agent, start, duration, channels,
+    status, source, conference, media_url: Twilio's URL, never shown to a browser)."""
+    return f"{PREFIX}{REC}:rec:{sid}"
+
+
+def recordings_by_time() -> str:
+    """Sorted set: RecordingSids scored by start time (ms); listing and retention."""
+    return f"{PREFIX}{REC}:time"
+
+
+def recordings_of_call(call_sid: str) -> str:
+    """Set: the RecordingSids of one call (the customer's CallSid); kept as long as they."""
+    return f"{PREFIX}{REC}:call:{call_sid}"
+
+
+def recording_expected() -> str:
+    """Sorted set: recordings started and not stored yet, "CallSid|RecordingSid" (the
+    RecordingSid may be empty), scored by when to ask Twilio for them (ms)."""
+    return f"{PREFIX}{REC}:expected"
+
+
+def recording_expectation(member: str) -> str:
+    """Hash: what the bridge said of an expected recording (queue, agent, source, conference,
+    since, tries); member as in `recording_expected`."""
+    return f"{PREFIX}{REC}:expect:{member}"
+
+
+def recordings_unlinked() -> str:
+    """Sorted set: stored RecordingSids whose call's contact record was not written yet,
+    scored by when stored (ms); the timers link them when it is."""
+    return f"{PREFIX}{REC}:unlinked"
+
+
+def recording_deleted(sid: str) -> str:
+    """String: a recording deleted here (API or retention), so that a late callback or a
+    fetch does not bring it back; a week."""
+    return f"{PREFIX}{REC}:deleted:{sid}"
+
+
+def recording_claim(what: str) -> str:
+    """String (SET NX with expiry): one worker's claim on a piece of recordings work (a
+    sweep, a deletion, an expected recording), so it is done once across workers."""
+    return f"{PREFIX}{REC}:claim:{what}"
+
+
+# --- desk (ivr/desk) ----------------------------------------------------------------
+# Secrets (sign-in links, session ids) are never keys themselves: only their SHA-256.
+
+
+def desk_link(token_hash: str) -> str:
+    """String: the agent a texted sign-in link opens a desk session for; 10 minutes."""
+    return f"{PREFIX}desk:link:{token_hash}"
+
+
+def desk_link_seen(token_hash: str) -> str:
+    """String: a sign-in link was issued ("issued") or spent ("used"); a day, so that a
+    late or second use is told apart from a forged link."""
+    return f"{PREFIX}desk:link-seen:{token_hash}"
+
+
+def desk_session(session_hash: str) -> str:
+    """Hash {agent, csrf, created}: one desk session; 12 hours or until sign-out."""
+    return f"{PREFIX}desk:session:{session_hash}"
+
+
+def chat_room(room: str) -> str:
+    """Stream: one chat room's messages (`team`, `queue:NAME`, `dm:A|B` for two agents'
+    direct messages, `inbox:ID` for every direct message of one agent); capped, and
+    trimmed to IVR_RETENTION_DAYS."""
+    return f"{PREFIX}chat:{room}"

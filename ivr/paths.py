@@ -40,6 +40,7 @@ METRICS = "/metrics"
 RECORDINGS = "/recordings"
 #: JSON Schemas of the call-flow files, for editors (`$schema` comments): SCHEMAS/<name>.json
 SCHEMAS = "/schemas"
+RECORDING_STATUS = "/twilio/recording/status"  # Twilio's recording status callbacks
 
 #: The console fields of the Twilio phone-number page and what to paste into each.
 CONSOLE_FIELDS: tuple[tuple[str, str], ...] = (

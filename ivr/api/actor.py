@@ -2,10 +2,11 @@
 
 The admin bearer token (or, without one, a local client: `ivr.api.auth`) may act
 on every agent and call. A desk session (`/desk`) may use only the endpoints marked
-`desk_allowed`, and only on its own agent and on the calls offered to or connected
-with that agent (anything else: 403). The desk sets `flask.g.desk_agent` for a
-request that carries a valid session cookie and passes its CSRF check; this module
-only reads it, so the API knows nothing of cookies.
+`desk_allowed`, and only on its own agent and on the calls offered to, connected with
+or wrapped up by that agent (anything else: 403); a supervisor's desk session
+(`role: supervisor` in agents.yaml) may read and act on any call. The desk sets
+`flask.g.desk_agent` for a request that carries a valid session cookie and passes
+its CSRF check; this module only reads it, so the API knows nothing of cookies.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from flask import g
 
 from ivr.api.auth import admin_allowed
 from ivr.api.spec import ApiError
-from ivr.context import get_router
+from ivr.context import get_flows, get_router
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,10 +36,15 @@ def desk_allowed(view: F) -> F:
 @dataclass(frozen=True)
 class Actor:
     agent: str | None  # None: the admin
+    role: str = "agent"  # the desk agent's role in agents.yaml: agent or supervisor
 
     @property
     def admin(self) -> bool:
         return self.agent is None
+
+    @property
+    def supervisor(self) -> bool:
+        return self.agent is not None and self.role == "supervisor"
 
 
 def desk_agent() -> str | None:
@@ -51,7 +57,13 @@ def current_actor() -> Actor | None:
     if admin_allowed():
         return Actor(None)
     agent = desk_agent()
-    return Actor(agent) if agent else None
+    return Actor(agent, role_of(agent)) if agent else None
+
+
+def role_of(agent_id: str) -> str:
+    """An agent's role in agents.yaml (agents added through the API are agents)."""
+    config = get_flows().current.agents.get(agent_id)
+    return config.role if config is not None else "agent"
 
 
 def actor() -> Actor:
@@ -71,16 +83,17 @@ def require_agent(agent_id: str) -> Actor:
 
 
 def require_call(call_sid: str) -> Actor:
-    """The admin, or the agent this call is offered to or connected with.
+    """The admin, a supervisor's desk session, or the agent this call is offered to,
+    connected with or wrapped up by.
 
-    404 for a call the router never queued; 403 for another agent's call.
+    404 for a call the router never queued (or has forgotten); 403 for another agent's call.
     """
     who = actor()
     router = get_router()
     caller = router.caller(call_sid)
     if caller is None:
         raise ApiError(404, f"no call {call_sid!r}")
-    if who.admin:
+    if who.admin or who.supervisor:
         return who
     agent = router.agent(who.agent or "")
     if caller.agent == who.agent or (agent is not None and agent.get("offer") == call_sid):

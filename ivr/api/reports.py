@@ -13,8 +13,9 @@ from pydantic import Field
 from ivr.api.routes import api
 from ivr.api.schemas import Open, Strict
 from ivr.api.spec import ApiError
-from ivr.context import get_flows, get_reporting
-from ivr.reports.contacts import MAX_LIST, iso, to_csv
+from ivr.context import get_flows, get_redis, get_reporting, get_router
+from ivr.reports import abandoned
+from ivr.reports.contacts import MAX_LIST, Contact, iso, to_csv
 from ivr.reports.query import QueryError, csv_text, parse_time, run_report
 from ivr.reports.query import parse_zone as _zone
 
@@ -127,3 +128,63 @@ def get_report(query: ReportsQuery) -> Any:
         return _csv(csv_text(answer["columns"], answer["rows"]),
                     f"{answer['report']}-report-{iso(time.time())[:10]}")
     return answer
+
+
+# --- today's abandoned callers ----------------------------------------------------------
+
+
+class AbandonedOut(Open):
+    id: str = Field(description="the abandoned call's CallSid (its contact record)")
+    number: str
+    queue: str
+    service_number: str
+    at: float = Field(description="when they hung up (epoch seconds)")
+    wait: int | None
+    short: bool = Field(description="hung up sooner than the queue's short_abandon")
+    reached: bool = Field(description="a later call or callback of theirs got through today")
+    callback: float | str | None = Field(
+        description="when a callback was asked from the wallboard (epoch seconds)")
+
+
+class CallbackOut(Open):
+    id: str
+    queue: str
+    position: int
+
+
+@api.route("/abandoned", "GET", summary="Today's abandoned callers, newest first",
+           tag="history", response=list[AbandonedOut])
+def list_abandoned() -> Any:
+    """Callers who hung up while waiting in a queue today (each queue's own day), whether
+    they got through later, and whether a callback was asked for them."""
+    reporting = get_reporting()
+    return abandoned.abandoned_today(reporting.contacts, get_flows().current, get_redis(),
+                                     reporting.reports.clock())
+
+
+@api.route("/abandoned/<contact_id>/callback", "POST",
+           summary="Call an abandoned caller back, keeping their original place in line",
+           tag="history", response=CallbackOut, errors=(404, 409, 422))
+def call_back_abandoned(contact_id: str) -> Any:
+    """Queues a callback in the caller's queue with their original arrival time, so it is
+    offered before callers who came after them; an agent's phone rings with the whisper
+    "callback", as for a caller who pressed 1. Once per abandoned call (409 after)."""
+    reporting = get_reporting()
+    contact = reporting.contacts.get(contact_id)
+    if contact is None or contact.outcome != "abandoned" or not contact.queue:
+        raise ApiError(404, f"no abandoned call {contact_id!r}")
+    queue = contact.queue
+    if queue not in get_flows().current.queues:
+        raise ApiError(422, f"queue {queue!r} is no longer in queues.yaml")
+    router = get_router()
+
+    def request(c: Contact, entered_ms: int) -> int:
+        return router.request_callback(c.number, queue=queue, service_number=c.service_number,
+                                       channel="wallboard", entered_ms=entered_ms)
+
+    try:
+        position = abandoned.call_back(contact, get_redis(), request,
+                                       now=reporting.reports.clock())
+    except abandoned.AlreadyCalledBack as exc:
+        raise ApiError(409, f"a callback was already asked for {contact_id!r}") from exc
+    return {"id": contact_id, "queue": queue, "position": position}

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from ivr import keys
 from ivr.api import schemas as s
-from ivr.api.actor import DESK_ENDPOINTS, desk_agent
+from ivr.api.actor import DESK_ENDPOINTS, desk_agent, desk_allowed, require_agent
 from ivr.api.auth import admin_allowed, csrf_refusal, host_refusal, refusal_reason
 from ivr.api.metrics import record_waiting, waiting_history
 from ivr.api.spec import Api, ApiError
@@ -279,8 +279,11 @@ def add_agent(body: s.NewAgent) -> Any:
 
 
 @api.route("/agents/<agent_id>", "GET", summary="One agent", tag="agents", response=s.Agent,
-           errors=(404,))
+           errors=(403, 404))
+@desk_allowed
 def get_agent(agent_id: str) -> Any:
+    """A desk session may read its own agent only."""
+    require_agent(agent_id)
     return _find_agent(agent_id)
 
 
@@ -327,13 +330,21 @@ def delete_agent(agent_id: str) -> Any:
 
 
 @api.route("/agents/<agent_id>/status", "PUT", summary="Set an agent available, on break "
-           "or offline", tag="agents", body=s.StatusChange, response=s.Agent, errors=(404,))
+           "or offline", tag="agents", body=s.StatusChange, response=s.Agent,
+           errors=(403, 404))
+@desk_allowed
 def set_status(agent_id: str, body: s.StatusChange) -> Any:
-    """What the wallboard's buttons call; `available` offers a waiting caller at once."""
+    """What the wallboard's buttons and the desk call; `available` offers a waiting caller
+    at once. `reason` (with `break`): one of agents.yaml's `breaks:`, shown as
+    `break_reason` until the agent leaves the break. A desk session sets its own agent's
+    status only."""
     from ivr.routing.router import UnknownAgent
 
+    who = require_agent(agent_id)
     try:
-        return router().set_agent_status(agent_id, body.status, source="api")
+        return router().set_agent_status(agent_id, body.status,
+                                         source="api" if who.admin else "desk",
+                                         reason=body.reason)
     except UnknownAgent as exc:
         raise ApiError(404, f"no agent {agent_id!r}") from exc
     except ValueError as exc:
@@ -487,9 +498,17 @@ def list_events(query: s.EventsQuery) -> Any:
 def wallboard() -> Any:
     """Queues, agents, waiting callers, calls in progress, unheard voicemails and the
     last hour of callers waiting; the wallboard page polls it every 2 s."""
+    from ivr.api.calls import help_requests
+
     store = get_redis()
     stats, agents, waiting = router().live_view()
     queues = _all_queues(stats)
+    helped = help_requests(store)
+    notes = {h["call"]: h["note"] for h in helped}
+    for agent in agents:
+        call = agent.get("call")
+        if isinstance(call, dict) and call.get("id") in notes:
+            call["help"] = notes[call["id"]]
     return {
         "now": time.time(),
         "version": get_flows().current.version,
@@ -499,5 +518,11 @@ def wallboard() -> Any:
         "calls_in_progress": state_mod.count_active_calls(store),
         "unheard_voicemails": _unheard_count(),
         "history": waiting_history(store, [q["queue"] for q in queues]),
+        "help": helped,
     }
+
+
+from ivr.api import calls as _calls  # noqa: E402,F401  (registers /api/calls/{sid}...)
+from ivr.api import chat as _chat  # noqa: E402,F401 - registers /chat/<room> (the desk)
 from ivr.api import control as _control  # noqa: E402,F401 - registers the call controls
+from ivr.api import recordings as _recordings  # noqa: E402,F401 - registers /recordings

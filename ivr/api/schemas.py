@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
@@ -38,8 +38,16 @@ class Open(BaseModel):
 # --- agents ----------------------------------------------------------------------------
 
 
+SHORT_NAME = r"^[A-Za-z_][A-Za-z0-9_-]{0,39}$"
+ShortName = Annotated[str, Field(pattern=SHORT_NAME, description="a word of up to 40 "
+                                 "letters, digits, _ or -")]
+
+
 class StatusChange(Strict):
     status: Status
+    reason: ShortName | None = Field(
+        None, description="with `break`: one of agents.yaml's `breaks:` (422 otherwise); "
+        "ignored with another status")
 
 
 class AgentFields(Strict):
@@ -75,6 +83,9 @@ class Agent(Open):
     missed_in_a_row: int = 0
     source: str | None = Field(None, description="yaml (the roster file) or api (changed here)")
     offer: str | None = Field(None, description="CallSid ringing the agent's phone now")
+    break_reason: str | None = Field(None, description="why on break (agents.yaml `breaks:`)")
+    call: str | None = Field(None, description="CallSid of the call the agent is connected "
+                             "with or wrapping up")
 
 
 class Removed(Open):
@@ -153,6 +164,81 @@ class CallInProgress(Open):
     language: str | None = None
     started: float
     duration: float
+
+
+# --- a call's context on the agent desk ---------------------------------------------------
+
+MAX_NOTES = 2000
+MAX_HELP_NOTE = 500
+
+
+class TrailStep(BaseModel):
+    flow: str
+    step: str
+    input: str = Field("", description="what the caller pressed or said there")
+
+
+class PreviousContact(BaseModel):
+    start: float = Field(description="epoch seconds")
+    queue: str | None = None
+    agents: list[str] = Field(default_factory=list)
+    outcome: str
+    disposition: str | None = None
+    notes: str | None = None
+
+
+class HelpFlag(BaseModel):
+    note: str
+    at: float = Field(description="epoch seconds when it was asked")
+    agent: str | None = None
+
+
+class CallContext(BaseModel):
+    sid: str
+    state: Literal["waiting", "offered", "connected", "wrap-up", "ended"] = Field(
+        description="as the router knows it (waiting: in the queue, not offered yet)")
+    agent: str | None = Field(None, description="the agent it is offered to, on, or wrapped "
+                              "up by")
+    queue: str
+    waited: float = Field(description="seconds in the queue before an agent answered (so far)")
+    number: str
+    name: str | None = Field(None, description="caller ID name, when Twilio sends it")
+    place: str | None = Field(None, description="city, state, country, when Twilio sends them")
+    steps: list[TrailStep] = Field(description="the steps taken through the flow")
+    vars: dict[str, Any] = Field(description="the flow's variables")
+    previous: list[PreviousContact] = Field(
+        description="this number's contacts of the last 30 days, newest first")
+    script: str | None = Field(None, description="the queue's script rendered for this caller")
+    script_html: str | None = Field(None, description="the script's Markdown as HTML "
+                                    "(raw HTML in it is escaped)")
+    dispositions: list[str] = Field(description="the queue's wrap-up codes")
+    disposition: str | None = None
+    notes: str | None = None
+    help: HelpFlag | None = None
+
+
+class WrapupBody(Strict):
+    disposition: ShortName | None = Field(
+        None, description="one of the queue's `dispositions` (any word when it has none)")
+    notes: Annotated[str, Field(max_length=MAX_NOTES)] | None = None
+
+
+class WrapupResult(BaseModel):
+    sid: str
+    agent: str
+    disposition: str | None = None
+    notes: str | None = None
+    wrap_up_ended: bool = Field(description="false when the agent is still on the call: the "
+                                "wrap-up is kept and nothing ends")
+
+
+class HelpBody(Strict):
+    note: Annotated[str, Field(max_length=MAX_HELP_NOTE)] = ""
+
+
+class HelpResult(BaseModel):
+    sid: str
+    help: HelpFlag
 
 
 # --- voicemails ------------------------------------------------------------------------
@@ -248,11 +334,20 @@ class AgentCall(Open):
     queue: str | None = None
     from_: str | None = Field(None, alias="from", description="the caller's number")
     talk: float | None = Field(None, description="seconds since connected; null while ringing")
+    help: str | None = Field(None, description="the agent asked for help on it: their note")
 
 
 class WallboardAgent(Agent):
-    call: AgentCall | None = Field(
+    call: AgentCall | None = Field(  # type: ignore[assignment]
         None, description="the call the agent is ringing for, on, or wrapping up after")
+
+
+class HelpRequest(Open):
+    call: str = Field(description="CallSid of the call that asked for help")
+    agent: str | None = None
+    note: str = ""
+    at: float = Field(description="epoch seconds when it was asked")
+    queue: str | None = None
 
 
 class Wallboard(BaseModel):
@@ -260,7 +355,11 @@ class Wallboard(BaseModel):
     version: str
     queues: list[QueueStats]
     agents: list[WallboardAgent]
-    waiting: list[WaitingCaller]
+    waiting: list[WaitingCaller] = Field(
+        description="the first 10 callers of each queue, best first (the queues' `waiting` "
+                    "counts every one; GET /api/waiting lists them all)")
     calls_in_progress: int
     unheard_voicemails: int
     history: dict[str, list[HistoryPoint]]
+    help: list[HelpRequest] = Field(default_factory=list,
+                                    description="calls whose agent asked for help, oldest first")

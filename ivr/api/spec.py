@@ -32,6 +32,7 @@ ERROR_TEXT = {
     409: "Conflicts with the current state",
     415: "The body must be application/json (without an admin token, every POST must say so)",
     422: "Well-formed but invalid input",
+    502: "Twilio refused or did not answer",
 }
 
 
@@ -73,6 +74,7 @@ class Operation:
     also: tuple[int, ...] = ()  # other success codes with the same answer (PUT: 200 or 201)
     path: dict[str, dict[str, Any]] = field(default_factory=dict)  # path arg -> JSON Schema
     csv: bool = False  # may also answer text/csv (`format=csv`)
+    media: tuple[str, ...] = ()  # binary answers instead of JSON (audio/mpeg, ...)
     adapter: TypeAdapter[Any] | None = field(default=None, repr=False)
 
 
@@ -143,6 +145,7 @@ class Api:
         also: tuple[int, ...] = (),
         path: dict[str, dict[str, Any]] | None = None,
         csv: bool = False,
+        media: tuple[str, ...] = (),
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register `fn` at `rule` for `method`; it gets path args, `query=`, `body=`."""
 
@@ -151,6 +154,7 @@ class Api:
                 rule=rule, method=method.upper(), name=fn.__name__, summary=summary,
                 description=(fn.__doc__ or "").strip(), tag=tag, query=query, body=body,
                 response=response, status=status, also=also, path=dict(path or {}), csv=csv,
+                media=media,
                 errors=tuple(sorted({*errors, *((422,) if query or body else ()),
                                      *((400, 415) if body else ()),
                                      *((415,) if method.upper() == "POST" else ())})),
@@ -245,6 +249,9 @@ class Api:
                     "schema": schemas[(("response", i), "serialization")]}}
             if op.csv:
                 ok.setdefault("content", {})["text/csv"] = {"schema": {"type": "string"}}
+            for mediatype in op.media:
+                ok.setdefault("content", {})[mediatype] = {
+                    "schema": {"type": "string", "format": "binary"}}
             for code in (op.status, *op.also):
                 entry["responses"][str(code)] = ok
             for code in sorted({401, 403, *op.errors}):

@@ -189,6 +189,8 @@ class VoiceEngine(FlowEngine[QueueRouter]):
         pipe.expire(key, state_mod.ENDED_TTL)
         pipe.zrem(keys.calls_active(), sid)
         state_mod.trim_active(pipe)
+        pipe.delete(keys.call_help(sid))  # a help request ends with the call (ivr/api/calls.py)
+        pipe.zrem(keys.calls_helped(), sid)
         pipe.execute()
 
     def transcription(self, params: Params) -> None:

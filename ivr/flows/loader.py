@@ -64,16 +64,20 @@ def build_queue(name: str, raw: dict[str, Any]) -> QueueConfig:
     escalate = [Escalation(after=e["after"], skills=e.get("skills"),
                            min_level=e.get("min_level", 1))
                 for e in raw.get("escalate") or []]
-    simple = {k: raw[k] for k in ("skills", "strategy", "ring_timeout", "max_wait", "wrap_up",
-                                  "max_missed", "hold_music", "callback", "service_level",
-                                  "timezone", "short_abandon", "survey_by_text") if k in raw}
+    names = ("skills", "strategy", "ring_timeout", "max_wait", "wrap_up", "max_missed",
+             "hold_music", "callback", "service_level", "timezone", "short_abandon",
+             "survey_by_text", "script")
+    simple: dict[str, Any] = {k: raw[k] for k in names if k in raw}
+    if raw.get("dispositions"):
+        simple["dispositions"] = [str(d) for d in raw["dispositions"]]
     alerts = {k: v for k, v in (raw.get("alerts") or {}).items() if k in ALERT_KEYS}
     return QueueConfig(name=name, announce=announce, escalate=escalate, alerts=alerts, **simple)
 
 
 def build_agent(agent_id: str, raw: dict[str, Any]) -> AgentConfig:
     return AgentConfig(id=agent_id, name=raw.get("name", agent_id), phone=raw["phone"],
-                       skills=dict(raw.get("skills") or {}), pin=raw.get("pin"))
+                       skills=dict(raw.get("skills") or {}), pin=raw.get("pin"),
+                       role=raw.get("role") or "agent")
 
 
 def build_step(step: Step) -> Step:
@@ -100,7 +104,8 @@ def build_flow(name: str, file: str, raw: dict[str, Any], steps: dict[str, Step]
 
 def build_callflows(*, flows: dict[str, tuple[str, dict[str, Any], dict[str, Step], str]],
                     queues: dict[str, dict[str, Any]], agents: dict[str, dict[str, Any]],
-                    hours: dict[str, dict[str, Any]], version: str) -> Callflows:
+                    hours: dict[str, dict[str, Any]], version: str,
+                    breaks: list[str] | None = None) -> Callflows:
     """One Callflows from checked raw data; `flows` maps name -> (file, raw, steps, start)."""
     return Callflows(
         flows={n: build_flow(n, f, raw, steps, start) for n, (f, raw, steps, start)
@@ -108,5 +113,6 @@ def build_callflows(*, flows: dict[str, tuple[str, dict[str, Any], dict[str, Ste
         queues={n: build_queue(n, q or {}) for n, q in queues.items()},
         agents={n: build_agent(n, a) for n, a in agents.items()},
         hours={n: build_schedule(n, h) for n, h in hours.items()},
+        breaks=[str(b) for b in breaks or []],
         version=version,
     )

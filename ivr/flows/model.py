@@ -112,6 +112,11 @@ class QueueConfig:
 
 
 ALERT_KEYS = ("longest_wait", "waiting", "service_level", "abandon_rate")
+ROLES = ("agent", "supervisor")
+AGENTS_FILE_KEYS = ("breaks",)
+"""Top-level keys of agents.yaml that are not agents (`breaks:` lists break reasons)."""
+SCRIPT_NAMES = ("caller", "vars", "queue", "agent")
+"""The names a queue's `script` template may use (the agent desk renders it per call)."""
 
 
 @dataclass

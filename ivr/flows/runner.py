@@ -141,6 +141,7 @@ class Runner:
             step = flow.steps[step_name]
             state.flow, state.step, state.attempts = flow.name, step.name, 0
             self._reached(state, turn)
+            state.walked(flow.name, step.name)
             try:
                 nxt = self._execute(step, flow, state, turn)
             except Exception as exc:  # noqa: BLE001 - one broken step must not drop the call
@@ -174,6 +175,7 @@ class Runner:
             return self.run(state, step.name)
         digits, speech = (digits or "").strip(), (speech or "").strip()
         state.input = digits or speech
+        state.answered(flow.name, step.name, state.input)
         turn = Turn()
         try:
             accepted = spec.accept(self, step, flow, state, digits, speech)

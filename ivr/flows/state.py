@@ -26,7 +26,8 @@ from ivr.store import queue_script
 CALL_TTL = 4 * 3600  # seconds: the longest call Twilio allows; no call of ours lives longer
 ENDED_TTL = 600  # seconds a finished call's state stays, for late callbacks (transcriptions)
 
-_JSON_FIELDS = ("vars", "caller", "call", "seen")
+_JSON_FIELDS = ("vars", "caller", "call", "seen", "trail")
+MAX_TRAIL = 50  # steps kept in a call's trail (the agent desk shows the last ones)
 _INT_FIELDS = ("attempts", "seq")
 
 
@@ -46,8 +47,27 @@ class FlowState:
     caller: dict[str, str] = field(default_factory=dict)  # number, country, city, state, name
     call: dict[str, str] = field(default_factory=dict)  # sid, from, to, channel
     seen: list[str] = field(default_factory=list)  # "flow.step" reached (counted once per call)
+    # [flow, step, input] for each step run, with what the caller pressed or said at the
+    # steps that ask (the last MAX_TRAIL): the agent desk's "steps they took". It rides in
+    # the state's one write per turn, so it costs no round trip.
+    trail: list[list[str]] = field(default_factory=list)
     started: float = field(default_factory=time.time)
     ended: str = ""  # why the flow itself finished the call ("" while it runs)
+
+    def walked(self, flow: str, step: str) -> None:
+        """A step was run: add it to the trail (bounded)."""
+        self.trail.append([flow, step, ""])
+        if len(self.trail) > MAX_TRAIL:
+            del self.trail[: len(self.trail) - MAX_TRAIL]
+
+    def answered(self, flow: str, step: str, value: str) -> None:
+        """What the caller pressed or said at the step that asked (its trail entry)."""
+        last = self.trail[-1] if self.trail else None
+        if last is not None and last[0] == flow and last[1] == step and not last[2]:
+            last[2] = value
+        else:
+            self.walked(flow, step)
+            self.trail[-1][2] = value
 
     def to_fields(self) -> dict[str, str]:
         out: dict[str, str] = {

@@ -122,6 +122,11 @@ class ContactStore:
         p.zadd(keys.contacts_by_time(), {contact.id: int(contact.start * 1000)})
         cutoff = int((self.clock() - self.retention) * 1000)
         p.zremrangebyscore(keys.contacts_by_time(), "-inf", f"({cutoff}")
+        if contact.number:  # the number's own index (the desk's previous contacts)
+            by_number = keys.contacts_of_number(contact.number)
+            p.zadd(by_number, {contact.id: int(contact.start * 1000)})
+            p.zremrangebyscore(by_number, "-inf", f"({cutoff}")
+            p.expire(by_number, self.ttl(contact))
         if own:
             p.execute()
 
@@ -167,6 +172,16 @@ class ContactStore:
             if len(out) >= min(limit, MAX_LIST):
                 break
         return out
+
+    def of_number(self, number: str, *, start: float, limit: int = 50) -> list[Contact]:
+        """One number's records that started since `start`, newest first, at most `limit`
+        (two round trips, whatever the traffic: the number's own index)."""
+        ids = self.db.zrevrangebyscore(keys.contacts_of_number(optout.bare_number(number)),
+                                       "+inf", int(start * 1000), start=0, num=limit)
+        if not ids:
+            return []
+        return [Contact.from_json(raw) for raw in self.db.mget([keys.contact(i) for i in ids])
+                if raw]
 
     def _scan(self, start: float | None, end: float | None, batch: int = 500
               ) -> Iterator[Contact]:

@@ -43,6 +43,20 @@ OUTCOME_NAMES = {"connected": "connected", "abandoned": "abandoned",
 STILL_WAITING = ("new", "waiting", "offered", "retry")
 
 
+def apply_wrapup(contact: Contact, raw: str | bytes | None) -> None:
+    """The agent's wrap-up of a call (`keys.call_wrapup`: disposition and notes) on its
+    record."""
+    if not raw:
+        return
+    try:
+        given = json.loads(raw)
+    except ValueError:
+        return
+    if isinstance(given, dict):
+        contact.disposition = given.get("disposition") or None
+        contact.notes = given.get("notes") or None
+
+
 class ContactRecorder:
     """Turns ended calls and text turns into contact records (and their report parts)."""
 
@@ -71,7 +85,8 @@ class ContactRecorder:
         pipe.hgetall(keys.call(sid))
         pipe.exists(keys.contact(sid))
         pipe.get(keys.contact_pending(sid))
-        fields, recorded, pending = pipe.execute()
+        pipe.get(keys.call_wrapup(sid))
+        fields, recorded, pending, wrapup = pipe.execute()
         state = FlowState.from_fields(fields)
         if state is None or recorded:
             return None
@@ -87,7 +102,16 @@ class ContactRecorder:
             apply_completion(contact, json.loads(pending))
             self.store.delete(keys.contact_pending(sid))
         self._survey(contact, state)
-        self.contacts.put(contact)
+        apply_wrapup(contact, wrapup)
+        # The agent's wrap-up given while this record was being built lands too: read
+        # again in the write's round trip (the desk patches the record once it exists).
+        put = self.store.pipeline(transaction=False)
+        self.contacts.put(contact, put)
+        put.get(keys.call_wrapup(sid))
+        late = put.execute()[-1]
+        if late and late != wrapup:
+            patched = self.contacts.update(sid, lambda c: apply_wrapup(c, late))
+            contact = patched or contact
         self.reports.add_contact(contact)
         self._text_survey(contact)
         return contact

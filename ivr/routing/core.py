@@ -98,7 +98,8 @@ class Acd:
     def _enter(
         self, caller_id: str, *, queue: str, priority: int, skills: list[str],
         max_wait: int | None, caller: str, called: str, flow: str, step: str,
-        action_url: str, kind: str, out: str | None = None,
+        action_url: str, kind: str, out: str | None = None, entered_ms: int | None = None,
+        via: str | None = None,
     ) -> EnterReply:
         config = self.env.queue_config(queue)
         now = self.env.now_ms()
@@ -121,11 +122,12 @@ class Acd:
         if kind == "call" and wait_limit:
             timers.append([now + wait_limit * 1000, f"maxwait|{caller_id}"])
         record = NewCaller(
-            id=caller_id, queue=queue, priority=max(0, min(99, int(priority))), entered_ms=now,
+            id=caller_id, queue=queue, priority=max(0, min(99, int(priority))),
+            entered_ms=min(now, entered_ms) if entered_ms is not None else now,
             skills=required, level=level, strategy=config.strategy,
             ring_timeout=config.ring_timeout, service_level=config.service_level, kind=kind,
             number=caller, service_number=called, flow=flow, step=step, action_url=action_url,
-            escalation=steps, outcome=out,
+            escalation=steps, outcome=out, via=via,
             deadline_ms=now + wait_limit * 1000 if kind == "call" and wait_limit else None,
         )
         touched = {*required, *(s for st in steps for s in st["skills"])}
@@ -138,15 +140,18 @@ class Acd:
         return reply
 
     def request_callback(
-        self, number: str, *, queue: str, service_number: str, channel: str = "sms"
+        self, number: str, *, queue: str, service_number: str, channel: str = "sms",
+        entered_ms: int | None = None,
     ) -> int:
-        """A texter asks to be called back: they join the queue as a callback; their position."""
+        """A texter asks to be called back (or a supervisor calls back an abandoned caller):
+        they join the queue as a callback; their position. `entered_ms`: the place in line
+        they keep (an abandoned caller's original arrival), else now."""
         self.roster.sync()
         caller_id = f"cb-{uuid.uuid4().hex[:16]}"
         self._enter(
             caller_id, queue=queue, priority=0, skills=[], max_wait=None, caller=number,
             called=service_number, flow="", step="", action_url="", kind="callback",
-            out="callback",
+            out="callback", entered_ms=entered_ms, via=channel,
         )
         record = self.caller(caller_id)
         return self.position(record) if record else 1

@@ -59,6 +59,7 @@ class AgentRecord:
     offer: AgentOffer | None
     leg: str
     gone: bool  # removed from the roster while busy: leaves when that work ends
+    break_reason: str = ""  # why on break (agents.yaml `breaks:`), "" for none
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> AgentRecord:
@@ -78,6 +79,7 @@ class AgentRecord:
                              bool(offer.get("gone")))
             if isinstance(offer, dict) and offer.get("token") else None,
             leg=d.get("leg") or "", gone=bool(d.get("gone")),
+            break_reason=d.get("reason") or "",
         )
 
     def holds(self, token: str) -> bool:
@@ -162,6 +164,7 @@ class NewCaller:
     escalation: list[dict[str, Any]] = field(default_factory=list)  # [{skills, lvl}, ...]
     deadline_ms: int | None = None
     outcome: str | None = None
+    via: str | None = None  # how a callback was asked for: "sms", "voice", "wallboard"
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -175,6 +178,8 @@ class NewCaller:
             out["dl"] = self.deadline_ms
         if self.outcome:
             out["out"] = self.outcome
+        if self.via:
+            out["via"] = self.via
         return out
 
 

@@ -107,16 +107,38 @@ class Roster:
             raise UnknownAgent(agent_id)
         return verdict
 
-    def set_status(self, agent_id: str, status: str, *, source: str) -> dict[str, Any]:
-        """Set an agent's own status (offline / available / break); available matches at once."""
+    def set_status(self, agent_id: str, status: str, *, source: str,
+                   reason: str | None = None) -> dict[str, Any]:
+        """Set an agent's own status (offline / available / break); available matches at once.
+
+        `reason`: why the break, one of agents.yaml's `breaks:` (ValueError otherwise; an
+        unknown agent is UnknownAgent first); kept while on break, cleared when they leave
+        it (a break without a reason has none; another status ignores it)."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
         self.sync()
-        reply = self.scripts.set_status(agent_id, status, source)
+        if reason:
+            record = self.record(agent_id)
+            if record is None or record.gone:
+                raise UnknownAgent(agent_id)
+            breaks = self.env.config().breaks
+            if reason not in breaks:
+                listed = ", ".join(breaks) if breaks else "none are listed in agents.yaml"
+                raise ValueError(f"unknown break reason {reason!r}; expected one of {listed}")
+        reply = self.scripts.set_status(agent_id, status, source,
+                                        reason or "" if status == "break" else "")
         if reply.agent is None:
             raise UnknownAgent(agent_id)
         self.place_offers(reply.offers)
         return self.public(reply.agent)
+
+    def wrapup(self, agent_id: str, call_sid: str, disposition: str | None) -> str:
+        """The agent's wrap-up of a call given, one decision (wrapup.lua): "ended" (their
+        wrap-up time is over; the next caller may ring them at once), "connected" (still on
+        the call: nothing ends), "removed", or "conflict" (not on nor wrapping up it)."""
+        verdict, offers = self.scripts.wrapup(agent_id, call_sid, disposition or "")
+        self.place_offers(offers)
+        return verdict
 
     # --- reading ----------------------------------------------------------------------
 
@@ -176,6 +198,9 @@ class Roster:
             "missed_in_a_row": row.missed,
             "source": row.source,
             "offer": row.offer.call if row.offer is not None else None,
+            "break_reason": row.break_reason or None if row.status == "break" else None,
+            "call": row.offer.call if row.offer is not None
+            and row.state in ("on-call", "wrap-up") else None,
         }
 
     # --- PINs --------------------------------------------------------------------------

@@ -141,8 +141,9 @@ class Router:
     def agent_by_phone(self, phone: str) -> str | None:
         return self.roster.agent_by_phone(phone)
 
-    def set_agent_status(self, agent_id: str, status: str, *, source: str) -> dict[str, Any]:
-        return self.roster.set_status(agent_id, status, source=source)
+    def set_agent_status(self, agent_id: str, status: str, *, source: str,
+                         reason: str | None = None) -> dict[str, Any]:
+        return self.roster.set_status(agent_id, status, source=source, reason=reason)
 
     def check_pin(self, agent_id: str, pin: str) -> str:
         return self.roster.check_pin(agent_id, pin)
@@ -222,10 +223,11 @@ class Router:
         self.acd.call_ended(call_sid, call_status)
 
     def request_callback(
-        self, number: str, *, queue: str, service_number: str, channel: str = "sms"
+        self, number: str, *, queue: str, service_number: str, channel: str = "sms",
+        entered_ms: int | None = None,
     ) -> int:
         return self.acd.request_callback(number, queue=queue, service_number=service_number,
-                                         channel=channel)
+                                         channel=channel, entered_ms=entered_ms)
 
     def press_callback(self, call_sid: str) -> str:
         return self.acd.press_callback(call_sid)
@@ -287,6 +289,12 @@ class Router:
 
     def cancel_transfer(self, call_sid: str) -> None:
         self.controls.cancel(call_sid)
+
+    def wrapup(self, agent_id: str, call_sid: str, disposition: str | None) -> str:
+        """The agent's wrap-up of a call given: "ended" (their wrap-up time is over, and
+        they may be offered the next caller at once), "connected" (still on the call:
+        nothing ends), "removed", or "conflict" (not on nor wrapping up this call)."""
+        return self.roster.wrapup(agent_id, call_sid, disposition)
 
     # --- timers ---------------------------------------------------------------------------
 

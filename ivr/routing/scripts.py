@@ -48,7 +48,7 @@ from ivr.routing.records import (
 NAMES = (
     "enter", "match_caller", "accept", "miss", "caller_gone", "agent_done",
     "wrap_end", "set_status", "set_leg", "upsert", "remove", "overflow", "callback",
-    "callback_result", "claim_timers", "timer_done", "unconnect",
+    "callback_result", "claim_timers", "timer_done", "unconnect", "wrapup",
     "join", "conf_event", "control",
 )
 STANDALONE = ("pin",)
@@ -186,6 +186,14 @@ class Scripts:
     def wrap_end(self, agent: str, token: str) -> list[Offer]:
         return Offer.many(self.run("wrap_end", {"agent": agent, "token": token}, phones=True))
 
+    def wrapup(self, agent: str, call: str, disposition: str) -> tuple[str, list[Offer]]:
+        """The agent's wrap-up of `call` given: ("conflict" | "connected" | "ended" |
+        "removed", the agent's next offers when "ended")."""
+        reply = self.run("wrapup", {"agent": agent, "call": call, "disposition": disposition},
+                         phones=True)
+        verdict = str(reply[0])
+        return verdict, Offer.many(reply[1]) if verdict == "ended" and len(reply) > 1 else []
+
     # --- the roster ---------------------------------------------------------------
 
     def upsert(self, record: dict[str, Any], *, keep_api: bool) -> UpsertReply:
@@ -195,9 +203,10 @@ class Scripts:
     def remove(self, agent: str) -> str:
         return str(self.run("remove", {"agent": agent}, phones=True))
 
-    def set_status(self, agent: str, status: str, source: str) -> StatusReply:
+    def set_status(self, agent: str, status: str, source: str,
+                   reason: str = "") -> StatusReply:
         return StatusReply.parse(self.run("set_status", {
-            "agent": agent, "status": status, "source": source,
+            "agent": agent, "status": status, "source": source, "reason": reason,
         }))
 
     def pin(self, agent: str, attempt: str, *, window_ms: int, max_wrong: int) -> PinReply:

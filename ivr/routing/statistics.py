@@ -24,7 +24,9 @@ COUNTERS = ("offered", "answered", "abandoned", "overflowed", "callback", "answe
             "wait_total", "talk_total", "completed", "missed", "callback_reached",
             "callback_failed")
 HEAD = 50  # callers at the front of each waiting line looked at for the longest wait
+SCORE_BAND = 10**13  # a waiting line's score: (100 - priority) * SCORE_BAND + arrival ms
 WAITING_MAX = 1000  # callers listed per queue by waiting()
+WALLBOARD_WAITING = 10  # callers of each queue the wallboard's poll lists (its cards count all)
 
 
 class Statistics:
@@ -49,8 +51,8 @@ class Statistics:
         call) for one wallboard poll: agents and callers are each read and decoded once."""
         agents = self.roster.records()
         callers = CallerCache(self.env)
-        waiting = self.waiting(callers)
-        stats = self.many_queue_stats(self.layout.queues(), agents, callers)
+        waiting = self.waiting(callers, per_queue=WALLBOARD_WAITING)
+        stats = self.many_queue_stats(self.layout.queues(), agents)
         return stats, waiting, agents, self.calls_of(agents, callers)
 
     def calls_of(self, agents: list[AgentRecord],
@@ -70,8 +72,8 @@ class Statistics:
                          "from": c.number if c is not None else None, "talk": talk}
         return out
 
-    def many_queue_stats(self, names: list[str], agents: list[AgentRecord] | None = None,
-                         callers: CallerCache | None = None) -> list[dict[str, Any]]:
+    def many_queue_stats(self, names: list[str], agents: list[AgentRecord] | None = None
+                         ) -> list[dict[str, Any]]:
         """Figures of several queues in two Redis round trips and one pass over the agents
         (O(agents + queues), not one walk of every agent per queue: the wallboard's poll
         asks for every queue every 2 s)."""
@@ -83,30 +85,28 @@ class Statistics:
         pipe = db.pipeline(transaction=False)
         for name in names:
             for key in buckets[name]:
-                pipe.zrange(key, 0, HEAD - 1)
+                pipe.zrange(key, 0, HEAD - 1, withscores=True)
                 pipe.zcard(key)
             pipe.hmget(keys.acd("stats"), [f"{name}|{dates[name]}|{f}" for f in COUNTERS])
         replies = iter(pipe.execute())
-        heads: dict[str, list[str]] = {}
+        # A line's score is (100 - priority) * 1e13 + arrival ms (lib.lua's score): the
+        # arrival comes from the scores, without reading a caller's record.
+        arrivals: dict[str, list[float]] = {}
         waiting: dict[str, int] = {}
         days: dict[str, dict[str, int]] = {}
         for name in names:
-            head: list[str] = []
+            head: list[float] = []
             count = 0
             for _ in buckets[name]:
-                head += next(replies)
+                head += [float(score) % SCORE_BAND for _, score in next(replies)]
                 count += int(next(replies))
-            heads[name], waiting[name] = head, count
+            arrivals[name], waiting[name] = head, count
             days[name] = {f: int(v or 0) for f, v in zip(COUNTERS, next(replies), strict=True)}
-        cache = callers if callers is not None else CallerCache(self.env)
-        found = cache.get([m for head in heads.values() for m in head])
-        entered = {m: c.entered_ms for m, c in found.items() if c is not None}
         tally = AgentTally(agents if agents is not None else self.roster.records())
         out = []
         for name in names:
             config = configs[name]
-            longest = max((now - entered[m] / 1000.0 for m in heads[name] if m in entered),
-                          default=0.0)
+            longest = max((now - ms / 1000.0 for ms in arrivals[name]), default=0.0)
             by_status, by_state = tally.counts(config.skills)
             day = days[name]
             out.append({
@@ -142,8 +142,10 @@ class Statistics:
                 out[queue].append(keys.acd("wait", bucket))
         return out
 
-    def waiting(self, callers: CallerCache | None = None) -> list[dict[str, Any]]:
-        """Callers waiting now (callbacks included), best first within each queue."""
+    def waiting(self, callers: CallerCache | None = None,
+                per_queue: int = WAITING_MAX) -> list[dict[str, Any]]:
+        """Callers waiting now (callbacks included), best first within each queue, the
+        first `per_queue` of each."""
         db = self.env.db
         out: list[dict[str, Any]] = []
         now = self.env.clock()
@@ -152,14 +154,14 @@ class Statistics:
         pipe = db.pipeline(transaction=False)
         for queue in queues:
             for key in buckets[queue]:
-                pipe.zrange(key, 0, WAITING_MAX - 1, withscores=True)
+                pipe.zrange(key, 0, per_queue - 1, withscores=True)
         replies = iter(pipe.execute())
         lines: list[tuple[str, list[str]]] = []
         for queue in queues:
             pairs: list[tuple[float, str]] = []
             for _ in buckets[queue]:
                 pairs += [(sc, m) for m, sc in next(replies)]
-            ids = [m for _, m in sorted(pairs)[:WAITING_MAX]]
+            ids = [m for _, m in sorted(pairs)[:per_queue]]
             if ids:
                 lines.append((queue, ids))
         cache = callers if callers is not None else CallerCache(self.env)

@@ -217,4 +217,6 @@ def make_rest_app(sim: TwilioSim) -> Flask:
             return error(404, 20404, f"The requested resource /Recordings/{name} was not found")
         return Response(silent_wav(sim.recordings[sid]), mimetype="audio/x-wav")
 
+    from ivr.sim.recordings import register  # call recordings: list, fetch, delete, media
+    register(app, sim)
     return app

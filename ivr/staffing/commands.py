@@ -254,13 +254,18 @@ def _fraction(ctx: click.Context, param: click.Parameter, value: float) -> float
               metavar="SECONDS", help="Mean seconds an agent's phone rings before they accept.")
 @click.option("--miss", type=float, default=0.0, show_default=True, callback=_fraction,
               metavar="FRACTION", help="Share of offers agents let ring out (no-answer misses).")
+@click.option("--callback-answer", type=float, default=0.8, show_default=True,
+              callback=_fraction, metavar="FRACTION",
+              help="Share of agents' dials to a callback customer that the customer answers.")
 def whatif_command(forecast: Path, folder: Path | None, roster: Path | None, seed: int,
                    fmt: str, out: Path | None, chart: Path | None, ring: float,
-                   miss: float) -> None:
+                   miss: float, callback_answer: float) -> None:
     """Simulate FORECAST's day through the routing of the call-flow FOLDER.
 
     FORECAST is a CSV with the columns interval_start, queue, calls, aht[, patience]
-    (aht: talk seconds; the queue's wrap_up is added by the routing). Agents come
+    [, callback] (aht: talk seconds; the queue's wrap_up is added by the routing;
+    callback: the share of those who would give up who ask for a callback instead, in
+    queues with callback: true; the router offers it to an agent). Agents come
     from the folder's agents.yaml, or --roster, and follow their shifts:. Prints,
     per interval and queue, offered, answered, abandoned, service level, average
     speed of answer and occupancy beside what Erlang C (Erlang A with patience)
@@ -289,7 +294,7 @@ def whatif_command(forecast: Path, folder: Path | None, roster: Path | None, see
         raise click.UsageError(f"no roster: {exc.filename}") from exc
     version = f"{callflows.version}:{roster}" if roster else callflows.version
     callflows = replace(callflows, agents=agents, version=version)
-    options = Options(seed=seed, ring_s=ring, miss=miss)
+    options = Options(seed=seed, ring_s=ring, miss=miss, callback_answer=callback_answer)
     with tempfile.TemporaryDirectory(prefix="ivr-whatif-") as tmp:
         server = EmbeddedRedis(tmp, persist=False)
         store = connect(server.start(), socket_timeout=60.0)

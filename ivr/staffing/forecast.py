@@ -1,12 +1,14 @@
 """The forecast a what-if day is simulated from: calls per interval and queue.
 
-A CSV with the columns `interval_start, queue, calls, aht[, patience]`, one row
+A CSV with the columns `interval_start, queue, calls, aht[, patience][, callback]`, one row
 per interval and queue. `interval_start` is a local date and time
 (`2026-03-02 09:00` or `2026-03-02T09:00`), `calls` the expected number of
 calls (a forecast average, so it may be fractional), `aht` the average talk
 time in seconds, `patience` the average time callers hold before giving up
-(empty or missing: they never do). The interval length is the smallest step
-between two starts, unless given.
+(empty or missing: they never do), `callback` the share (0 to 1) of the callers
+who would give up that press 1 for a callback instead, in a queue with
+`callback: true` (empty or missing: none). The interval length is the smallest
+step between two starts, unless given.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class ForecastRow:
     calls: float
     aht_s: float
     patience_s: float | None = None
+    callback_share: float = 0.0  # of those who would give up: ask for a callback instead
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def read_forecast(path: Path | str, interval_s: int | None = None) -> Forecast:
         missing = [c for c in REQUIRED if c not in header]
         if missing:
             raise ForecastError(f"{path}: missing column(s) {', '.join(missing)} "
-                                f"(expected {', '.join(REQUIRED)}[, patience])")
+                                f"(expected {', '.join(REQUIRED)}[, patience][, callback])")
         rows: list[ForecastRow] = []
         for n, raw in enumerate(reader, start=2):
             row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
@@ -91,6 +94,9 @@ def read_forecast(path: Path | str, interval_s: int | None = None) -> Forecast:
             if not row["queue"]:
                 raise ForecastError(f"{where}: queue is empty")
             patience = row.get("patience") or ""
+            share = _number(row.get("callback") or "0", "callback", where, positive=False)
+            if share > 1:
+                raise ForecastError(f"{where}: callback is a share of callers, 0 to 1")
             rows.append(ForecastRow(
                 start=parse_start(row["interval_start"], where),
                 queue=row["queue"],
@@ -98,6 +104,7 @@ def read_forecast(path: Path | str, interval_s: int | None = None) -> Forecast:
                 aht_s=_number(row["aht"], "aht", where, positive=True),
                 patience_s=_number(patience, "patience", where, positive=True)
                 if patience else None,
+                callback_share=share,
             ))
     if not rows:
         raise ForecastError(f"{path}: no rows")

@@ -21,7 +21,8 @@ from ivr.staffing.whatif import Cell
 
 COLUMNS = (
     "interval_start", "queue", "forecast_calls", "offered", "answered", "abandoned",
-    "overflowed", "service_level", "asa_s", "occupancy", "agents", "erlang_model",
+    "overflowed", "callbacks", "called_back", "callback_failed", "service_level", "asa_s",
+    "occupancy", "agents", "erlang_model",
     "erlang_agents", "erlang_service_level", "erlang_asa_s", "erlang_occupancy",
     "erlang_abandoned",
 )
@@ -49,6 +50,9 @@ def day_rows(cells: Sequence[Cell]) -> list[dict[str, Any]]:
             "offered": offered, "answered": answered,
             "abandoned": sum(c.abandoned for c in mine),
             "overflowed": sum(c.overflowed for c in mine),
+            "callbacks": sum(c.callbacks for c in mine),
+            "called_back": sum(c.called_back for c in mine),
+            "callback_failed": sum(c.callback_failed for c in mine),
             "service_level": sum(c.answered_in_target for c in mine) / offered
             if offered else None,
             "asa_s": sum(c.wait_sum for c in mine) / answered if answered else None,
@@ -96,8 +100,11 @@ def _f(value: Any, fmt: str) -> str:
 
 
 def as_table(cells: Sequence[Cell], title: str) -> str:
-    """Fixed-width columns: the simulation on the left, Erlang on the right."""
-    header = ("interval", "queue", "offered", "answ", "aband", "overfl", "SL", "ASA", "occ",
+    """Fixed-width columns: the simulation on the left, Erlang on the right. A day with
+    callbacks gets a column `cb`: asked / reached (in any later interval)."""
+    callbacks = any(c.callbacks for c in cells)
+    header = ("interval", "queue", "offered", "answ", "aband", "overfl",
+              *(("cb",) if callbacks else ()), "SL", "ASA", "occ",
               "agents", "|", "SL", "ASA", "occ", "aband")
     lines = []
     for row in rows_of(cells):
@@ -105,13 +112,15 @@ def as_table(cells: Sequence[Cell], title: str) -> str:
         lines.append((
             start if start == "day" else start[11:], row["queue"], str(row["offered"]),
             str(row["answered"]), str(row["abandoned"]), str(row["overflowed"]),
+            *((f"{row['callbacks']}/{row['called_back']}",) if callbacks else ()),
             _f(row["service_level"], ".2f"), _f(row["asa_s"], ".0f"),
             _f(row["occupancy"], ".2f"), _f(row["agents"], ".1f"), "|",
             _f(row["erlang_service_level"], ".2f"), _f(row["erlang_asa_s"], ".0f"),
             _f(row["erlang_occupancy"], ".2f"), _f(row["erlang_abandoned"], ".1f"),
         ))
     widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
-    left = sum(widths[:10]) + 2 * 9
+    split = header.index("|")
+    left = sum(widths[:split]) + 2 * (split - 1)
     out = [title, "", "simulated through the routing".center(left) + "  |  "
            + "Erlang, each queue alone", ""]
     for r in [header, *lines]:

@@ -104,6 +104,7 @@ def spans(shifts: dict[str, Any], first: date, last: date) -> list[Span]:
 def read_roster(path: Path | str) -> tuple[dict[str, AgentConfig], dict[str, dict[str, Any]]]:
     """Agents and their `shifts:` (agents without shifts are left out of the second map)."""
     from ivr.flows.loader import build_agent  # (the checker imports this module)
+    from ivr.flows.model import AGENTS_FILE_KEYS
 
     path = Path(path)
     try:
@@ -115,6 +116,8 @@ def read_roster(path: Path | str) -> tuple[dict[str, AgentConfig], dict[str, dic
     agents: dict[str, AgentConfig] = {}
     shifts: dict[str, dict[str, Any]] = {}
     for agent_id, entry in raw.items():
+        if agent_id in AGENTS_FILE_KEYS:  # `breaks:` and the like: not an agent
+            continue
         if not isinstance(entry, dict) or "phone" not in entry:
             raise RosterError(f"{path}: agent {agent_id!r} needs at least a phone")
         agents[str(agent_id)] = build_agent(str(agent_id), entry)

@@ -12,6 +12,11 @@ What the simulation plays instead of Twilio and people (`_Switch`):
 - callers arrive as a Poisson process per interval and queue, talk for an
   exponential time around the forecast's `aht`, and hang up when an
   exponential patience around `patience` runs out before an agent answers;
+- in a queue with `callback: true`, the forecast's `callback` share of the
+  callers who would give up press 1 instead; the router offers their callback
+  to an agent like a call (keeping the caller's place), the agent's dial reaches
+  them after `callback_ring_s` with probability `callback_answer`, or the
+  router tries again later, up to its last try;
 - agents log in and out with their `shifts:`, answer an offer after a ring of
   a few seconds (uniform around `ring_s`), or — with `miss` — let it ring out
   (a no-answer miss, as the router counts it; an agent it puts on break comes
@@ -61,6 +66,8 @@ class Options:
     miss: float = 0.0  # share of offers an agent lets ring out (a no-answer miss)
     break_s: float = 300.0  # an agent put on break by misses is available again after this
     tail_s: float = 4 * 3600.0  # how long past the day's end callers still waiting are followed
+    callback_answer: float = 0.8  # share of an agent's dials to a callback customer answered
+    callback_ring_s: float = 15.0  # seconds the customer's phone rings (answered or not)
 
 
 @dataclass
@@ -79,6 +86,9 @@ class Cell:
     answered_in_target: int = 0
     abandoned: int = 0
     overflowed: int = 0
+    callbacks: int = 0  # asked to be called back instead of giving up
+    called_back: int = 0  # of those, reached by an agent (any later interval)
+    callback_failed: int = 0  # of those, not reached after the router's last try
     wait_sum: float = 0.0
     agents: float = 0.0  # average agents on shift having the queue's skills
     busy_s: float = 0.0
@@ -107,6 +117,9 @@ class Cell:
             "answered": self.answered,
             "abandoned": self.abandoned,
             "overflowed": self.overflowed,
+            "callbacks": self.callbacks,
+            "called_back": self.called_back,
+            "callback_failed": self.callback_failed,
             "service_level": self.service_level,
             "asa_s": self.asa_s,
             "occupancy": self.occupancy,
@@ -123,7 +136,9 @@ class _Caller:
     arrive: float
     talk_s: float
     patience_s: float | None
+    wants_callback: bool = False  # presses 1 rather than give up (queue with callback on)
     done: bool = False
+    callback: bool = False  # asked for the callback: their outcome is "called back"
 
 
 @dataclass
@@ -412,6 +427,10 @@ class WhatIf:
             rng = random.Random(f"whatif-callers:{self.options.seed}:{row.queue}:"
                                 f"{row.start.isoformat()}")
             rate = row.calls / interval
+            # a stream of its own, so that callers arrive at the same moments with and
+            # without the forecast's callback column
+            wishes = random.Random(f"whatif-callbacks:{self.options.seed}:{row.queue}:"
+                                   f"{row.start.isoformat()}")
             t = start
             while rate > 0:
                 t += rng.expovariate(rate)
@@ -419,8 +438,10 @@ class WhatIf:
                     break
                 talk = rng.expovariate(1.0 / row.aht_s)
                 patience = rng.expovariate(1.0 / row.patience_s) if row.patience_s else None
+                wants = (wishes.random() < row.callback_share
+                         if row.callback_share > 0 and config.callback else False)
                 sid = f"CAcall{len(self.callers):023d}"
-                caller = _Caller(sid, row.queue, cell, t, talk, patience)
+                caller = _Caller(sid, row.queue, cell, t, talk, patience, wants)
                 self.callers[sid] = caller
                 self.at(t, self._arrive, caller)
                 self.to_arrive += 1
@@ -444,8 +465,17 @@ class WhatIf:
             self.at(self.clock.now + caller.patience_s, self._give_up, caller)
 
     def _give_up(self, caller: _Caller) -> bool:
-        if caller.done:
+        if caller.done or caller.callback:
             return False
+        if caller.wants_callback:
+            verdict = self.router.press_callback(caller.sid)
+            if verdict == "busy":
+                return True  # an agent's phone rings for them: they hold on
+            if verdict == "ok":  # the hold loop's <Leave/>, then the <Enqueue> action
+                self.router.queue_result(caller.sid, "leave")
+                caller.callback = True
+                caller.cell.callbacks += 1
+                return True
         self.router.call_ended(caller.sid, "completed")
         if self.router.caller_outcome(caller.sid) == "abandoned":
             self._resolve(caller)
@@ -493,6 +523,11 @@ class WhatIf:
             self._leg_status(leg, "completed")  # "Sorry, the caller has hung up."
             return True
         now = self.clock.now
+        if record.kind == "callback":
+            reached = self._ring_rng.random() < self.options.callback_answer
+            leg.talking = True
+            self.at(now + self.options.callback_ring_s, self._dialed, leg, caller, reached)
+            return True
         if not caller.done:
             self._resolve(caller)
             wait = now - caller.arrive
@@ -503,6 +538,25 @@ class WhatIf:
         leg.talking = True
         self.at(now + caller.talk_s, self._hang_up, leg, caller)
         return True
+
+    def _dialed(self, leg: _Leg, caller: _Caller, reached: bool) -> bool:
+        """The agent's dial to a callback customer: answered (they talk, then the dial's
+        action reports it completed) or not (reported at once; the router may retry)."""
+        if not reached:
+            verdict = self.router.callback_dialed(leg.agent, leg.token, "no-answer")
+            if verdict == "failed":
+                caller.cell.callback_failed += 1
+                self._resolve(caller)
+            leg.talking = False
+            return self._leg_status(leg, "completed")
+        self.at(self.clock.now + caller.talk_s, self._callback_talked, leg, caller)
+        return True
+
+    def _callback_talked(self, leg: _Leg, caller: _Caller) -> bool:
+        if self.router.callback_dialed(leg.agent, leg.token, "completed") == "reached":
+            caller.cell.called_back += 1
+            self._resolve(caller)
+        return self._hang_up(leg, caller)
 
     def _hang_up(self, leg: _Leg, caller: _Caller) -> bool:
         """The conversation ends: the agent's call completes, wrap-up starts. (The caller's

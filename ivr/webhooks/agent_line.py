@@ -1,7 +1,8 @@
 """The agents' own phones: status by text, and by calling the service number.
 
 An agent texts the service number from their registered phone (`ON`,
-`AVAILABLE`, `OFF`, `BREAK`, `STATUS`), or calls it: PIN (when they have
+`AVAILABLE`, `OFF`, `BREAK`, `STATUS`, and `DESK` for a one-time sign-in link to the
+agent desk), or calls it: PIN (when they have
 one), then a menu (1 available, 2 break, 3 log out). The SMS and voice
 webhooks ask `agent_sms_answer` / `agent_line_answer` first; None means the
 sender is not an agent (or no longer one), and the customer's flow runs.
@@ -31,7 +32,8 @@ WORDS = {"ON": "available", "AVAILABLE": "available", "OFF": "offline", "BREAK":
 KEYS = {"1": "available", "2": "break", "3": "offline"}
 PIN_TRIES = 3  # wrong PINs in one call before it ends (the roster locks after 5 across calls)
 MENU_TRIES = 3
-SMS_HELP = "Text ON to take calls, BREAK for a break, OFF to log out, STATUS to check."
+SMS_HELP = ("Text ON to take calls, BREAK for a break, OFF to log out, STATUS to check, "
+            "DESK for a desk sign-in link.")
 NOT_AN_AGENT = "Sorry, this line is for agents only. Goodbye."
 LOCKED = "Too many wrong PINs. PIN entry is locked for 15 minutes. Goodbye."
 
@@ -57,6 +59,14 @@ def agent_sms_answer(params: MultiDict[str, str]) -> MessagingResponse | None:
     if agent_id is None:
         return None
     word = params.get("Body", "").strip().upper()
+    if word == "DESK":  # a one-time sign-in link for the agent desk (ivr/desk)
+        from ivr.desk.web import sms_link
+
+        if router.agent(agent_id) is None:
+            return None
+        desk = MessagingResponse()
+        desk.message(sms_link(agent_id))
+        return desk
     wanted = WORDS.get(word)
     try:
         agent = (router.set_agent_status(agent_id, wanted, source="sms") if wanted is not None

@@ -146,4 +146,4 @@ def test_commands_say_when_the_server_reads_another_folder(
     assert code == 0, out
     assert "using the server's" in out
     assert "alice" in out and "Alice Jones" in out
-    assert r.hlen(keys.acd("agents")) == 5  # the demo's five, in the server's Redis
+    assert r.hlen(keys.acd("agents")) == 6  # the demo's six (a supervisor too), in its Redis

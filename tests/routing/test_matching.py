@@ -71,6 +71,23 @@ def test_enqueue_is_idempotent_per_call(make_router, twilio):
     assert stats["offered"] == 1 and stats["waiting"] == 1
 
 
+def test_longest_wait_counts_callers_behind_a_higher_priority(make_router, twilio, clock):
+    """The longest wait is the earliest arrival in the line, not its first caller: a VIP who
+    came later stands first, the caller behind has waited longest (arrivals come from the
+    line's scores, so a priority band must not leak into them)."""
+    router = make_router({"sales": {}}, agents_of(1))
+    router.set_agent_status("a00", "break", source="test")
+    enqueue(router, "CAfirst", "sales")
+    clock.advance(40)
+    enqueue(router, "CAvip", "sales", priority=9)
+    clock.advance(2.5)
+    stats = router.queue_stats("sales")
+    assert stats["waiting"] == 2
+    assert stats["longest_wait"] == 42.5
+    _, _, waiting = router.live_view()
+    assert [w["id"] for w in waiting] == ["CAvip", "CAfirst"]
+
+
 def test_agent_takes_highest_priority_then_longest_waiting(make_router, twilio, clock):
     router = make_router({"sales": {}, "support": {}}, agents_of(1))
     router.set_agent_status("a00", "break", source="test")

@@ -125,6 +125,47 @@ def test_impatient_callers_abandon_like_erlang_a(r: redis.Redis) -> None:
     assert sum(c.abandoned + c.answered for c in cells) == got["offered"]
 
 
+def test_callbacks_instead_of_giving_up(r: redis.Redis) -> None:
+    """Half of those who would give up press 1: the router offers their callbacks to agents
+    (kind callback: the agent dials them), each caller still ends exactly one way, and
+    fewer abandon than on the same day without callbacks."""
+    plain, _ = single_queue(r, intervals=4, agents_n=11, patience=60, callback=True)
+    r.flushdb()
+    cells, _ = single_queue(r, intervals=4, agents_n=11, patience=60, callback=True,
+                            callback_share=0.5)
+    offered = sum(c.offered for c in cells)
+    assert offered == sum(c.offered for c in plain)  # the very same callers arrive
+    asked = sum(c.callbacks for c in cells)
+    reached = sum(c.called_back for c in cells)
+    failed = sum(c.callback_failed for c in cells)
+    assert asked > 10
+    assert sum(c.answered + c.abandoned + c.overflowed + c.callbacks for c in cells) == offered
+    assert reached + failed == asked  # the tail follows every callback to its end
+    assert reached >= asked - 2  # 80 % of dials answered, three tries: 0.8 % fail
+    assert sum(c.abandoned for c in cells) < sum(c.abandoned for c in plain)
+    # callbacks keep their place and take agents' time: more callers run out of patience
+    # than on the plain day, and the agents are busier
+    assert sum(c.abandoned for c in cells) + asked > sum(c.abandoned for c in plain)
+    assert sum(c.busy_s for c in cells) > sum(c.busy_s for c in plain)
+
+
+def test_callbacks_nobody_answers_fail_after_the_last_try(r: redis.Redis) -> None:
+    cells, day = single_queue(r, intervals=2, agents_n=11, patience=30, callback=True,
+                              callback_share=1.0, callback_answer=0.0)
+    asked = sum(c.callbacks for c in cells)
+    assert asked > 0
+    assert sum(c.called_back for c in cells) == 0
+    assert sum(c.callback_failed for c in cells) == asked
+    tries = [e for e in day.router.events(count=100_000) if e.get("type") == "callback_result"]
+    assert len(tries) == 3 * asked  # every callback tried three times, spaced by the router
+
+
+def test_callbacks_need_the_queue_to_offer_them(r: redis.Redis) -> None:
+    cells, _ = single_queue(r, intervals=2, agents_n=11, patience=60, callback_share=1.0)
+    assert sum(c.callbacks for c in cells) == 0
+    assert sum(c.abandoned for c in cells) > 0
+
+
 def test_same_seed_same_numbers_other_seed_other_numbers(r: redis.Redis) -> None:
     first = [c.row() for c in single_queue(r, intervals=2, patience=90, ring_s=4)[0]]
     r.flushdb()

@@ -23,7 +23,8 @@ def agents(n: int, skills: dict[str, int], prefix: str = "a") -> dict[str, Agent
 
 def single_queue(store: redis.Redis, *, intervals: int, calls: float = 100, aht: float = 180,
                  agents_n: int = 14, patience: float | None = None, seed: int = 1,
-                 ring_s: float = 0.0, **queue: Any) -> tuple[list[Cell], WhatIf]:
+                 ring_s: float = 0.0, callback_share: float = 0.0,
+                 callback_answer: float = 0.8, **queue: Any) -> tuple[list[Cell], WhatIf]:
     """One queue, one skill, longest-idle, no wrap-up, no max wait: the Erlang C model."""
     settings: dict[str, Any] = {"skills": ["sales"], "strategy": "longest-idle", "wrap_up": 0,
                                 "max_wait": 0, "service_level": 20, **queue}
@@ -31,9 +32,11 @@ def single_queue(store: redis.Redis, *, intervals: int, calls: float = 100, aht:
     config = QueueConfig(name="sales", escalate=escalate, **settings)
     flows = Callflows(flows={}, queues={"sales": config},
                       agents=agents(agents_n, {"sales": 1}), version="test")
-    rows = [ForecastRow(MONDAY + timedelta(minutes=30 * i), "sales", calls, aht, patience)
+    rows = [ForecastRow(MONDAY + timedelta(minutes=30 * i), "sales", calls, aht, patience,
+                        callback_share)
             for i in range(intervals)]
-    day = WhatIf(store, flows, Forecast(rows, 1800), {}, Options(seed=seed, ring_s=ring_s))
+    day = WhatIf(store, flows, Forecast(rows, 1800), {},
+                 Options(seed=seed, ring_s=ring_s, callback_answer=callback_answer))
     return day.run(), day
 
 

@@ -51,6 +51,7 @@ class CheckerBase:
         self.agents: dict[str, Any] = {}
         self.hours: dict[str, Any] = {}
         self.agent_skills: set[str] = set()
+        self.breaks: list[str] = []  # agents.yaml `breaks:` (reasons, not an agent)
         self.vars_read: list[tuple[Location, str]] = []  # vars.NAME read by templates
         self.vars_set: set[str] = set()  # names flow vars, set, gather, http, survey give a value
 

@@ -144,6 +144,7 @@ def _check_loaded(folder: str, loaded: dict[str, tuple[Any, list[Problem]]],
         queues={k: plain(v) for k, v in ck.queues.items()},
         agents={k: plain(v) for k, v in ck.agents.items()},
         hours={k: plain(v) for k, v in ck.hours.items()},
+        breaks=list(ck.breaks),
         version=digest.hexdigest()[:12],
     )
     return cf, problems

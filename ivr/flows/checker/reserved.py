@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from ivr.flows import hours as hours_mod
+from ivr.flows import templates
 from ivr.flows.checker.values import (
     NAME,
     Values,
@@ -18,7 +19,7 @@ from ivr.flows.checker.values import (
     is_int,
     type_name,
 )
-from ivr.flows.model import ALERT_KEYS, Location
+from ivr.flows.model import AGENTS_FILE_KEYS, ALERT_KEYS, ROLES, SCRIPT_NAMES, Location
 from ivr.flows.yamlsrc import item_loc, key_loc, value_loc
 
 RESERVED = ("queues.yaml", "agents.yaml", "hours.yaml")
@@ -26,8 +27,10 @@ STRATEGIES = ("longest-idle", "round-robin", "fewest-calls", "least-talk-time",
               "most-skilled", "random", "ring-all")
 QUEUE_KEYS = ("skills", "strategy", "ring_timeout", "max_wait", "wrap_up", "max_missed",
               "hold_music", "announce", "callback", "service_level", "escalate", "timezone",
-              "short_abandon", "survey_by_text", "alerts")
-AGENT_KEYS = ("name", "phone", "skills", "pin", "shifts")
+              "short_abandon", "survey_by_text", "alerts", "script", "dispositions")
+AGENT_KEYS = ("name", "phone", "skills", "pin", "shifts", "role")
+MAX_SHORT_NAME = 40
+"""Longest disposition or break reason (they are codes, shown on buttons and in reports)."""
 HOURS_KEYS = ("timezone", "open", "holidays", "closed")
 
 
@@ -100,6 +103,9 @@ class ReservedFiles(Values):
         phones: dict[str, str] = {}
         for agent_id, raw in data.items():
             loc = key_loc(file, data, agent_id)
+            if agent_id in AGENTS_FILE_KEYS:  # `breaks:` names break reasons: not an agent
+                self.breaks = self.short_names(file, data, agent_id, "break reason")
+                continue
             if not isinstance(agent_id, str) or not NAME.match(agent_id):
                 self.error(loc, f"agent id '{agent_id}' must be a word (letters, digits, _ or -)")
                 continue
@@ -130,6 +136,10 @@ class ReservedFiles(Values):
                                    f"not {level!r}")
             if "shifts" in raw:
                 self.check_shifts(file, raw, agent_id)
+            if "role" in raw and self.text(file, raw, "role") and raw["role"] not in ROLES:
+                self.error(value_loc(file, raw, "role"),
+                           f"unknown role '{raw['role']}'{did_you_mean(raw['role'], ROLES)} "
+                           f"(agent or supervisor)")
             if "pin" in raw:
                 pin = raw["pin"]
                 if is_int(pin):
@@ -138,6 +148,47 @@ class ReservedFiles(Values):
                                f"and drops leading zeros")
                 elif not isinstance(pin, str) or not re.match(r"^\d{4,8}$", pin):
                     self.error(value_loc(file, raw, "pin"), "'pin' must be 4 to 8 digits")
+
+    def short_names(self, file: str, m: Any, key: str, what: str) -> list[str]:
+        """A list of unique short names (`dispositions`, `breaks`): words of up to
+        MAX_SHORT_NAME characters, each written once."""
+        self.str_list(file, m, key)  # a list of text (reports what is not)
+        seen: set[str] = set()
+        out: list[str] = []
+        for i, name in enumerate(m[key] if isinstance(m.get(key), list) else []):
+            if not isinstance(name, str):
+                continue
+            where = item_loc(file, m[key], i)
+            if not NAME.match(name) or len(name) > MAX_SHORT_NAME:
+                self.error(where, f"{what} '{name}' must be a word of letters, digits, _ or - "
+                                  f"(at most {MAX_SHORT_NAME} characters)")
+            elif name in seen:
+                self.error(where, f"{what} '{name}' is listed twice")
+            else:
+                seen.add(name)
+                out.append(name)
+        return out
+
+    def script(self, file: str, raw: dict[str, Any], what: str) -> None:
+        """A queue's `script`: Markdown the desk shows, a template rendered per call. A syntax
+        error is an error; names other than caller, vars, queue, agent are warnings (they
+        render empty)."""
+        if not self.text(file, raw, "script"):
+            return
+        text, loc = raw["script"], value_loc(file, raw, "script")
+        if "{" not in text:
+            return
+        msg, names = templates.analyze(text)
+        if msg:
+            self.error(loc, msg)
+            return
+        for var in templates.vars_read(text):
+            self.vars_read.append((loc, var))
+        known = set(SCRIPT_NAMES) | set(templates.ENV.globals)
+        for name in sorted(names - known):
+            self.warn(loc, f"unknown name '{name}' in the script of {what}"
+                           f"{did_you_mean(name, known)} (scripts see "
+                           f"{', '.join(SCRIPT_NAMES)}): it renders empty")
 
     def check_shifts(self, file: str, raw: dict[str, Any], agent_id: str) -> None:
         """`shifts:` (used by `ivr whatif`): days such as mon-fri to "09:00-17:00" or a list."""
@@ -201,6 +252,9 @@ class ReservedFiles(Values):
             self.boolean(file, raw, "callback")
             self.text(file, raw, "hold_music")
             self.text(file, raw, "survey_by_text")
+            self.script(file, raw, what)
+            if "dispositions" in raw:
+                self.short_names(file, raw, "dispositions", "disposition")
             if "hold_music" in raw and isinstance(raw["hold_music"], str):
                 self.media(file, raw, "hold_music")
             self.timezone(file, raw, "timezone")

@@ -2,7 +2,7 @@
 -- KEYS: the common layout of lib.lua (agents, callers, timers, events, stats, aht, free:*,
 --       on:*, wait:<queue> ...).
 -- ARGV[3] JSON: {caller = {id, q, p, t0, skills, lvl, strat, ring, sl, kind, from, to, flow,
---                step, action, esc, out?}, timers = {{due_ms, member}, ...},
+--                step, action, esc, out?, via?}, timers = {{due_ms, member}, ...},
 --                overflow_if_nobody = bool, reach = {skills, lvl}: the loosest requirements
 --                the caller will reach by escalation (who counts as "logged in" for them)}
 -- Returns {"queued", {offers}} | {"dup", state} | {"overflow"}; an offer is
@@ -17,7 +17,7 @@ event('enter', {queue = c.q, call = c.id, priority = c.p, kind = c.kind})
 if c.out == 'callback' then
   c.out = nil
   outcome(c, 'callback')
-  event('callback', {queue = c.q, call = c.id, number = c.from, via = 'sms'})
+  event('callback', {queue = c.q, call = c.id, number = c.from, via = c.via or 'sms'})
 elseif ARGS.overflow_if_nobody and anyone_logged_in(ARGS.reach) == 0 then
   c.st = 'overflowed'
   outcome(c, 'overflowed')

@@ -211,14 +211,27 @@
       markOverflow();
       return;
     }
-    body.replaceChildren(...rows.map((w) => el("tr", { "data-caller": w.id }, [
-      el("td", { text: w.queue }),
-      el("td", { text: String(w.position) }),
-      el("td", { text: (w.from || "unknown") + (w.kind === "callback" ? " (callback)" : "") }),
-      el("td", { text: duration(w.waited) }),
-      el("td", { text: String(w.priority) }),
-      el("td", { text: w.state }),
-    ])));
+    // The poll lists the first callers of each queue; a row says how many more wait.
+    const counts = {};
+    for (const q of (lastBoard && lastBoard.queues) || []) counts[q.queue] = q.waiting;
+    const trs = [];
+    rows.forEach((w, i) => {
+      trs.push(el("tr", { "data-caller": w.id }, [
+        el("td", { text: w.queue }),
+        el("td", { text: String(w.position) }),
+        el("td", { text: (w.from || "unknown") + (w.kind === "callback" ? " (callback)" : "") }),
+        el("td", { text: duration(w.waited) }),
+        el("td", { text: String(w.priority) }),
+        el("td", { text: w.state }),
+      ]));
+      const next = rows[i + 1];
+      const more = (counts[w.queue] || 0) - w.position;
+      if ((!next || next.queue !== w.queue) && more > 0) {
+        trs.push(el("tr", { class: "more" }, [el("td", { colspan: "6", class: "muted",
+          text: "… and " + more + " more waiting in " + w.queue })]));
+      }
+    });
+    body.replaceChildren(...trs);
     markOverflow();
   }
 
@@ -266,6 +279,10 @@
         el("span", { class: "sub", text: a.id + (a.source === "api" ? " · changed via API" : "") }));
       const status = row.querySelector(".status");
       status.replaceChildren(el("span", { class: "pill status-" + a.status, text: a.status }));
+      if (a.break_reason) {
+        // why on break (agents.yaml breaks:)
+        status.append(el("span", { class: "sub reason", text: a.break_reason }));
+      }
       status.dataset.status = a.status;
       const state = row.querySelector(".state");
       state.textContent = a.state === "idle" ? "idle" : a.state;
@@ -276,7 +293,14 @@
           parts.push(duration(a.call.talk));
         }
         state.append(el("span", { class: "sub call", text: parts.filter(Boolean).join(" · ") }));
+        if (a.call.help !== null && a.call.help !== undefined) {
+          // the agent asked for help on this call (the desk's "ask for help")
+          state.append(el("span", { class: "pill help", title: "asked for help",
+            text: "help" + (a.call.help ? ": " + a.call.help : "") }));
+        }
       }
+      row.classList.toggle("asks-help", !!(a.call && a.call.help !== null &&
+                                          a.call.help !== undefined));
       state.className = "state state-" + a.state;
       state.dataset.state = a.state;
       row.querySelector(".since").textContent = duration(now - a.since);
@@ -395,6 +419,46 @@
     }));
   }
 
+  // --- abandoned callers ----------------------------------------------------------
+
+  async function callBack(id, button) {
+    button.disabled = true;
+    try {
+      const got = await api("/api/abandoned/" + encodeURIComponent(id) + "/callback", { method: "POST" });
+      showBanner(null);
+      button.replaceWith(el("span", { class: "muted", text: "queued, #" + got.position }));
+    } catch (e) {
+      if (e instanceof Unauthorized) refused();
+      else showBanner("Could not call back: " + e.message);
+      button.disabled = false;
+    }
+  }
+
+  function renderAbandoned(rows) {
+    const body = document.querySelector("#abandoned tbody");
+    if (!rows.length) {
+      body.replaceChildren(el("tr", {}, [el("td", { colspan: "6", class: "muted", text: "Nobody gave up today." })]));
+      return;
+    }
+    body.replaceChildren(...rows.map((r) => {
+      let action;
+      if (r.callback) action = el("span", { class: "muted", text: "callback asked" });
+      else if (r.reached) action = el("span", { class: "muted", text: "reached later" });
+      else {
+        action = el("button", { type: "button", "data-callback": r.id, text: "Call back" });
+        action.addEventListener("click", () => callBack(r.id, action));
+      }
+      return el("tr", { id: "abandoned-" + r.id, class: r.short ? "short" : "" }, [
+        el("td", { text: new Date(r.at * 1000).toLocaleTimeString() }),
+        el("td", { text: r.queue }),
+        el("td", { text: r.number }),
+        el("td", { text: r.wait === null ? "–" : duration(r.wait) + (r.short ? " (short)" : "") }),
+        el("td", { text: duration(serverNow() - r.at) }),
+        el("td", {}, [action]),
+      ]);
+    }));
+  }
+
   // --- flows -----------------------------------------------------------------------
 
   function cleanSvg(text) {
@@ -505,13 +569,16 @@
       "updated " + new Date(board.now * 1000).toLocaleTimeString();
     document.getElementById("summary").textContent =
       count(board.calls_in_progress, "call", "calls") + " in the flows · " +
-      count(board.unheard_voicemails, "unheard voicemail", "unheard voicemails");
+      count(board.unheard_voicemails, "unheard voicemail", "unheard voicemails") +
+      ((board.help || []).length ? " · " + count(board.help.length, "call asks", "calls ask") +
+        " for help" : "");
     document.body.dataset.connected = "yes";
   }
 
   async function refreshSlow() {
     const items = await api("/api/voicemails");
     renderVoicemails(items);
+    renderAbandoned(await api("/api/abandoned"));
     await refreshFlows();
   }
 

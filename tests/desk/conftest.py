@@ -1,0 +1,81 @@
+"""The desk tests: the API tests' app (admin token set, agents alice and bob with PINs) with
+Twilio signatures on, so that texts are signed as Twilio signs them."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from itertools import count
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from twilio.request_validator import RequestValidator
+
+from tests.api.conftest import SERVICE, TOKEN, make_app  # noqa: F401
+
+TWILIO_TOKEN = "desk-test-twilio-token"
+ACCOUNT_SID = "AC" + "7" * 32
+ALICE_PHONE = "+15005550101"
+BOB_PHONE = "+15005550102"
+BASE = "http://localhost"
+
+_sids = count(1)
+
+
+@pytest.fixture()
+def desk_app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app(twilio_auth_token=TWILIO_TOKEN, twilio_account_sid=ACCOUNT_SID)
+
+
+def text(app: Flask, body: str, sender: str = ALICE_PHONE) -> list[str]:
+    """A text to the service number, signed as Twilio signs it; the `<Message>` bodies back."""
+    params = {"MessageSid": f"SM{next(_sids):032d}", "AccountSid": ACCOUNT_SID,
+              "From": sender, "To": SERVICE, "Body": body}
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(BASE + "/twilio/sms", params)
+    resp = app.test_client().post("/twilio/sms", data=params,
+                                  headers={"X-Twilio-Signature": signature})
+    assert resp.status_code == 200, resp.text
+    root = ET.fromstring(resp.data)
+    return [m.text or "" for m in root.iter("Message")]
+
+
+def texted_link(app: Flask, sender: str = ALICE_PHONE) -> str:
+    """Text DESK; the link's path (/desk/login/TOKEN) from the reply."""
+    [reply] = text(app, "DESK", sender)
+    match = re.search(r"(https?://[^\s]+)(/desk/login/[A-Za-z0-9_-]+)", reply)
+    assert match, reply
+    assert match.group(1) == BASE
+    return match.group(2)
+
+
+def sign_in(app: Flask, sender: str = ALICE_PHONE) -> FlaskClient:
+    """A browser (test client) signed in through a texted link."""
+    client = app.test_client()
+    path = texted_link(app, sender)
+    assert client.get(path).status_code == 200
+    resp = client.post(path)
+    assert resp.status_code == 303, resp.text
+    assert resp.headers["Location"].endswith("/desk")
+    return client
+
+
+def desk_data(client: FlaskClient) -> dict[str, Any]:
+    """What the signed-in page hands its script (the CSRF token among it)."""
+    resp = client.get("/desk")
+    assert resp.status_code == 200
+    match = re.search(r'<script type="application/json" id="desk-data">(.*?)</script>',
+                      resp.text, re.S)
+    assert match, "not the desk page"
+    data: dict[str, Any] = json.loads(match.group(1))
+    return data
+
+
+def csrf_headers(client: FlaskClient) -> dict[str, str]:
+    return {"X-CSRF-Token": desk_data(client)["csrf"]}
+
+
+__all__ = ["TOKEN", "make_app"]
