@@ -19,6 +19,7 @@ from ivr.api.actor import Actor, desk_allowed, require_call
 from ivr.api.routes import api, router
 from ivr.api.schemas import Open, Strict
 from ivr.api.spec import ApiError
+from ivr.context import get_flows
 from ivr.routing.router import ControlRefused, NotRecording, NotSupervisor, UnknownCall
 
 TAG = "supervision"
@@ -40,6 +41,11 @@ class MonitorDone(Open):
 class MonitorEnded(Open):
     sid: str
     result: Literal["ended"] = "ended"
+
+
+class Supervisor(Open):
+    id: str
+    name: str
 
 
 class RecordingBody(Strict):
@@ -104,3 +110,12 @@ def pause_recording(sid: str, body: RecordingBody) -> Any:
     except NotRecording as exc:
         raise ApiError(409, "nothing is recording this call") from exc
     return {"sid": sid, "paused": body.paused, "result": "ok"}
+
+
+@api.route("/supervisors", "GET", summary="The supervisors (role: supervisor)", tag=TAG,
+           response=list[Supervisor])
+@desk_allowed
+def list_supervisors() -> Any:
+    """Who may listen, whisper and barge: the wallboard's and the desk's picker."""
+    agents = get_flows().current.agents
+    return [{"id": a.id, "name": a.name} for a in agents.values() if a.role == "supervisor"]
