@@ -77,6 +77,8 @@ class Recording:
         url = recordings.callback_url(self.env.urls.base(), call=call_sid, queue=record.queue,
                                       agent=record.agent, source="conference")
         if caller_side:
+            # a new connection (after a transfer, say): no pause left from the last one
+            self.env.db.delete(keys.recording_pauses(call_sid))
             try:
                 recordings.expect(self.env.db, call_sid, None, queue=record.queue,
                                   agent=record.agent, source="conference",
@@ -86,6 +88,17 @@ class Recording:
         return {"record": "record-from-start", "recording_status_callback": url,
                 "recording_status_callback_method": "POST",
                 "recording_status_callback_event": RECORDING_EVENTS}
+
+    def joined(self, call_sid: str, conference: str) -> None:
+        """The caller entered their conference (its participant-join callback): the
+        expected recording learns the ConferenceSid, by which a lost callback's recording
+        is looked for."""
+        record = self.acd.caller(call_sid)
+        if record is None or not conference or not self.records(record.queue):
+            return
+        recordings.expect(self.env.db, call_sid, None, queue=record.queue,
+                          agent=record.agent, source="conference", conference_sid=conference,
+                          now=self.env.clock())
 
     # --- pause and resume ---------------------------------------------------------------
 

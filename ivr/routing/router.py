@@ -213,6 +213,8 @@ class Router:
     def conference_event(self, call_sid: str, event: str, participant: str, conference: str,
                          seq: int) -> None:
         self.acd.conference_event(call_sid, event, participant, conference, seq)
+        if event == "participant-join" and participant == call_sid:
+            self.recording.joined(call_sid, conference)  # a recorded queue: its CF
 
     def enter_call(
         self, call_sid: str, *, queue: str, priority: int, skills: list[str],

@@ -63,6 +63,8 @@ def test_delete_ends_the_leg_the_call_goes_on(live: Live) -> None:
     assert live.router.monitor.current(sid) is None
     assert live.send("DELETE", f"/api/calls/{sid}/monitor").status_code == 409
     assert [e["why"] for e in live.events("monitor_end")] == ["stop"]
+    # the new events leave the queue statistics as they were (rebuilt from the log)
+    assert live.router.rebuild_stats() == live.router.stored_stats()
     # a new listen places a new call
     assert live.post(f"/api/calls/{sid}/monitor",
                      {"supervisor": "sam", "mode": "listen"}).status_code == 200

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from ivr import keys
+from ivr.recordings.service import member
 from ivr.sim import conference_recording
 from ivr.sim.conference_recording import RoomRecording
 from ivr.sim.people import Caller, Phone
@@ -50,6 +52,10 @@ def test_notice_then_recorded_from_agent_to_end(live: Live) -> None:
     rr = room_recording(live, sid)
     assert rr.rec is not None and rr.rec.status == "in-progress"
     assert rr.rec.source == "Conference" and rr.rec.channels == 1
+    # expected by the recordings store, with the conference (a lost callback is recovered)
+    db = live.router.env.db
+    wait_until(lambda: db.hget(keys.recording_expectation(member(sid, None)), "conference")
+               in (rr.rec.conference_sid, (rr.rec.conference_sid or "").encode()))
     time.sleep(1.2)
     hang_up(live, sid)
     wait_until(lambda: len(stored(live, sid)) == 1)
