@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from ivr.api.actor import Actor, desk_allowed, require_call
+from ivr.api.actor import Actor, actor, desk_allowed, require_call
 from ivr.api.routes import api, router
 from ivr.api.schemas import Open, Strict
 from ivr.api.spec import ApiError
@@ -46,6 +46,16 @@ class MonitorEnded(Open):
 class Supervisor(Open):
     id: str
     name: str
+
+
+class LiveCall(Open):
+    call: str = Field(description="the caller's CallSid")
+    agent: str
+    name: str
+    queue: str | None = None
+    from_: str | None = Field(None, alias="from", description="the caller's number")
+    talk: float | None = Field(None, description="seconds since connected")
+    monitor: dict[str, str] | None = Field(None, description="{supervisor, mode} on it now")
 
 
 class RecordingBody(Strict):
@@ -119,3 +129,26 @@ def list_supervisors() -> Any:
     """Who may listen, whisper and barge: the wallboard's and the desk's picker."""
     agents = get_flows().current.agents
     return [{"id": a.id, "name": a.name} for a in agents.values() if a.role == "supervisor"]
+
+
+@api.route("/supervision/calls", "GET", summary="Agent calls in progress, to monitor",
+           tag=TAG, response=list[LiveCall], errors=(403,))
+@desk_allowed
+def live_calls() -> Any:
+    """The calls agents are on now, with who monitors each: a supervisor's desk lists
+    them (the admin token, or a supervisor's desk session; an agent's session: 403)."""
+    who = actor()
+    if not (who.admin or who.supervisor):
+        raise ApiError(403, "only a supervisor may list the calls to monitor")
+    _stats, agents, _waiting = router().live_view()
+    out: list[dict[str, Any]] = []
+    for a in agents:
+        call = a.get("call")
+        if a.get("state") != "on-call" or not isinstance(call, dict) or not call.get("id"):
+            continue
+        mon = router().monitor.current(str(call["id"]))
+        out.append({"call": call["id"], "agent": a["id"], "name": a.get("name") or a["id"],
+                    "queue": call.get("queue"), "from": call.get("from"),
+                    "talk": call.get("talk"),
+                    "monitor": {"supervisor": mon["sup"], "mode": mon["mode"]} if mon else None})
+    return out

@@ -95,6 +95,7 @@ def test_desk_pauses_the_recording_and_a_supervisor_whispers(live: Live, page: A
     sam = desk_page(page.context.browser.new_context().new_page(), live, SAM)
     sam_errors: list[str] = []
     sam.on("pageerror", lambda exc: sam_errors.append(str(exc)))
+    expect(sam.locator("#live-calls li[data-call] .monitor")).to_have_count(1, timeout=10000)
     whisper = sam.locator("#help-requests li .monitor button[data-monitor=whisper]")
     expect(whisper).to_be_visible(timeout=10000)
     whisper.click()

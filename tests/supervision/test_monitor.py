@@ -161,3 +161,19 @@ def test_waiting_call_is_409(live: Live) -> None:
     assert r.status_code == 409, r.get_json()
     assert "not connected" in str(r.get_json())
     assert live.sim.record.calls_to(SAM) == []
+
+
+def test_supervisors_and_live_calls_lists(live: Live) -> None:
+    sid, _agent = live.connected_call()
+    r = live.send("GET", "/api/supervisors", agent="sam")
+    assert r.status_code == 200 and r.get_json() == [{"id": "sam", "name": "Sam Lee"}]
+    assert live.send("GET", "/api/supervision/calls", agent="alice").status_code == 403
+    r = live.send("GET", "/api/supervision/calls", agent="sam")
+    assert r.status_code == 200, r.get_json()
+    [row] = r.get_json()
+    assert row["call"] == sid and row["agent"] == "alice" and row["monitor"] is None
+    assert row["queue"] == "sales"
+    assert live.post(f"/api/calls/{sid}/monitor", {"supervisor": "sam", "mode": "whisper"},
+                     agent="sam").status_code == 200
+    [row] = live.send("GET", "/api/supervision/calls").get_json()
+    assert row["monitor"] == {"supervisor": "sam", "mode": "whisper"}

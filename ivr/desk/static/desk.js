@@ -390,6 +390,30 @@
     new MutationObserver(function () {
       Array.prototype.forEach.call(list.querySelectorAll("li"), decorate);
     }).observe(list, {childList: true});
+    // the agent calls in progress (GET /api/supervision/calls), every 3 s
+    var live = el("ul", null, "live-calls");
+    live.id = "live-calls";
+    var heading = el("h3", "Calls in progress");
+    list.parentNode.insertBefore(heading, list.nextSibling);
+    heading.parentNode.insertBefore(live, heading.nextSibling);
+    function renderLive(calls) {
+      live.textContent = "";
+      if (!calls.length) { live.appendChild(el("li", "None.", "muted")); return; }
+      calls.forEach(function (c) {
+        var li = el("li");
+        li.dataset.call = c.call;
+        li.appendChild(el("strong", c.name));
+        li.appendChild(el("span", " " + [c.queue, c.from, mmss(c.talk)].filter(Boolean).join(" · ") +
+          (c.monitor ? " (" + c.monitor.mode + ": " + (names[c.monitor.supervisor] || c.monitor.supervisor) + ")" : "")));
+        decorate(li);
+        live.appendChild(li);
+      });
+    }
+    function pollLive() {
+      api("GET", "/api/supervision/calls").then(renderLive).catch(function () { /* next time */ });
+    }
+    pollLive();
+    setInterval(pollLive, 3000);
   })();
 
   // --- the poll ----------------------------------------------------------------------
