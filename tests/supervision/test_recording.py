@@ -95,8 +95,13 @@ def test_hold_pauses_and_a_user_pause_outlasts_the_resume(live: Live) -> None:
     assert rr.rec is not None
     assert live.post(f"/api/calls/{sid}/hold", {"hold": True}).status_code == 200
     assert rr.rec.status == "paused"  # hold music is not recorded
+    wait_until(lambda: live.sim.hears(sid) == {"hold-music:http://music.example/sales.mp3"})
+    t0 = time.time()
+    time.sleep(0.4)
+    t1 = time.time()
     assert live.post(f"/api/calls/{sid}/hold", {"hold": False}).status_code == 200
     assert rr.rec.status == "in-progress"
+    assert not rr.recorded_while(t0, t1)
     # paused by the agent, then a hold and a resume: still paused
     assert live.post(f"/api/calls/{sid}/recording", {"paused": True}).status_code == 200
     assert live.post(f"/api/calls/{sid}/hold", {"hold": True}).status_code == 200
