@@ -69,13 +69,14 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     import ivr.api.metrics
     import ivr.desk.web
     import ivr.wallboard
-    from ivr.webhooks import health, queue, recording, sms, voice
+    from ivr.webhooks import health, monitor, queue, recording, sms, voice
 
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(queue.bp)
     app.register_blueprint(recording.bp)  # and the recordings' timers (ivr/recordings)
+    app.register_blueprint(monitor.bp)  # supervisors' monitor legs (ivr/routing/monitor.py)
     app.register_blueprint(ivr.api.bp)
     app.register_blueprint(ivr.wallboard.bp)
     ivr.desk.web.install(app)  # /desk, and the desk sessions that the API accepts

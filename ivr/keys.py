@@ -262,6 +262,22 @@ def recording_claim(what: str) -> str:
     return f"{PREFIX}{REC}:claim:{what}"
 
 
+# --- supervision (ivr/routing/monitor.py, ivr/routing/recording.py) ----------------------
+# Monitor legs carry the routing hash tag: lua/monitor.lua reads the caller's record with them.
+
+
+def monitor_leg(call_sid: str) -> str:
+    """Hash {sup, mode, leg, agent, since}: the supervisor's monitor leg on one customer
+    call (lua/monitor.lua); gone when the leg ends, is ended, or the call ends."""
+    return acd("monitor", call_sid)
+
+
+def recording_pauses(call_sid: str) -> str:
+    """Set: why one call's conference recording is paused now ("user": the desk or the
+    API; "hold": the caller is on hold); the recording runs when it is empty. A day."""
+    return f"{PREFIX}{REC}:pauses:{call_sid}"
+
+
 # --- desk (ivr/desk) ----------------------------------------------------------------
 # Secrets (sign-in links, session ids) are never keys themselves: only their SHA-256.
 

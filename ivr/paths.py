@@ -31,6 +31,7 @@ AGENT_ACCEPT = "/twilio/agent/accept"
 AGENT_DIALED = "/twilio/agent/dialed"
 AGENT_STATUS = "/twilio/agent/status"
 AGENT_LINE = "/twilio/agent/line"
+MONITOR_STATUS = "/twilio/monitor/status"  # a supervisor's monitor leg (status callback)
 
 # --- people and machines ------------------------------------------------------
 WALLBOARD = "/wallboard"

@@ -109,6 +109,8 @@ class QueueConfig:
     alerts: dict[str, float] = field(default_factory=dict)
     script: str | None = None  # what the desk shows the agent: Markdown, a sandboxed template
     dispositions: list[str] = field(default_factory=list)  # wrap-up codes agents pick
+    record: bool = False  # record agents' calls of this queue (ivr/routing/recording.py)
+    record_notice: str | None = None  # said to the caller before a recorded call
 
 
 ALERT_KEYS = ("longest_wait", "waiting", "service_level", "abandon_rate")

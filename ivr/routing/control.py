@@ -56,6 +56,8 @@ class Controls:
         self.acd = acd
         self.phones = phones
         self.holding = holding
+        # set by the Router: hold pauses the call's recording (ivr/routing/recording.py)
+        self.recording: Any = None
 
     def _decide(self, call_sid: str, args: dict[str, Any], **scope: Any) -> list[Any]:
         reply = self.scripts.control({"call": call_sid, **args}, **scope)
@@ -142,6 +144,8 @@ class Controls:
             changes["hold_method"] = "GET"
         if not conference or not self.phones.participant(conference, call_sid, **changes):
             log.warning("hold %s of %s: Twilio refused the participant update", on, call_sid)
+        if self.recording is not None:  # hold music and a consult are not recorded
+            self.recording.held(call_sid, conference, on)
 
     def _consult(self, call_sid: str, to: str, agent_id: str | None) -> None:
         target = self.acd.roster.record(agent_id) if agent_id else None

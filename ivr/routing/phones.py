@@ -112,13 +112,14 @@ class Phones:
         return True
 
     def add_participant(self, conference: str, *, from_: str, to: str,
-                        status_callback: str | None = None) -> str:
+                        status_callback: str | None = None, **options: Any) -> str:
         """Dial `to` into the conference (Participants create); the new call's sid.
-        CallGone if Twilio refused."""
-        extra: dict[str, Any] = {}
+        `options`: more Participants create parameters (muted, coaching,
+        call_sid_to_coach: a supervisor's monitor leg). CallGone if Twilio refused."""
+        extra: dict[str, Any] = dict(options)
         if status_callback:
-            extra = {"status_callback": status_callback, "status_callback_method": "POST",
-                     "status_callback_event": STATUS_EVENTS}
+            extra.update({"status_callback": status_callback, "status_callback_method": "POST",
+                          "status_callback_event": STATUS_EVENTS})
         try:
             created = self.twilio.conferences(conference).participants.create(
                 from_=from_, to=to, beep="false", end_conference_on_exit=False,

@@ -47,13 +47,21 @@ from ivr.routing.control import (
     Controls,
     UnknownCall,
 )
-from ivr.routing.core import CALLBACK_SPACING, MISS_REST, Acd, LiveOffer, QueueOutcome
+from ivr.routing.core import (
+    CALLBACK_SPACING,
+    MISS_REST,
+    Acd,
+    LiveOffer,
+    QueueOutcome,
+)
 from ivr.routing.env import Env
 from ivr.routing.events import EventLog
 from ivr.routing.hold import DEFAULT_HOLD_MUSIC, Hold, HoldPlan
 from ivr.routing.layout import KeyLayout
+from ivr.routing.monitor import Monitor, NotSupervisor
 from ivr.routing.phones import Phones
-from ivr.routing.records import CallerRecord
+from ivr.routing.recording import NotRecording, Recording
+from ivr.routing.records import FINAL_CALL_STATUSES, CallerRecord
 from ivr.routing.roster import Roster, UnknownAgent
 from ivr.routing.scripts import Scripts
 from ivr.routing.statistics import Statistics
@@ -93,6 +101,10 @@ class Router:
                        miss_rest=miss_rest, callback_spacing=callback_spacing)
         self.holding = Hold(self.env, self.acd, default_music=hold_music)
         self.controls = Controls(self.env, self.scripts, self.acd, self.phones, self.holding)
+        # supervision and recording (ivr/routing/monitor.py, recording.py)
+        self.monitor = Monitor(self.env, self.scripts, self.acd, self.phones)
+        self.recording = Recording(self.env, self.acd, self.phones)
+        self.controls.recording = self.recording
         self.timers = Timers(self.env, self.scripts, self.acd, self.roster, self.phones)
         self.log = EventLog(self.env)
         self.statistics = Statistics(self.env, self.layout, self.roster, self.log)
@@ -201,6 +213,8 @@ class Router:
     def conference_event(self, call_sid: str, event: str, participant: str, conference: str,
                          seq: int) -> None:
         self.acd.conference_event(call_sid, event, participant, conference, seq)
+        if event == "participant-join" and participant == call_sid:
+            self.recording.joined(call_sid, conference)  # a recorded queue: its CF
 
     def enter_call(
         self, call_sid: str, *, queue: str, priority: int, skills: list[str],
@@ -221,6 +235,8 @@ class Router:
 
     def call_ended(self, call_sid: str, call_status: str) -> None:
         self.acd.call_ended(call_sid, call_status)
+        if call_status in FINAL_CALL_STATUSES:
+            self.monitor.call_ended(call_sid)  # the supervisor's leg ends with the call
 
     def request_callback(
         self, number: str, *, queue: str, service_number: str, channel: str = "sms",
@@ -290,6 +306,20 @@ class Router:
     def cancel_transfer(self, call_sid: str) -> None:
         self.controls.cancel(call_sid)
 
+    # --- supervision and recording (ivr/routing/monitor.py, recording.py) ------------------
+
+    def start_monitor(self, call_sid: str, supervisor: str, mode: str) -> str:
+        return self.monitor.start(call_sid, supervisor, mode)
+
+    def stop_monitor(self, call_sid: str) -> bool:
+        return self.monitor.stop(call_sid)
+
+    def monitor_leg_status(self, call_sid: str, leg: str, call_status: str) -> None:
+        self.monitor.leg_status(call_sid, leg, call_status)
+
+    def pause_recording(self, call_sid: str, paused: bool) -> None:
+        self.recording.pause(call_sid, paused)
+
     def wrapup(self, agent_id: str, call_sid: str, disposition: str | None) -> str:
         """The agent's wrap-up of a call given: "ended" (their wrap-up time is over, and
         they may be offered the next caller at once), "connected" (still on the call:
@@ -337,4 +367,4 @@ class Router:
 
 
 __all__ = ["Router", "UnknownAgent", "LiveOffer", "HoldPlan", "CallerRecord", "ControlError",
-           "ControlRefused", "UnknownCall", "BadTarget"]
+           "ControlRefused", "UnknownCall", "BadTarget", "NotSupervisor", "NotRecording"]

@@ -49,7 +49,7 @@ NAMES = (
     "enter", "match_caller", "accept", "miss", "caller_gone", "agent_done",
     "wrap_end", "set_status", "set_leg", "upsert", "remove", "overflow", "callback",
     "callback_result", "claim_timers", "timer_done", "unconnect", "wrapup",
-    "join", "conf_event", "control",
+    "join", "conf_event", "control", "monitor",
 )
 STANDALONE = ("pin",)
 #: How long a decision's reply is kept for a retry of it (once.lua): longer than any
@@ -83,8 +83,10 @@ class Scripts:
         self, name: str, args: dict[str, Any], *, scope: Scope = "all",
         queue: str | None = None, skills: Iterable[str] = (),
         agent_skills: dict[str, int] | None = None, phones: bool = False,
+        extra_keys: Iterable[str] = (),
     ) -> Any:
-        """Run one routing decision with the common key layout (see lib.lua); its raw reply."""
+        """Run one routing decision with the common key layout (see lib.lua); its raw reply.
+        `extra_keys` (all with the {acd} tag) go after the layout, before the reply key."""
         payload = json.dumps(args)
         # One id per decision, the same on every retry of it (once.lua): a decision
         # re-sent after a failover is applied once and answers as the first time.
@@ -94,7 +96,7 @@ class Scripts:
                                                    phones=phones)
             try:
                 return self.by_name[name](
-                    keys=[*script_keys, reply_key],
+                    keys=[*script_keys, *extra_keys, reply_key],
                     args=[self.env.now_ms(), self.layout.context(), payload, layout,
                           random.random(), REPLY_KEEP_MS],
                 )
@@ -143,6 +145,11 @@ class Scripts:
         if queue is not None:
             return list(self.run("control", args, scope="queue", queue=queue, skills=skills))
         return list(self.run("control", args, scope="none"))
+
+    def monitor(self, args: dict[str, Any]) -> list[Any]:
+        """monitor.lua: a supervisor's monitor leg (start, leg, stop, gone)."""
+        return list(self.run("monitor", args, scope="none",
+                             extra_keys=[keys.monitor_leg(str(args["call"]))]))
 
     def conf_event(self, call: str, event: str, sid: str, conf: str, seq: int) -> list[str]:
         raw = self.run("conf_event", {"call": call, "event": event, "sid": sid, "conf": conf,

@@ -27,6 +27,7 @@ import time
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
+from ivr.sim import conference_recording
 from ivr.sim.documents import absolute, flag, text_of
 from ivr.sim.legs import HungUp, Interrupt, Leg, rfc2822_now
 from ivr.sim.switch import DEFAULT_CONFERENCE_MUSIC, Participant, Room
@@ -57,6 +58,8 @@ def wanted(words: str | None) -> frozenset[str]:
 def post_events(sim: TwilioSim, room: Room, events: list[tuple[str, Participant | None]],
                 leg: Leg | None = None) -> None:
     """Send the conference's status callbacks for `events` (those it asked for)."""
+    if any(event == "conference-end" for event, _ in events):
+        conference_recording.finish(sim, room, leg)  # its recording, if any, is complete
     for event, p in events:
         if not room.status_callback or event not in room.status_events:
             continue
@@ -129,6 +132,7 @@ def dial_conference(leg: Leg, noun: ET.Element, doc_url: str) -> tuple[Room, boo
     )
     if noun.get("beep", "true").lower() in ("true", "onenter"):
         leg.note("beep")
+    conference_recording.configure(room, noun, doc_url)  # record="record-from-start"
     post_events(sim, room, events, leg)
     me = room.participants[leg.sid]
     joined = time.time()
@@ -146,6 +150,8 @@ def dial_conference(leg: Leg, noun: ET.Element, doc_url: str) -> tuple[Room, boo
                     leg.note("play", music[0].split(":", 1)[1])
                 elif people:
                     leg.note("connected", [_number(sim, sid) for sid in people])
+                if people:  # two bridged: a conference recording starts (once)
+                    conference_recording.maybe_start(sim, room, leg)
                 if people and not me.heard_once:
                     me.heard_once = True
                     talked = True

@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from flask import Flask, Response, jsonify, request
 
+from ivr.sim import conference_recording
 from ivr.sim.conference import post_events
 from ivr.sim.legs import Source, rfc2822_now
 from ivr.sim.switch import Participant, Room
@@ -189,6 +190,47 @@ def add_routes(app: Flask, sim: TwilioSim) -> None:
             p.kicked = True
         p.leg.poke()
         return Response(status=204)
+
+    # --- conference recordings (ivr/sim/conference_recording.py) ----------------------
+
+    @app.get(API + "/Conferences/<sid>/Recordings.json")
+    def list_conference_recordings(account: str, sid: str) -> Any:
+        if sw.room_named(sid) is None:
+            return not_found(f"/Conferences/{sid}/Recordings.json")
+        items = [conference_recording.rest_json(sim, rr)
+                 for rr in conference_recording.recordings_of(sim, sid)]
+        status = request.args.get("Status")
+        return jsonify(page("recordings", [r for r in items
+                                           if status in (None, r["status"])]))
+
+    def find_recording(sid: str, rec: str) -> Any:
+        for rr in conference_recording.recordings_of(sim, sid):
+            if rr.rec is not None and rr.rec.sid == rec:
+                return rr
+        return None
+
+    @app.get(API + "/Conferences/<sid>/Recordings/<rec>.json")
+    def fetch_conference_recording(account: str, sid: str, rec: str) -> Any:
+        rr = find_recording(sid, rec)
+        if rr is None:
+            return not_found(f"/Conferences/{sid}/Recordings/{rec}.json")
+        return jsonify(conference_recording.rest_json(sim, rr))
+
+    @app.post(API + "/Conferences/<sid>/Recordings/<rec>.json")
+    def update_conference_recording(account: str, sid: str, rec: str) -> Any:
+        rr = find_recording(sid, rec)
+        if rr is None:
+            return not_found(f"/Conferences/{sid}/Recordings/{rec}.json")
+        status = request.form.get("Status")
+        behavior = request.form.get("PauseBehavior")
+        if status not in ("paused", "in-progress", "stopped"):
+            return error(400, 21220, f"Invalid Status: {status}")
+        if behavior not in (None, "skip", "silence"):
+            return error(400, 21220, f"Invalid PauseBehavior: {behavior}")
+        problem = conference_recording.set_status(rr, status, behavior)
+        if problem:
+            return error(400, 21220, problem)
+        return jsonify(conference_recording.rest_json(sim, rr))
 
     @app.post(API + "/Conferences/<sid>/Participants.json")
     def create_participant(account: str, sid: str) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ivr.sim.records import Bridge, new_sid
 
@@ -89,6 +89,7 @@ class Room:
     seq: int = 0
     ended_reason: str = ""
     ended_by: str | None = None
+    recording: Any = None  # ivr/sim/conference_recording.py: RoomRecording, once asked for
 
     @property
     def moderators(self) -> set[str]:

@@ -18,6 +18,7 @@ answers into TwiML and the words callers and agents hear.
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import redis
@@ -205,7 +206,9 @@ def accept(params: MultiDict[str, str]) -> TwiML:
         return response
     # The caller is on their way (Router.accept moved them): meet them in their conference.
     response = VoiceResponse()
-    response.append(conference_dial(router, caller.id))
+    # a recorded queue: the recording's attributes (ivr/routing/recording.py)
+    response.append(conference_dial(router, caller.id, **router.recording.conference_attrs(
+        caller.id, caller_side=False)))
     return response
 
 
@@ -214,15 +217,16 @@ CONFERENCE_EVENTS = "start end join leave hold"
 
 
 def conference_dial(router: Router, call_sid: str, *, action: str | None = None,
-                    end_on_exit: bool = True) -> Dial:
+                    end_on_exit: bool = True, **recording: Any) -> Dial:
     """`<Dial><Conference>CallSid</Conference></Dial>`: the caller's conference, beep off,
-    started by whoever enters, ended when either of the two leaves (a plain call)."""
+    started by whoever enters, ended when either of the two leaves (a plain call).
+    `recording`: the record attributes of a recorded queue (Recording.conference_attrs)."""
     dial = Dial(action=action, method="POST") if action else Dial()
     dial.conference(
         call_sid, beep=False, start_conference_on_enter=True,
         end_conference_on_exit=end_on_exit, status_callback_method="POST",
         status_callback=router.url(paths.CONFERENCE_STATUS, call=call_sid),
-        status_callback_event=CONFERENCE_EVENTS,
+        status_callback_event=CONFERENCE_EVENTS, **recording,
     )
     return dial
 
@@ -270,9 +274,13 @@ def join(params: MultiDict[str, str]) -> TwiML:
         response.hangup()
         return response
     response = VoiceResponse()
+    notice = router.recording.notice(call)  # a recorded queue: told before joining
+    if notice:
+        response.say(notice)
     response.append(conference_dial(router, call,
                                     action=router.result_url(call, "conf", action,
-                                                             generation)))
+                                                             generation),
+                                    **router.recording.conference_attrs(call, caller_side=True)))
     return response
 
 

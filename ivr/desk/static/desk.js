@@ -340,6 +340,82 @@
     $("dm-to").value = "";
   });
 
+  // --- supervision and recording (one block; docs/routing.md "Supervision") ----------
+  // Beside the call controls: pause / resume the call's recording (409: nothing records
+  // it). For a supervisor: Listen / Whisper / Barge / End on each help request (their own
+  // phone rings and joins that call).
+  (function () {
+    var buttons = document.querySelector("#controls .buttons");
+    var recPaused = {};  // call sid -> paused (as this page last set it)
+    if (buttons) {
+      var rec = document.createElement("button");
+      rec.type = "button";
+      rec.id = "recording";
+      rec.textContent = "Pause recording";
+      rec.addEventListener("click", function () {
+        if (!callSid) { return; }
+        var sid = callSid, paused = !recPaused[sid];
+        act("POST", callPath("/recording"), {paused: paused}).then(function (j) {
+          if (j && j.result === "ok") { recPaused[sid] = paused; }
+          rec.textContent = recPaused[sid] ? "Resume recording" : "Pause recording";
+        });
+      });
+      buttons.appendChild(rec);
+      setInterval(function () {  // follow the call shown
+        rec.textContent = callSid && recPaused[callSid] ? "Resume recording" : "Pause recording";
+      }, 1000);
+    }
+    if (me.role !== "supervisor") { return; }
+    var modes = [["listen", "Listen"], ["whisper", "Whisper"], ["barge", "Barge"], ["end", "End"]];
+    function decorate(li) {
+      var sid = li.dataset.call;
+      if (!sid || li.querySelector(".monitor")) { return; }
+      var span = el("span", null, "monitor");
+      modes.forEach(function (m) {
+        var b = el("button", m[1]);
+        b.type = "button";
+        b.dataset.monitor = m[0];
+        b.addEventListener("click", function () {
+          var path = "/api/calls/" + encodeURIComponent(sid) + "/monitor";
+          if (m[0] === "end") { act("DELETE", path); }
+          else { act("POST", path, {supervisor: me.id, mode: m[0]}); }
+        });
+        span.appendChild(b);
+      });
+      li.appendChild(span);
+    }
+    var list = $("help-requests");
+    if (!list) { return; }
+    Array.prototype.forEach.call(list.querySelectorAll("li"), decorate);
+    new MutationObserver(function () {
+      Array.prototype.forEach.call(list.querySelectorAll("li"), decorate);
+    }).observe(list, {childList: true});
+    // the agent calls in progress (GET /api/supervision/calls), every 3 s
+    var live = el("ul", null, "live-calls");
+    live.id = "live-calls";
+    var heading = el("h3", "Calls in progress");
+    list.parentNode.insertBefore(heading, list.nextSibling);
+    heading.parentNode.insertBefore(live, heading.nextSibling);
+    function renderLive(calls) {
+      live.textContent = "";
+      if (!calls.length) { live.appendChild(el("li", "None.", "muted")); return; }
+      calls.forEach(function (c) {
+        var li = el("li");
+        li.dataset.call = c.call;
+        li.appendChild(el("strong", c.name));
+        li.appendChild(el("span", " " + [c.queue, c.from, mmss(c.talk)].filter(Boolean).join(" · ") +
+          (c.monitor ? " (" + c.monitor.mode + ": " + (names[c.monitor.supervisor] || c.monitor.supervisor) + ")" : "")));
+        decorate(li);
+        live.appendChild(li);
+      });
+    }
+    function pollLive() {
+      api("GET", "/api/supervision/calls").then(renderLive).catch(function () { /* next time */ });
+    }
+    pollLive();
+    setInterval(pollLive, 3000);
+  })();
+
   // --- the poll ----------------------------------------------------------------------
 
   function tick() {

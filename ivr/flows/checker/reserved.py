@@ -27,7 +27,8 @@ STRATEGIES = ("longest-idle", "round-robin", "fewest-calls", "least-talk-time",
               "most-skilled", "random", "ring-all")
 QUEUE_KEYS = ("skills", "strategy", "ring_timeout", "max_wait", "wrap_up", "max_missed",
               "hold_music", "announce", "callback", "service_level", "escalate", "timezone",
-              "short_abandon", "survey_by_text", "alerts", "script", "dispositions")
+              "short_abandon", "survey_by_text", "alerts", "script", "dispositions",
+              "record", "record_notice")
 AGENT_KEYS = ("name", "phone", "skills", "pin", "shifts", "role")
 MAX_SHORT_NAME = 40
 """Longest disposition or break reason (they are codes, shown on buttons and in reports)."""
@@ -252,6 +253,15 @@ class ReservedFiles(Values):
             self.boolean(file, raw, "callback")
             self.text(file, raw, "hold_music")
             self.text(file, raw, "survey_by_text")
+            # recording agent calls (ivr/routing/recording.py)
+            self.boolean(file, raw, "record")
+            self.text(file, raw, "record_notice")
+            if raw.get("record") is True and not raw.get("record_notice"):
+                self.warn(value_loc(file, raw, "record"),
+                          f"{what} records calls but has no 'record_notice' to tell callers")
+            elif raw.get("record_notice") and raw.get("record") is not True:
+                self.warn(value_loc(file, raw, "record_notice"),
+                          f"{what} has a 'record_notice' but does not record ('record: true')")
             self.script(file, raw, what)
             if "dispositions" in raw:
                 self.short_names(file, raw, "dispositions", "disposition")

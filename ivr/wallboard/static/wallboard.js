@@ -299,6 +299,7 @@
             text: "help" + (a.call.help ? ": " + a.call.help : "") }));
         }
       }
+      if (a.call && a.state === "on-call") state.append(monitorButtons(a.call.id));
       row.classList.toggle("asks-help", !!(a.call && a.call.help !== null &&
                                           a.call.help !== undefined));
       state.className = "state state-" + a.state;
@@ -316,6 +317,65 @@
       body.replaceChildren(el("tr", {}, [el("td", { colspan: "6", class: "muted", text: "No agents." })]));
     }
     markOverflow();
+  }
+
+  // --- supervision: Listen / Whisper / Barge on a call in progress ---------------------
+  // The supervisor is chosen once in a select above the agents' table (kept in this
+  // browser); their phone rings and joins the call (POST /api/calls/{sid}/monitor).
+  const SUPERVISOR_KEY = "ivr.wallboard.supervisor";
+  const MODES = [["listen", "Listen"], ["whisper", "Whisper"], ["barge", "Barge"]];
+  let supervisorsLoaded = false;
+
+  function chosenSupervisor() {
+    try { return localStorage.getItem(SUPERVISOR_KEY) || ""; } catch (e) { return ""; }
+  }
+
+  async function loadSupervisors() {
+    if (supervisorsLoaded) return;
+    supervisorsLoaded = true;
+    let people = [];
+    try { people = await api("/api/supervisors"); } catch (e) { supervisorsLoaded = false; return; }
+    const table = document.getElementById("agents-scroll");
+    if (!table || !people.length) return;
+    const select = el("select", { id: "supervisor", "aria-label": "Supervisor who listens" },
+      [el("option", { value: "", text: "Supervisor…" })].concat(people.map((p) =>
+        el("option", { value: p.id, text: (p.name || p.id) + " (" + p.id + ")" }))));
+    select.value = chosenSupervisor();
+    select.addEventListener("change", () => {
+      try { localStorage.setItem(SUPERVISOR_KEY, select.value); } catch (e) { /* private mode */ }
+    });
+    table.before(el("p", { class: "supervisor-pick" }, [
+      el("label", { for: "supervisor", text: "Listen, whisper or barge as " }), select]));
+  }
+
+  async function monitor(callSid, mode, button) {
+    const supervisor = chosenSupervisor();
+    if (mode !== "end" && !supervisor) {
+      showBanner("Choose a supervisor above the agents' table first.");
+      return;
+    }
+    button.disabled = true;
+    try {
+      const path = "/api/calls/" + encodeURIComponent(callSid) + "/monitor";
+      if (mode === "end") await api(path, { method: "DELETE" });
+      else await api(path, { method: "POST", json: { supervisor: supervisor, mode: mode } });
+      showBanner(null);
+    } catch (e) {
+      if (e instanceof Unauthorized) refused();
+      else showBanner("Could not " + mode + ": " + e.message);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function monitorButtons(callSid) {
+    const buttons = MODES.concat([["end", "End"]]).map(([mode, label]) => {
+      const b = el("button", { type: "button", "data-monitor": mode, text: label,
+        title: mode === "end" ? "hang up the supervisor's phone" : label + " from your phone" });
+      b.addEventListener("click", () => monitor(callSid, mode, b));
+      return b;
+    });
+    return el("span", { class: "monitor", "data-call": callSid }, buttons);
   }
 
   // A table wider than the screen (a phone) says so: a hint, and edges that fade while
@@ -564,6 +624,7 @@
     renderQueues(board.queues);
     renderWaiting(board.waiting);
     renderAgents(board.agents);
+    loadSupervisors();
     renderChart(board.history, board.now);
     document.getElementById("updated").textContent =
       "updated " + new Date(board.now * 1000).toLocaleTimeString();
