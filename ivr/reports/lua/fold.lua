@@ -8,6 +8,9 @@
 --         ARGV[4] JSON list of expiry times (epoch s), one per hash (KEYS[3..]),
 --         ARGV[5] JSON list of {hash index (1 = KEYS[3]), field, "+" | "max", value}
 -- Returns 1 when applied, 0 when another worker had folded from that cursor already.
+-- A whole number as Redis reads one: rounded, and never "-0" (a negated zero), which
+-- HINCRBY refuses as not an integer.
+local function int(x) return string.format('%d', math.floor(x + 0.5)) end
 if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3])
@@ -17,10 +20,10 @@ for _, op in ipairs(cjson.decode(ARGV[5])) do
   if how == 'max' then
     local cur = tonumber(redis.call('HGET', key, field) or '')
     if not cur or value > cur then
-      redis.call('HSET', key, field, string.format('%.0f', value))
+      redis.call('HSET', key, field, int(value))
     end
   else
-    redis.call('HINCRBY', key, field, string.format('%.0f', value))
+    redis.call('HINCRBY', key, field, int(value))
   end
 end
 for i, at in ipairs(expiry) do

@@ -99,7 +99,10 @@ end
 
 local function stat(queue, field, by)
   local date = CTX.dates[queue] or CTX.day
-  redis.call('HINCRBY', STATS, queue .. '|' .. date .. '|' .. field, by or 1)
+  -- '%d', not the number itself: Lua's -0 (a negated zero wait) reaches Redis as "-0",
+  -- which HINCRBY refuses as not an integer.
+  redis.call('HINCRBY', STATS, queue .. '|' .. date .. '|' .. field,
+             string.format('%d', by or 1))
 end
 
 local function timer(due, member) redis.call('ZADD', TIMERS, num(due), member) end
