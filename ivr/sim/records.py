@@ -75,6 +75,19 @@ class Bridge:
 
 
 @dataclass
+class Presence:
+    """One leg's stay in one conference: from its join until it left or the conference
+    ended (what Twilio's participant log shows), so tests can tell who was in a room with
+    whom at any moment, which a conference's Bridge (legs only ever added) cannot."""
+
+    room: str  # the conference's FriendlyName
+    conference: str  # its ConferenceSid: a room of the same name later is another one
+    call: str
+    joined: float
+    left: float | None = None
+
+
+@dataclass
 class CallRecord:
     """The life of one call leg: who, which way, every status with its time."""
 
@@ -111,6 +124,7 @@ class SimRecord:
         self.messages: list[SimMessage] = []
         self.exchanges: list[HttpExchange] = []
         self.errors: list[str] = []
+        self.presences: list[Presence] = []
 
     def add_call(self, rec: CallRecord) -> None:
         with self.lock:
@@ -139,6 +153,15 @@ class SimRecord:
                 bridge.ended = time.time()
                 bridge.ended_by = ended_by
 
+    def add_presence(self, presence: Presence) -> None:
+        with self.lock:
+            self.presences.append(presence)
+
+    def end_presence(self, presence: Presence, at: float) -> None:
+        with self.lock:
+            if presence.left is None:
+                presence.left = at
+
     def add_error(self, message: str) -> None:
         with self.lock:
             self.errors.append(message)
@@ -164,6 +187,7 @@ class SimRecord:
                 "rest_requests": list(self.rest_requests),
                 "messages": list(self.messages),
                 "errors": list(self.errors),
+                "presences": list(self.presences),
             }
 
     def calls_to(self, number: str) -> list[CallRecord]:

@@ -4,8 +4,9 @@ https://www.twilio.com/docs/voice/api/conference-resource : list (FriendlyName,
 Status filters), fetch, update Status=completed (ends it for everyone).
 https://www.twilio.com/docs/voice/api/conference-participant-resource : create
 (dials `To` and joins them on answer; the conference may be named by its sid or
-its FriendlyName), fetch, list, update (Hold, HoldUrl, Muted, Coaching,
-CallSidToCoach, EndConferenceOnExit), delete (removes the participant: their
+its FriendlyName; a completed conference's sid is refused, error 16022), fetch,
+list, update (Hold, HoldUrl, Muted, Coaching, CallSidToCoach,
+EndConferenceOnExit), delete (removes the participant: their
 <Dial> ends and their call goes on with its next TwiML). Participants are
 listed while connected only, as at Twilio.
 """
@@ -242,6 +243,10 @@ def add_routes(app: Flask, sim: TwilioSim) -> None:
         name = room.name if room is not None else sid
         if room is None and sid.startswith("CF"):
             return not_found(f"/Conferences/{sid}/Participants.json")
+        if room is not None and room.ended and sid == room.sid:
+            # https://www.twilio.com/docs/api/errors/16022 : "The requested conference sid
+            # or friendly name refers to a non-existent or completed conference."
+            return error(404, 16022, "Conference does not exist or is completed")
         attrs = {
             "startConferenceOnEnter": f.get("StartConferenceOnEnter", "true"),
             "endConferenceOnExit": f.get("EndConferenceOnExit", "false"),

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ivr.sim.records import Bridge, new_sid
+from ivr.sim.records import Bridge, Presence, new_sid
 
 #: What Twilio plays to a conference participant on hold or waiting, when no URL is given.
 DEFAULT_CONFERENCE_MUSIC = "http://com.twilio.music.classical.s3.amazonaws.com/index.xml"
@@ -68,6 +68,7 @@ class Participant:
     joined: float = 0.0
     kicked: bool = False  # removed by REST (DELETE): their <Dial> ends, the call goes on
     heard_once: bool = False  # has heard someone else (the person's talk time runs)
+    presence: Presence | None = None  # its entry in the record's participant log
 
 
 @dataclass
@@ -220,6 +221,9 @@ class Switchboard:
             p = Participant(leg=leg, start=start, end=end, muted=muted,
                             coaching=coach_of is not None, coach_of=coach_of,
                             joined=time.time())
+            p.presence = Presence(room=room.name, conference=room.sid, call=leg.sid,
+                                  joined=p.joined)
+            self.record.add_presence(p.presence)
             room.participants[leg.sid] = p
             events.append(("participant-join", p))
             if start and not room.started:
@@ -257,6 +261,8 @@ class Switchboard:
             p = room.participants.pop(leg.sid, None)
             if p is None:
                 return events
+            if p.presence is not None:
+                self.record.end_presence(p.presence, time.time())
             events.append(("participant-leave", p))
             if not room.ended and (p.end or not room.participants):
                 self._end(room, "participant-with-end-conference-on-exit-left" if p.end
@@ -284,6 +290,10 @@ class Switchboard:
 
     def _end(self, room: Room, reason: str, by: str | None) -> None:
         room.ended = True
+        now = time.time()
+        for p in room.participants.values():  # nobody talks in it from now on
+            if p.presence is not None:
+                self.record.end_presence(p.presence, now)
         room.ended_reason = reason
         room.ended_by = by
         if room.bridge is not None:

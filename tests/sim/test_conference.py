@@ -147,6 +147,23 @@ def test_removing_a_participant_ends_their_dial_only(
     assert client.conferences.list(friendly_name="room-1", status="in-progress") == []
 
 
+def test_no_participant_is_added_to_a_completed_conference(
+    canned: Canned, sim: TwilioSim, room: tuple[SimCall, SimCall]
+) -> None:
+    """https://www.twilio.com/docs/api/errors/16022: by its sid, a completed conference
+    takes nobody in (nor does a new one of the same name start)."""
+    customer, agent = room
+    client = client_for(sim)
+    conf = client.conferences.list(friendly_name="room-1")[0].sid
+    agent.hang_up()
+    customer.wait(10)
+    sim.phones[SUPERVISOR] = Phone(hangup_after=1000)
+    with pytest.raises(TwilioRestException) as err:
+        client.conferences(conf).participants.create(from_=NUMBER, to=SUPERVISOR)
+    assert err.value.code == 16022
+    assert sim.record.calls_to(SUPERVISOR) == []
+
+
 def test_a_room_not_started_plays_its_wait_url(canned: Canned, sim: TwilioSim) -> None:
     @canned.twiml("/twilio/voice")
     def voice(p: dict[str, str]) -> str:
