@@ -173,7 +173,13 @@ class Controls:
             if agent_id:
                 self.acd.agent_leg_status(agent_id, token, "failed")
             raise ControlRefused(f"could not reach {to}: {exc}") from exc
-        self._decide(call_sid, {"op": "xleg", "leg": leg})
+        try:
+            self._decide(call_sid, {"op": "xleg", "leg": leg})
+        except ControlError:
+            # the call ended while the target was dialled: nobody will ever cancel this
+            # consult, so its call is ended now (its status callback frees a target agent)
+            self.phones.end(leg)
+            raise
 
     def _to_queue(self, call_sid: str, name: str) -> None:
         config = self.env.config().queues.get(name)

@@ -211,6 +211,21 @@ class Acd:
                 due = self.env.now_ms() + int(JOIN_GRACE * 1000)
                 self.env.db.zadd(keys.acd("timers"), {f"joincheck|{call_sid}": due})
 
+    def end_consult_leg(self, caller: CallerRecord) -> None:
+        """The call's agent has left during a consult (warm transfer): the conference ended
+        with them, so the consulted party's call is ended too. A participant still ringing
+        when its conference ends would otherwise ring on, and once answered sit alone, the
+        consulted agent kept `on-call` for a call that is over until they hang up."""
+        consult = caller.control
+        if consult.get("kind") != "consult":
+            return
+        leg = str(consult.get("leg") or "")
+        if not leg and consult.get("agent"):
+            target = self.roster.record(str(consult["agent"]))
+            if target is not None and target.holds(str(consult.get("token") or "")):
+                leg = target.leg
+        self.phones.end(leg)
+
     def join_check(self, call_sid: str) -> None:
         """A caller who fetched the conference has hung up: no participant-join reported
         by now means they never entered it (an abandon, and the agent is told)."""
@@ -400,3 +415,5 @@ class Acd:
             reply = self.scripts.agent_done(agent_id, token, wrap_ms=int(wrap * 1000),
                                             skills=agent.skills)
             self.place_offers(reply.offers)
+            if caller is not None and caller.agent == agent_id:
+                self.end_consult_leg(caller)
