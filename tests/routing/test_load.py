@@ -11,82 +11,24 @@ import random
 import threading
 import time
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 import redis
 
-from ivr import keys
-from ivr.sim.harness import run_gunicorn
-from ivr.sim.people import Caller, Hangup, Input, Phone
-from ivr.sim.twilio import TwilioSim
+from ivr.sim.people import Caller, Phone
 from ivr.store import EmbeddedRedis, connect
-from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
-
-SERVICE = "+15005550006"
-AGENT_PHONE = "+150055502{:02d}"
-CALLER_PHONE = "+1555300{:04d}"
-OVERFLOW_TEXT = "Sorry, nobody can take your call right now."
-
-MAIN = f"""
-numbers: ["{SERVICE}", "*"]
-start: sales
-steps:
-  sales:
-    queue: sales
-    overflow: sorry
-  sorry:
-    hangup: "{OVERFLOW_TEXT}"
-"""
-QUEUES = """
-sales:
-  skills: [sales]
-  strategy: longest-idle
-  ring_timeout: 8
-  max_wait: {max_wait}
-  wrap_up: 0
-  max_missed: 3
-  callback: true
-  announce: {{position: true, wait_time: true, every: 10}}
-"""
-
-
-def write_folder(path: Path, agents: int, max_wait: int) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "main.yaml").write_text(MAIN)
-    (path / "queues.yaml").write_text(QUEUES.format(max_wait=max_wait))
-    (path / "agents.yaml").write_text("".join(
-        f'agent{i:02d}:\n  name: Agent {i}\n  phone: "{AGENT_PHONE.format(i)}"\n'
-        f"  skills: {{sales: {1 + i % 5}}}\n" for i in range(agents)))
-    return path
-
-
-class Cluster:
-    """gunicorn workers on the callflows folder, and the simulator playing Twilio."""
-
-    def __init__(self, redis_url: str, callflows: Path, workers: int, log: Path) -> None:
-        self.sim = TwilioSim(account_sid=TEST_ACCOUNT_SID, auth_token=TEST_AUTH_TOKEN,
-                             time_scale=0.01)
-        self.sim.start()
-        self.server = run_gunicorn("wsgi:app", workers=workers, threads=8, env={
-            "REDIS_URL": redis_url, "TWILIO_API_URL": self.sim.api_url,
-            "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID, "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
-            "IVR_CALLFLOWS": str(callflows), "IVR_RECORDINGS": str(callflows.parent),
-        }, cwd=str(Path(__file__).resolve().parents[2]), log_path=log, timeout=60,
-            # The simulator keeps connections alive; gunicorn's 2 s default closes idle ones
-            # just as a request may be sent on them (a client-side race, not an app error).
-            extra_args=["--keep-alive", "60"])
-        self.sim.app_url = self.server.url
-
-    def stop(self) -> None:
-        self.sim.stop()
-        self.server.stop()
-
-
-def caller_of_offer(url: str) -> str:
-    """The caller an offer was for: its token (in the whisper URL) starts with the CallSid."""
-    return parse_qs(urlparse(url).query)["token"][0].split(".")[0]
+from tests.routing.loadkit import (
+    AGENT_PHONE,
+    CALLER_PHONE,
+    SERVICE,
+    Cluster,
+    agents_on,
+    assert_first_offers_in_arrival_order,
+    outcome,
+    place_callers,
+    stats_totals,
+    write_folder,
+)
 
 
 @pytest.mark.load
@@ -99,35 +41,8 @@ def test_200_callers_20_agents_4_workers(run: int, redis_url: str, r: redis.Redi
     sim = cluster.sim
     lock = threading.Lock()
     try:
-        def ring(_sid: str, _from: str, _to: str) -> Any:
-            with lock:
-                return rng.choices(["answer", "no-answer", "busy"], [80, 12, 8])[0]
-
-        def agent_keys(_kind: str, _info: dict[str, str]) -> Input:
-            with lock:
-                return rng.choices(["1", "9", Hangup()], [85, 10, 5])[0]  # type: ignore[return-value]
-
-        for i in range(20):
-            phone = AGENT_PHONE.format(i)
-            sim.phones[phone] = Phone(on_ring=ring, live=agent_keys, ring_delay=rng.uniform(1, 6),
-                                      hangup_after=rng.uniform(100, 700))
-            assert "available" in sim.send_sms(phone, SERVICE, "ON")[0]
-        calls = []
-        callers: dict[str, str] = {}  # number -> what the script does
-        for i in range(200):
-            number = CALLER_PHONE.format(run * 1000 + i)
-            kind = rng.choices(["patient", "impatient", "callback"], [75, 18, 7])[0]
-            callers[number] = kind
-            # (times are simulated seconds: 100 of them are one real second)
-            if kind == "callback":
-                sim.phones[number] = Phone(hangup_after=rng.uniform(50, 200))
-                person = Caller(inputs=["1"], talk_for=rng.uniform(100, 700))
-            elif kind == "impatient":
-                person = Caller(hangup_after=rng.uniform(100, 1500), talk_for=rng.uniform(100, 700))
-            else:
-                person = Caller(talk_for=rng.uniform(100, 700))
-            calls.append(sim.place_call(number, SERVICE, person))
-            time.sleep(rng.uniform(0.0, 0.06))
+        agents_on(sim, rng, lock)
+        calls, callers = place_callers(sim, rng, run)
         for call in calls:
             call.wait(180)
         sim.wait_idle(180)
@@ -143,65 +58,15 @@ def test_200_callers_20_agents_4_workers(run: int, redis_url: str, r: redis.Redi
         # 2 and 4. every caller entered once and ended one way; connected at most once
         outcomes: dict[str, int] = {}
         for call in calls:
-            rec = snap["calls"][call.sid]
-            entries = rec.queue_entries
-            assert len(entries) == 1, (call.sid, entries)
-            result = entries[0][3]
-            # connected: moved out of the queue (QueueResult redirected) into the agent's
-            # conference, where they talked (docs/routing.md, "Conferences")
-            talks = [b for b in rec.bridges if b.kind == "conference"]
-            said = " ".join(call.said())
-            if talks:
-                outcome = "connected"
-                assert result == "redirected", (call.sid, result)
-                assert len(talks) == 1
-            elif result == "leave" and callers[call.leg.from_] != "callback":
-                outcome = "overflowed"  # (an impatient one may hang up before the goodbye)
-                assert OVERFLOW_TEXT in said or callers[call.leg.from_] == "impatient"
-            elif result == "leave":
-                outcome = "callback"
-                # called back: an agent's call dialled them from the service number
-                back = sim.record.calls_to(call.leg.from_)
-                assert back and back[0].from_ == SERVICE, call.leg.from_
-            else:
-                # hung up while waiting, or on the way to the agent who had just accepted
-                assert result in ("hangup", "redirected"), (call.sid, result)
-                outcome = "abandoned"
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            way = outcome(sim, snap, call, callers[call.leg.from_])
+            outcomes[way] = outcomes.get(way, 0) + 1
         print("outcomes", run, outcomes)
         assert outcomes.get("connected", 0) > 50, outcomes
         assert outcomes.get("abandoned", 0) + outcomes.get("overflowed", 0) > 0, outcomes
-        # 3. same priority: first offers follow arrival order (0.5 s apart or more). Both
-        # orders are the routing's own, read from its event log: when a caller entered the
-        # line (the decision's clock), and the order of its offer decisions. The simulator's
-        # view of either lags the decision by however long the webhook's answer or the
-        # offer's REST call took to arrive, half a second at times on a loaded machine.
-        entered: dict[str, float] = {}
-        first_offer: dict[str, int] = {}
-        with connect(redis_url) as check:
-            for n, (_id, event) in enumerate(check.xrange(keys.acd("events"))):
-                if event.get("type") == "enter":
-                    entered.setdefault(event["call"], int(event["at"]) / 1000.0)
-                elif event.get("type") == "offer":
-                    first_offer.setdefault(event["call"], n)
-        whispered = {caller_of_offer(req.params.get("Url", [""])[0])
-                     for req in snap["rest_requests"]
-                     if req.method == "POST" and req.path.endswith("/Calls.json")
-                     and "/twilio/agent/whisper" in req.params.get("Url", [""])[0]}
-        assert whispered <= set(first_offer), whispered - set(first_offer)
-        offered = sorted((entered[s], first_offer[s], s) for s in first_offer if s in entered)
-        assert len(offered) > 50, len(offered)
-        for i, (arrived, offered_at, sid) in enumerate(offered):
-            for later_arrival, later_offer, later in offered[i + 1:]:
-                if later_arrival - arrived > 0.5:
-                    assert later_offer >= offered_at, (sid, later)
+        # 3. same priority: first offers follow arrival order
+        assert_first_offers_in_arrival_order(redis_url, snap)
         # the server's statistics agree with the simulator's record
-        with connect(redis_url) as check:
-            fields = check.hgetall("ivr:{acd}:stats")
-        totals: dict[str, int] = {}
-        for name, value in fields.items():
-            counter = name.rsplit("|", 1)[1]
-            totals[counter] = totals.get(counter, 0) + int(value)
+        totals = stats_totals(redis_url)
         assert totals.get("offered") == 200
         assert totals.get("answered", 0) == outcomes.get("connected", 0)
         assert totals.get("abandoned", 0) == outcomes.get("abandoned", 0)
