@@ -73,3 +73,26 @@ def test_call_ends_while_the_consulted_agent_is_dialled(desk: Desk) -> None:
     assert desk.sim.call(bob_leg).status in ("completed", "canceled")
     wait_until(lambda: desk.router.agent("bob")["state"] == "idle")
     desk.sim.assert_no_errors()
+
+
+def test_complete_after_the_consulted_agent_left_is_refused(desk: Desk) -> None:
+    """The consulted agent hung up (and is free again): completing would hand the caller
+    to an agent who has left, and who may already be ringing for someone else. Refused;
+    cancel brings the caller back to their agent."""
+    bob_on(desk)
+    sid, leg = desk.connected_call()
+    r = desk.post(f"/api/calls/{sid}/transfer", {"to": "agent:bob", "warm": True})
+    assert r.status_code == 200, r.get_json()
+    wait_until(lambda: bool(desk.sim.record.calls_to(BOB)), 10)
+    bob_leg = desk.sim.record.calls_to(BOB)[0].sid
+    wait_until(lambda: desk.sim.hears(leg) == {bob_leg}, 10)
+    desk.sim.call(bob_leg).hang_up()
+    desk.sim.call(bob_leg).wait(10)
+    wait_until(lambda: desk.router.agent("bob")["state"] == "idle")
+    r = desk.post(f"/api/calls/{sid}/transfer/complete", {"three_way": False})
+    assert r.status_code == 409, r.get_json()
+    assert desk.router.caller(sid).agent == "alice"
+    r = desk.post(f"/api/calls/{sid}/transfer/cancel")
+    assert r.status_code == 200, r.get_json()
+    wait_until(lambda: desk.sim.hears(sid) == {leg} and desk.sim.hears(leg) == {sid})
+    desk.sim.assert_no_errors()

@@ -49,7 +49,11 @@ if op == 'xleg' or op == 'complete' or op == 'three_way' or op == 'cancel' then
     event('three-way', {queue = c.q, call = c.id, agent = a.id, to = x.to})
     return ok({leg})
   end
-  -- complete: the agent leaves; the caller stays with the target
+  -- complete: the agent leaves; the caller stays with the target, who must still be on
+  -- this consult (one who hung up is free again, maybe ringing for another caller)
+  if x.agent and not (t and t.state == 'on-call' and t.offer and t.offer.token == x.token) then
+    return {'refused', 'the consulted agent has left the call'}
+  end
   a.offer.moved = {q = c.q, conn = c.conn}
   agent_put(a)
   event('transfer', {queue = c.q, call = c.id, agent = a.id, to = x.to, warm = 1})
