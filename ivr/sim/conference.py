@@ -119,6 +119,13 @@ def dial_conference(leg: Leg, noun: ET.Element, doc_url: str) -> tuple[Room, boo
     sim = leg.sim
     sw = sim.switch
     name = text_of(noun)
+    if leg.participant_of is not None:
+        bound = sw.room_named(leg.participant_of)
+        if bound is not None and bound.ended:
+            # added by the Participants API to a conference that completed while this
+            # call rang: it is no participant of a new conference of the same name
+            leg.note("conference-over", bound.sid)
+            return bound, False, time.time(), None
     callback = noun.get("statusCallback")
     wait_url = noun.get("waitUrl")
     room, events = sw.enter_room(

@@ -121,6 +121,10 @@ class Leg:
         self.gone: HungUp | None = None
         self.in_queue: str | None = None
         self.pending_source: Source | None = None  # a REST redirect that came while ringing
+        # A call placed by Participants create: the ConferenceSid it is a participant of
+        # (ivr/sim/rest_conference.py); it joins that conference only, never a later one
+        # of the same name.
+        self.participant_of: str | None = None
         self.declining = False  # the person decided to refuse this call at the whisper
         self.ring_timeout: float | None = None  # seconds it may ring (Timeout), once ringing
         self.threads: list[threading.Thread] = []  # callbacks still being posted

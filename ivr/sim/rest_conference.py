@@ -4,7 +4,8 @@ https://www.twilio.com/docs/voice/api/conference-resource : list (FriendlyName,
 Status filters), fetch, update Status=completed (ends it for everyone).
 https://www.twilio.com/docs/voice/api/conference-participant-resource : create
 (dials `To` and joins them on answer; the conference may be named by its sid or
-its FriendlyName; a completed conference's sid is refused, error 16022), fetch,
+its FriendlyName; a completed conference's sid is refused, error 16022; a participant
+whose conference completes before they answer joins no other one), fetch,
 list, update (Hold, HoldUrl, Muted, Coaching, CallSidToCoach,
 EndConferenceOnExit), delete (removes the participant: their
 <Dial> ends and their call goes on with its next TwiML). Participants are
@@ -270,6 +271,8 @@ def add_routes(app: Flask, sim: TwilioSim) -> None:
             status_method=f.get("StatusCallbackMethod", "POST").upper(),
             timeout=float(f.get("Timeout", "30") or 30), fallback=None,
         )
+        if room is not None:
+            leg.participant_of = room.sid
         return jsonify({
             "account_sid": sim.account_sid, "call_sid": leg.sid, "label": f.get("Label"),
             "call_sid_to_coach": f.get("CallSidToCoach"), "coaching": "coach" in attrs,

@@ -164,6 +164,25 @@ def test_no_participant_is_added_to_a_completed_conference(
     assert sim.record.calls_to(SUPERVISOR) == []
 
 
+def test_a_participant_whose_conference_ended_while_ringing_joins_no_other(
+    canned: Canned, sim: TwilioSim, room: tuple[SimCall, SimCall]
+) -> None:
+    """Participants create makes a participant of that conference: one that completes
+    while the new call rings is not started again, under the same name, by its answer."""
+    customer, agent = room
+    sim.phones[SUPERVISOR] = Phone(ring_delay=250, hangup_after=1000)  # 0.5 s at this scale
+    client = client_for(sim)
+    conf = client.conferences.list(friendly_name="room-1")[0].sid
+    created = client.conferences(conf).participants.create(from_=NUMBER, to=SUPERVISOR,
+                                                           timeout=600)
+    agent.hang_up()  # the room ends before the supervisor's phone is answered
+    customer.wait(10)
+    added = sim.call(created.call_sid).wait(10)
+    assert added.record.answered_at is not None and added.status == "completed"
+    assert not any(p.call == added.sid for p in sim.record.presences)
+    assert "room-1" not in sim.switch.rooms
+
+
 def test_a_room_not_started_plays_its_wait_url(canned: Canned, sim: TwilioSim) -> None:
     @canned.twiml("/twilio/voice")
     def voice(p: dict[str, str]) -> str:
