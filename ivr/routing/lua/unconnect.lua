@@ -5,12 +5,17 @@
 -- event log says so (an abandon event with was = connected) so a rebuild agrees.
 -- KEYS: the common layout of lib.lua.
 -- ARGV[3] JSON: {call}
--- Returns "abandoned" | "none".
+-- Returns "abandoned" | "kept" (a transferred caller: told to the agent, nothing counted)
+-- | "none".
 local c = caller_get(ARGS.call)
 if not c or c.out ~= 'connected' or c.kind == 'callback' then return 'none' end
 -- in the conference (its participant-join callback said so: conf_event.lua): a hang-up
 -- now ends a connected call
 if c.cf then return 'none' end
+-- Transferred (control.lua's cold transfers clear `j`; join.lua counts `g`): they joined
+-- an earlier agent's conference and keep the outcome `connected` they got then, even if
+-- they hang up on the way to the next agent.
+if (c.g or 0) >= 2 or ((c.g or 0) >= 1 and not c.j) then return 'kept' end
 local wait = math.floor(((c.conn or NOW) - c.t0) / 1000)
 stat(c.q, 'answered', -1)
 stat(c.q, 'wait_total', -wait)
