@@ -69,10 +69,14 @@ def test_a_late_join_callback_of_the_first_conference_is_ignored(desk: Desk) -> 
     desk.sim.phones[BOB] = Phone(behaviour="no-answer")  # bob's phone only rings
     assert "available" in desk.sim.send_sms(BOB, SERVICE, "ON")[0]
     sid, _leg = desk.connected_call()
-    wait_until(lambda: desk.router.caller(sid).conference != "")
-    joined = [e for e in desk.sim.record.exchanges if "/twilio/conference/status" in e.url
-              and e.params.get("StatusCallbackEvent") == "participant-join"
-              and e.params.get("CallSid") == sid]
+
+    def joins() -> list[Any]:  # (recorded once the server has answered it)
+        return [e for e in desk.sim.record.exchanges if "/twilio/conference/status" in e.url
+                and e.params.get("StatusCallbackEvent") == "participant-join"
+                and e.params.get("CallSid") == sid]
+
+    wait_until(lambda: desk.router.caller(sid).conference != "" and joins())
+    joined = joins()
     assert len(joined) == 1
     r = desk.post(f"/api/calls/{sid}/transfer", {"to": "agent:bob"})
     assert r.status_code == 200, r.get_json()
