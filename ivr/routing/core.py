@@ -199,7 +199,14 @@ class Acd:
         record = self.caller(call_sid)
         if record is None or record.kind == "callback":
             return
-        if record.state in ("waiting", "offered", "overflowing"):
+        if record.state == "overflowing":
+            # Told to <Leave/> (max wait): Twilio posts the <Enqueue> action, QueueResult
+            # leave (they left: overflowed) or hangup (abandoned), and it may reach us
+            # after this callback (another worker). Let it decide; if it never comes, an
+            # abandon (Timers: leavecheck).
+            due = self.env.now_ms() + int(JOIN_GRACE * 1000)
+            self.env.db.zadd(keys.acd("timers"), {f"leavecheck|{call_sid}": due})
+        elif record.state in ("waiting", "offered"):
             self._caller_gone(call_sid)
         elif record.state == "connected" and not record.conference:
             if not record.joined:
@@ -225,6 +232,13 @@ class Acd:
             if target is not None and target.holds(str(consult.get("token") or "")):
                 leg = target.leg
         self.phones.end(leg)
+
+    def leave_check(self, call_sid: str) -> None:
+        """A caller told to leave the line has hung up, and no <Enqueue> action said how
+        they left: abandoned (caller_gone.lua)."""
+        record = self.caller(call_sid)
+        if record is not None and record.state == "overflowing":
+            self._caller_gone(call_sid)
 
     def join_check(self, call_sid: str) -> None:
         """A caller who fetched the conference has hung up: no participant-join reported

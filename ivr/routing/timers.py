@@ -104,6 +104,8 @@ class Timers:
             self._check_on_call(args[0], args[1])
         elif kind == "joincheck":
             acd.join_check(args[0])
+        elif kind == "leavecheck":
+            acd.leave_check(args[0])
         elif kind == "forget":
             self._forget(args[0])
         elif kind in ("rematch", "cbretry"):

@@ -6,6 +6,8 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import pytest
+
 from ivr import keys
 from ivr.routing.router import Router
 from ivr.webhooks.queue import hold_twiml
@@ -221,6 +223,29 @@ def test_max_wait_overflows_and_the_next_wait_fetch_leaves(make_router, twilio, 
     # the caller hanging up afterwards is not an abandon too
     router.call_ended("CA1", "completed")
     assert router.queue_stats("sales")["abandoned"] == 0
+
+
+@pytest.mark.parametrize("result", ["leave", "hangup", None])
+def test_told_to_leave_then_hung_up_the_enqueue_action_decides(make_router, clock, result):
+    """The caller's status callback may reach us (another worker) before the <Enqueue>
+    action that says how they left the line (found by test_load_conference.py): leave is
+    an overflow, hangup an abandon, and no action at all an abandon once the leavecheck
+    timer looks."""
+    router = make_router({"sales": {"max_wait": 15, "announce": {"every": 60}}}, agents_of(1))
+    router.set_agent_status("a00", "break", source="test")
+    enqueue(router, "CA1")
+    clock.advance(16)
+    router.run_timers()
+    assert "<Leave" in str(hold_twiml(router, "CA1", 1))
+    router.call_ended("CA1", "completed")  # first: the status callback
+    assert router.queue_stats("sales")["abandoned"] == 0
+    if result is not None:
+        assert router.queue_result("CA1", result) == (
+            "overflow" if result == "leave" else "abandoned")
+    clock.advance(3)
+    router.run_timers()
+    stats = router.queue_stats("sales")
+    assert (stats["overflowed"], stats["abandoned"]) == ((1, 0) if result == "leave" else (0, 1))
 
 
 def test_no_max_wait_holds_forever(make_router, clock):

@@ -2,7 +2,8 @@
 -- Two steps, so that the outcome is what the caller lived: first (the timer) they are
 -- taken out of line as "overflowing", and their next hold-loop fetch answers <Leave/>;
 -- then (final = true, when Twilio's <Enqueue> action says they left) the outcome is
--- overflowed. A caller who hangs up in between is abandoned (caller_gone.lua).
+-- overflowed. A caller who hangs up in between is abandoned (caller_gone.lua), when
+-- the action says hangup or never comes (core.py: call_ended, leavecheck).
 -- A caller whose offer is ringing right now is left alone (the timer is retried).
 -- KEYS: the common layout of lib.lua.
 -- ARGV[3] JSON: {call, final}
