@@ -18,6 +18,7 @@ import pytest
 import redis
 
 from ivr import keys
+from ivr.routing.records import CallerRecord
 from ivr.sim.harness import run_gunicorn
 from ivr.sim.people import Caller, Hangup, Input, Phone
 from ivr.sim.twilio import TwilioSim
@@ -142,6 +143,9 @@ def test_200_callers_20_agents_4_workers(run: int, redis_url: str, r: redis.Redi
             assert sim.record.calls_to(AGENT_PHONE.format(i)), f"agent{i:02d} never offered"
         # 2 and 4. every caller entered once and ended one way; connected at most once
         outcomes: dict[str, int] = {}
+        lived: dict[str, str] = {}
+        told_leave = {e.params.get("CallSid") for e in sim.record.exchanges
+                      if e.params.get("QueueResult") == "leave"}
         for call in calls:
             rec = snap["calls"][call.sid]
             entries = rec.queue_entries
@@ -155,6 +159,13 @@ def test_200_callers_20_agents_4_workers(run: int, redis_url: str, r: redis.Redi
                 outcome = "connected"
                 assert result == "redirected", (call.sid, result)
                 assert len(talks) == 1
+            elif result == "leave" and callers[call.leg.from_] != "callback" \
+                    and call.sid not in told_leave:
+                # taken out of line for the overflow, they hung up before Twilio posted the
+                # <Enqueue> action: the server never heard they left, only that they hung
+                # up: an abandon (docs/routing.md, "Max wait")
+                assert callers[call.leg.from_] == "impatient", call.sid
+                outcome = "abandoned"
             elif result == "leave" and callers[call.leg.from_] != "callback":
                 outcome = "overflowed"  # (an impatient one may hang up before the goodbye)
                 assert OVERFLOW_TEXT in said or callers[call.leg.from_] == "impatient"
@@ -168,7 +179,19 @@ def test_200_callers_20_agents_4_workers(run: int, redis_url: str, r: redis.Redi
                 assert result in ("hangup", "redirected"), (call.sid, result)
                 outcome = "abandoned"
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            lived[call.sid] = outcome
         print("outcomes", run, outcomes)
+        # each caller's outcome on the server is the one the simulator saw them live
+        # (named, with the routing's events for them, when they disagree)
+        with connect(redis_url) as check:
+            said_by_server = {sid: CallerRecord.from_json(raw).outcome
+                              for sid, raw in check.hgetall(keys.acd("callers")).items()}
+            log = [event for _id, event in check.xrange(keys.acd("events"))]
+        disagree = {sid: (outcome, said_by_server.get(sid),
+                          [e for e in log if e.get("call") == sid])
+                    for sid, outcome in lived.items()
+                    if said_by_server.get(sid, outcome) != outcome}
+        assert disagree == {}, disagree
         assert outcomes.get("connected", 0) > 50, outcomes
         assert outcomes.get("abandoned", 0) + outcomes.get("overflowed", 0) > 0, outcomes
         # 3. same priority: first offers follow arrival order (0.5 s apart or more). Both
