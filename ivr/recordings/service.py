@@ -326,6 +326,9 @@ class Recordings:
             raise TwilioFailed(f"Twilio did not answer: {exc}") from exc
         waiting, kept = False, 0
         for item in found:
+            if info.get("source") == "dial" and source_of(item.source,
+                                                         item.conference_sid) != "dial":
+                continue  # another kind of recording of the call: not a dial step's
             status = str(item.status or "")
             if status in WAITING:
                 waiting = True

@@ -16,9 +16,9 @@ import pytest
 from flask import Response
 
 from ivr import keys, paths
-from ivr.recordings.service import GRACE, member
+from ivr.recordings.service import GRACE, expect, member
 from ivr.sim.people import Caller, Phone
-from ivr.sim.recordings import SimRecording, registry
+from ivr.sim.recordings import SimRecording, add_recording, registry
 from ivr.sim.records import HttpExchange
 from ivr.sim.twilio import SimCall
 from tests.conftest import Live
@@ -232,6 +232,19 @@ def test_lost_callback_is_fetched_from_twilio_later(dial_rig: Rig) -> None:
             kept.agent) == (call.sid, "dial", "main.transfer", 2, rec.duration, None, None)
     assert rig.live.redis.zcard(keys.recording_expected()) == 0
     assert rig.recordings.recover(time.time() + 2 * GRACE + 120) == 0  # nothing asked again
+
+
+def test_a_lost_dial_recording_is_told_from_other_recordings_of_the_call(
+        dial_rig: Rig) -> None:
+    rig = dial_rig
+    call, started = "CA" + "7" * 32, time.time()
+    expect(rig.live.redis, call, None, source="dial", step="main.transfer", now=started)
+    other = add_recording(rig.sim, call, source="StartCallRecordingAPI", start=started + 1)
+    dialled = add_recording(rig.sim, call, source="DialVerb", start=started + 2)
+    assert rig.recordings.recover(started + GRACE + 1) == 1
+    assert rig.recordings.store.get(other.sid) is None
+    kept = rig.recordings.store.get(dialled.sid)
+    assert kept is not None and (kept.source, kept.step) == ("dial", "main.transfer")
 
 
 def test_retention_deletes_a_dial_recording_at_twilio(dial_rig: Rig) -> None:
