@@ -1,8 +1,9 @@
 """Call recordings: kept with their call, queue and agent, listed, streamed, deleted.
 
-How a recording gets here, for the code that starts one (the agent bridge, a dial step):
+How a recording gets here, for the code that starts one (the agent bridge in
+ivr/routing/recording.py, a dial step in ivr/flows/engine.py):
 1. start it with `recordingStatusCallback` = `callback_url(base, call=..., queue=...,
-   agent=..., source=...)` and events `in-progress completed absent` (Twilio's
+   agent=..., source=..., step=...)` and events `in-progress completed absent` (Twilio's
    recording status callback: `ivr/webhooks/recording.py`);
 2. call `expect(db, call_sid, recording_sid_or_None, queue=..., agent=..., source=...)`
    so that a callback that never comes does not lose it: the timers ask Twilio for the
@@ -32,10 +33,12 @@ EXTENSION = "ivr.recordings"
 
 
 def callback_url(base: str, *, call: str, queue: str | None = None,
-                 agent: str | None = None, source: str = "conference") -> str:
-    """The recording status callback URL to give Twilio for a recording of `call`."""
+                 agent: str | None = None, source: str = "conference",
+                 step: str | None = None) -> str:
+    """The recording status callback URL to give Twilio for a recording of `call`
+    (`step`: the FLOW.STEP of a recording dial step)."""
     query = {k: v for k, v in (("call", call), ("queue", queue), ("agent", agent),
-                               ("source", source)) if v}
+                               ("source", source), ("step", step)) if v}
     return f"{base.rstrip('/')}{paths.RECORDING_STATUS}?{urlencode(query)}"
 
 
