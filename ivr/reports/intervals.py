@@ -232,11 +232,12 @@ class Reports:
 
     def _complete_contact(self, f: dict[str, str]) -> None:
         """An agent's call completed: the record takes the talk and wrap-up the router
-        counted (the events come in order, so the last one has the whole talk); a record not written yet (the caller is still in the flow) finds them
-        waiting for it (`keys.contact_pending`)."""
+        counted (events are folded in order: the last one has the caller's whole talk); a
+        record not written yet (the caller is still in the flow) finds them waiting for
+        it (`keys.contact_pending`)."""
         if f.get("consult"):  # a consulted agent's part: not the caller's
             return
-        # ctalk: the caller's talk over every part so far (events before it: the part's)
+        # ctalk: the caller's talk over every part so far (older events: the part's)
         talk = f.get("ctalk") if f.get("ctalk") is not None else f.get("talk")
         patch = {"talk": int(talk or 0), "agent": f.get("agent") or ""}
         if f.get("wrap") is not None:

@@ -13,14 +13,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from ivr.reports.contacts import Contact
+from ivr.reports.query import run_report
+from ivr.sim.people import Phone
 from tests.api.test_control import (
     AGENTS,
-    ALICE,
     BOB,
     MAIN,
     QUEUES,
@@ -29,7 +31,8 @@ from tests.api.test_control import (
     Desk,
     wait_until,
 )
-from ivr.sim.people import Phone
+from tests.routing.conftest import RecordingTwilio, agents_of, enqueue
+from tests.routing.test_matching import token_of
 
 
 class Stopwatch:
@@ -272,3 +275,69 @@ def test_a_cold_transfer_to_an_agent_is_not_answered_twice(desk: Desk) -> None:
     assert (alice["handled"], alice["transfers_out"], bob["handled"],
             bob["transfers_out"]) == (1, 1, 1, 0)
     rebuild_equals_live(desk)
+
+
+# --- the same figures on the router's hand-moved clock: exact seconds ------------------
+
+
+class ConferenceTwilio(RecordingTwilio):
+    """RecordingTwilio with conference participants (the hold's participant updates)."""
+
+    @property
+    def conferences(self) -> Any:
+        outer = self
+
+        class _Conferences:
+            def __call__(self, sid: str) -> Any:
+                def participants(call: str) -> Any:
+                    return SimpleNamespace(
+                        update=lambda **kw: outer.updates.append((call, kw)))
+                return SimpleNamespace(participants=participants)
+
+            def list(self, **kw: Any) -> list[Any]:
+                return []
+
+        return _Conferences()
+
+
+@pytest.fixture()
+def twilio() -> RecordingTwilio:
+    return ConferenceTwilio()
+
+
+def test_held_twice_on_the_routers_clock(setup: Any, twilio: Any, clock: Any, r: Any) -> None:
+    """Answered after 5 s; 60 s of talk, 40 s on hold, 100 s of talk, 20 s on hold, 80 s of
+    talk: hold 60 and talk 240, on the caller record, in the log and in the reports."""
+    router, reports = setup({"sales": {"wrap_up": 10}}, agents_of(1))
+    router.set_agent_status("a00", "available", source="test")
+    enqueue(router, "CA1")
+    aid, token = token_of(twilio.placed[-1].url)
+    clock.advance(5)
+    assert router.accept(aid, token)[0] == "ok"
+    router.join("CA1")
+    router.conference_event("CA1", "participant-join", "CA1", "CF1", 1)
+    for talk, hold in ((60, 40), (100, 20)):
+        clock.advance(talk)
+        router.set_hold("CA1", True)
+        clock.advance(hold)
+        router.set_hold("CA1", False)
+    assert [kw["hold"] for _, kw in twilio.updates if "hold" in kw] == [True, False] * 2
+    clock.advance(80)
+    caller = router.caller("CA1")
+    assert caller is not None
+    now_ms = int(clock() * 1000)
+    assert (caller.held_ms(now_ms), caller.talk_so_far(now_ms), caller.agents,
+            caller.transfers) == (60_000, 240, ["a00"], 0)
+    router.agent_leg_status(aid, token, "completed")
+    (done,) = [e for e in router.events() if e["type"] == "complete"]
+    assert (done["talk"], done["hold"], done["wrap"], done["ctalk"]) == ("240", "60", "10", "240")
+    assert router.caller("CA1").talk == 240  # type: ignore[union-attr]
+    reports.fold()
+    q = run_report(reports, router.callflows(), queue="sales", agent=None, start=None,
+                   end=None, interval="day", tz=None, now=clock())["rows"][0]
+    assert (q["avg_talk"], q["avg_hold"], q["avg_wrap"], q["aht"], q["transfers_out"]) == (
+        240.0, 60.0, 10.0, 310.0, 0)
+    a = run_report(reports, router.callflows(), queue=None, agent="a00", start=None,
+                   end=None, interval="day", tz=None, now=clock())["rows"][0]
+    assert (a["handled"], a["talk"], a["hold"], a["wrap"]) == (1, 240, 60, 10)
+    assert reports.stored() == reports.rebuild()
