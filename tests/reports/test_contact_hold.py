@@ -341,3 +341,48 @@ def test_held_twice_on_the_routers_clock(setup: Any, twilio: Any, clock: Any, r:
                    end=None, interval="day", tz=None, now=clock())["rows"][0]
     assert (a["handled"], a["talk"], a["hold"], a["wrap"]) == (1, 240, 60, 10)
     assert reports.stored() == reports.rebuild()
+
+
+def test_a_caller_transferred_into_a_queue_who_hangs_up_there(setup: Any, twilio: Any,
+                                                              clock: Any) -> None:
+    """Answered in sales after 5 s, talked 100 s, held 15 s, transferred to support, hung
+    up there after 10 s: abandoned in support after 10 s (not 130), one transfer out of
+    sales and of a00's hands, the hold counted in a00's part."""
+    router, reports = setup({"sales": {"wrap_up": 0}, "support": {"wrap_up": 0}},
+                            agents_of(1))
+    router.set_agent_status("a00", "available", source="test")
+    enqueue(router, "CA1")
+    aid, token = token_of(twilio.placed[-1].url)
+    clock.advance(5)
+    assert router.accept(aid, token)[0] == "ok"
+    router.join("CA1")
+    router.conference_event("CA1", "participant-join", "CA1", "CF1", 1)
+    clock.advance(100)
+    router.set_hold("CA1", True)
+    clock.advance(15)
+    router.set_agent_status("a00", "break", source="test")  # nobody takes them in support
+    router.transfer("CA1", "queue:support")
+    router.agent_leg_status(aid, token, "completed")
+    caller = router.caller("CA1")
+    assert caller is not None
+    assert (caller.queue, caller.state, caller.held_ms(int(clock() * 1000)), caller.talk,
+            caller.transfers, caller.agents) == ("support", "waiting", 15_000, 100, 1, ["a00"])
+    clock.advance(10)
+    router.call_ended("CA1", "completed")
+    (gone,) = [e for e in router.events() if e["type"] == "abandon"]
+    assert gone["queue"] == "support" and gone["wait"] == "10"
+    reports.fold()
+
+    def row(**who: str) -> dict[str, Any]:
+        return run_report(reports, router.callflows(), queue=who.get("queue"),
+                          agent=who.get("agent"), start=None, end=None, interval="day",
+                          tz=None, now=clock())["rows"][0]
+
+    sales, support, agent = row(queue="sales"), row(queue="support"), row(agent="a00")
+    assert (sales["offered"], sales["answered"], sales["transfers_out"], sales["avg_hold"],
+            sales["avg_talk"]) == (1, 1, 1, 15.0, 100.0)
+    assert (support["offered"], support["answered"], support["abandoned"],
+            support["longest_wait"], support["transfers_out"]) == (1, 0, 1, 10, 0)
+    assert (agent["handled"], agent["talk"], agent["hold"], agent["transfers_out"]) == (
+        1, 100, 15, 1)
+    assert reports.stored() == reports.rebuild()
