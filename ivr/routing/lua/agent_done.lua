@@ -11,25 +11,40 @@ if not a or a.state ~= 'on-call' or not a.offer or a.offer.token ~= ARGS.token t
 end
 local c = caller_get(a.offer.call)
 local talk = 0
--- moved: the caller was transferred back into a line (control.lua); the talk counts to the
--- queue the agent answered, and the caller's record is no longer this call's
+-- moved: the caller was transferred away (control.lua), or this agent was only consulted
+-- (cs); the part counts to the queue the agent answered, with the hold it had, and the
+-- caller's record is no longer this call's
 local moved = a.offer.moved
 if c then
   local q = moved and moved.q or c.q
-  talk = math.floor((NOW - ((moved and moved.conn) or c.conn or NOW)) / 1000)
-  if not moved then
+  local held
+  if moved then
+    held = moved.hold or 0
+  else
+    hold_off(c)  -- the call is over, and so is any hold
+    held = math.max(0, held_ms(c) - (c.h0 or 0))
     if c.st == 'connected' then c.st = 'done' end
     if c.st == 'done' or c.st == 'failed' then forget(c) end
-    caller_put(c)
   end
+  -- talk excludes the hold of the agent's part
+  local span = NOW - ((moved and moved.conn) or c.conn or NOW)
+  talk = math.floor(math.max(0, span - held) / 1000)
+  local hold = math.floor(held / 1000)
+  local consulted = moved and moved.cs
+  if not consulted then c.tk = (c.tk or 0) + talk end
+  caller_put(c)
   stat(q, 'talk_total', talk)
   stat(q, 'completed')
-  local handle = talk + math.floor(ARGS.wrap_ms / 1000)
+  local handle = talk + hold + math.floor(ARGS.wrap_ms / 1000)
   local old = tonumber(redis.call('HGET', AHT, q) or '')
   local new = old and (0.7 * old + 0.3 * handle) or handle
   redis.call('HSET', AHT, q, string.format('%.1f', new))
-  event('complete', {queue = q, call = c.id, agent = a.id, talk = talk,
-                     wrap = math.floor(ARGS.wrap_ms / 1000)})
+  -- ctalk: the caller's talk so far (their contact record takes it); consult: a part
+  -- that was only a consult
+  local fields = {queue = q, call = c.id, agent = a.id, talk = talk, hold = hold,
+                  wrap = math.floor(ARGS.wrap_ms / 1000), ctalk = c.tk or 0}
+  if consulted then fields.consult = 1 end
+  event('complete', fields)
 end
 a.talk = (a.talk or 0) + talk
 if a.gone then  -- removed from the roster during the call: leaves now

@@ -16,5 +16,6 @@ outcome(c, 'abandoned')
 untimer('maxwait|' .. c.id)
 forget(c)
 caller_put(c)
-event('abandon', {queue = c.q, call = c.id, wait = math.floor((NOW - c.t0) / 1000)})
+-- a caller transferred into this queue (tq) has waited here since the transfer
+event('abandon', {queue = c.q, call = c.id, wait = math.floor((NOW - (c.tq or c.t0)) / 1000)})
 return {'abandoned', freed}

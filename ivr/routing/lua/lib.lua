@@ -413,6 +413,44 @@ local function outcome(c, what)
   return true
 end
 
+-- The caller's running figures, for their contact record (ivr/reports/recorder.py) and the
+-- hold of each agent's part (agent_done.lua), kept in the caller record:
+--   hd   on hold (the wanted state); hs when the current hold began (ms), hms the ms of the
+--        holds that have ended (a consult holds the caller too)
+--   h0   held_ms when the current agent's part began: their part's hold is the rest
+--   ags  the agents who served the caller, in order (at most MAX_AGENTS); c1 the first
+--        connection (ms); tr transfers out of an agent's hands; tk seconds of talk of the
+--        agents' parts that have ended (their hold excluded)
+local MAX_AGENTS = 20
+local function held_ms(c)
+  local open = c.hs and math.max(0, NOW - c.hs) or 0
+  return (c.hms or 0) + open
+end
+local function hold_on(c)
+  c.hd = true
+  if not c.hs then c.hs = NOW end
+end
+local function hold_off(c)
+  c.hd = nil
+  if c.hs then
+    c.hms = (c.hms or 0) + math.max(0, NOW - c.hs)
+    c.hs = nil
+  end
+end
+-- An agent's part begins (an acceptance, a consult completed to an agent).
+local function served_by(c, id)
+  if type(c.ags) ~= 'table' then c.ags = {} end
+  if #c.ags < MAX_AGENTS then c.ags[#c.ags + 1] = id end
+  if not c.c1 then c.c1 = NOW end
+  c.h0 = held_ms(c)
+end
+-- An agent's part ends while the caller goes on (a transfer): what their part was, for the
+-- agent's own call end (agent_done.lua reads a.offer.moved).
+local function part_moved(c)
+  hold_off(c)
+  return {q = c.q, conn = c.conn, hold = math.max(0, held_ms(c) - (c.h0 or 0))}
+end
+
 -- Flatten a list of offers for the reply.
 local function flat(list)
   local out = {}

@@ -17,6 +17,8 @@ stat(c.q, 'wait_total', -wait)
 if wait <= c.sl then stat(c.q, 'answered_in_sl', -1) end
 stat(c.q, 'abandoned')
 c.out = 'abandoned'
+-- never bridged: the agent who pressed 1 did not serve them (accept.lua listed them)
+if type(c.ags) == 'table' and c.ags[#c.ags] == c.agent then c.ags[#c.ags] = nil end
 if c.st == 'connected' then c.st = 'abandoned' end
 caller_put(c)
 event('abandon', {queue = c.q, call = c.id, wait = wait, was = 'connected'})
