@@ -314,8 +314,9 @@ def test_a_call_from_sign_in_to_wrap_up(live_factory: Any, callflows_dir: Path,
     assert record is not None
     assert (record["disposition"], record["notes"]) == (
         "sale", "Wants the blue one; Bob has the stock")
-    # (both served the caller; the order of `agents` is the reports' business)
-    assert sorted(record["agents"]) == ["alice", "bob"]
+    # both served the caller, Alice first; her completed consult is one transfer
+    assert record["agents"] == ["alice", "bob"]
+    assert record["transfers"] == 1
     expect(bob.locator("#state")).to_have_text("wrap-up", timeout=5000)
     shot(alice, 8, "done")
     assert alice.errors == [] and bob.errors == []
