@@ -98,15 +98,19 @@ def place_of(caller: dict[str, Any]) -> str | None:
 
 def render_script(text: str | None, context: dict[str, Any]) -> tuple[str | None, str | None]:
     """(text, HTML) of a queue's script for one caller; a template that fails renders a
-    plain message instead (the desk must still open)."""
+    plain message instead (the desk must still open). In the HTML, what the values
+    inserted into the script say is shown as text, never as Markdown (a caller's name
+    cannot make a link)."""
     if not text:
         return None, None
     try:
         rendered = templates.render(text, context)
+        source = templates.render_markdown(text, context)
     except jinja2.TemplateError as exc:
         log.warning("queue script could not be rendered: %s", exc)
         rendered = f"(The script could not be shown: {exc.message or type(exc).__name__}.)"
-    return rendered, _markdown().render(rendered)
+        source = templates.markdown_literal(rendered)
+    return rendered, _markdown().render(source)
 
 
 def _previous(number: str, sid: str, now: float) -> list[dict[str, Any]]:
