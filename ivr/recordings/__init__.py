@@ -21,13 +21,15 @@ says what users see.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
-
-from flask import Flask, current_app
 
 from ivr import paths
 from ivr.recordings.service import GRACE, Recordings, TwilioFailed, expect
 from ivr.recordings.store import Recording, RecordingStore
+
+if TYPE_CHECKING:  # the flow engine imports this package and must load without Flask
+    from flask import Flask
 
 EXTENSION = "ivr.recordings"
 
@@ -67,6 +69,8 @@ def setup(app: Flask) -> Recordings:
 
 def get_recordings() -> Recordings:
     """The current app's `Recordings` (built on first use if no blueprint did)."""
+    from flask import current_app
+
     return setup(current_app)
 
 
