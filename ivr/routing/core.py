@@ -220,16 +220,19 @@ class Acd:
 
     def caller_missed(self, call_sid: str, *, tell_agent: bool = True) -> bool:
         """The caller hung up as the agent accepted, before joining the agent's conference:
-        an abandon (was=connected, once: unconnect.lua); the agent, alone in the
-        conference, is told so and their call ended. True if it was counted now."""
-        if self.scripts.unconnect(call_sid) != "abandoned":
+        an abandon (was=connected, once: unconnect.lua), or, for a caller answered before
+        a transfer, the end of a call that stays connected; either way the agent, alone in
+        the conference, is told so and their call ended. True if an abandon was counted
+        now."""
+        verdict = self.scripts.unconnect(call_sid)
+        if verdict not in ("abandoned", "ended"):
             return False
         if tell_agent:
             record = self.caller(call_sid)
             agent = self.roster.record(record.agent) if record and record.agent else None
             if agent is not None and agent.offer is not None and agent.offer.call == call_sid:
                 self.phones.say_and_end(agent.leg, "Sorry, the caller has hung up.")
-        return True
+        return verdict == "abandoned"
 
     # --- the conference ----------------------------------------------------------
 

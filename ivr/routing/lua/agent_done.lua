@@ -31,7 +31,9 @@ if c then
   talk = math.floor(math.max(0, span - held) / 1000)
   local hold = math.floor(held / 1000)
   local consulted = moved and moved.cs
-  if not consulted then c.tk = (c.tk or 0) + talk end
+  -- lost: the caller hung up before joining this agent (unconnect.lua): not their talk
+  local lost = moved and moved.lost
+  if not consulted and not lost then c.tk = (c.tk or 0) + talk end
   caller_put(c)
   stat(q, 'talk_total', talk)
   stat(q, 'completed')
@@ -44,6 +46,7 @@ if c then
   local fields = {queue = q, call = c.id, agent = a.id, talk = talk, hold = hold,
                   wrap = math.floor(ARGS.wrap_ms / 1000), ctalk = c.tk or 0}
   if consulted then fields.consult = 1 end
+  if lost then fields.lost = 1 end
   event('complete', fields)
 end
 a.talk = (a.talk or 0) + talk

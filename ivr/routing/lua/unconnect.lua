@@ -3,14 +3,37 @@
 -- without the conference reporting them: core.py's call_ended and its joincheck timer): they hung up as the agent pressed 1, and
 -- were never bridged. The outcome becomes abandoned; the counters move with it, and the
 -- event log says so (an abandon event with was = connected) so a rebuild agrees.
+-- A caller answered before (rc: a cold transfer, then the next agent pressed 1, accept.lua)
+-- keeps their single outcome, connected: no counter moves, the call is over ("done"), the
+-- agent's part is marked lost (agent_done.lua: not the caller's talk, not on their
+-- contact record) and the event (abandon, was = connected, kept = 1, and again = 1 when
+-- the connect it undoes had it) tells the reports what that connect had counted.
 -- KEYS: the common layout of lib.lua.
 -- ARGV[3] JSON: {call}
--- Returns "abandoned" | "none".
+-- Returns "abandoned" | "ended" (answered before: still connected) | "none".
 local c = caller_get(ARGS.call)
 if not c or c.out ~= 'connected' or c.kind == 'callback' then return 'none' end
 -- in the conference (its participant-join callback said so: conf_event.lua): a hang-up
 -- now ends a connected call
-if c.cf then return 'none' end
+if c.cf or c.lost then return 'none' end
+if type(c.rc) == 'table' then
+  if c.st ~= 'connected' and c.st ~= 'done' then return 'none' end
+  local a = c.agent and agent_get(c.agent) or nil
+  if a and a.state == 'on-call' and a.offer and a.offer.call == c.id and not a.offer.moved then
+    a.offer.moved = {q = c.q, conn = c.conn, hold = 0, lost = 1}
+    agent_put(a)
+  end
+  c.lost = 1
+  if type(c.ags) == 'table' and c.ags[#c.ags] == c.agent then c.ags[#c.ags] = nil end
+  if c.st == 'connected' then
+    c.st = 'done'
+    forget(c)
+  end
+  caller_put(c)
+  event('abandon', {queue = c.q, call = c.id, wait = c.rc.w or 0, was = 'connected',
+                    kept = 1, again = c.rc.a})
+  return 'ended'
+end
 local wait = math.floor(((c.conn or NOW) - c.t0) / 1000)
 stat(c.q, 'answered', -1)
 stat(c.q, 'wait_total', -wait)

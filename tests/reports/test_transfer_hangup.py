@@ -1,0 +1,95 @@
+"""A caller answered once, transferred cold, who hangs up after the next agent pressed 1
+but before joining that agent's conference: on the router's hand-moved clock, the
+caller stays connected (answered once, by the first agent), no routing counter moves,
+the second agent is told and freed, and the reports agree with their rebuild
+(docs/routing.md, "Conferences": "Connected or abandoned")."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from ivr import keys
+from ivr.reports.query import run_report
+from tests.reports.test_contact_hold import ConferenceTwilio
+from tests.routing.conftest import RecordingTwilio, enqueue
+from tests.routing.test_matching import token_of
+
+AGENTS = {f"a{i:02d}": {"name": f"Agent {i}", "phone": f"+1500556{i:04d}",
+                        "skills": {"sales": 3, "support": 3}} for i in range(2)}
+
+
+@pytest.fixture()
+def twilio() -> RecordingTwilio:
+    return ConferenceTwilio()
+
+
+def told(twilio: Any, leg: str) -> list[str]:
+    """The TwiML documents played on a call by REST (the 'caller has hung up' notice)."""
+    return [kw["twiml"] for sid, kw in twilio.updates if sid == leg and "twiml" in kw]
+
+
+@pytest.mark.parametrize("to", ["queue:support", "agent:a01"])
+def test_hang_up_after_the_next_agent_accepted_keeps_the_caller_connected(
+        setup: Any, twilio: Any, clock: Any, r: Any, to: str) -> None:
+    router, reports = setup({"sales": {"wrap_up": 0}, "support": {"wrap_up": 0}}, AGENTS)
+    router.set_agent_status("a00", "available", source="test")
+    enqueue(router, "CA1")
+    aid, token = token_of(twilio.placed[-1].url)
+    clock.advance(5)
+    assert router.accept(aid, token)[0] == "ok"
+    router.join("CA1")
+    router.conference_event("CA1", "participant-join", "CA1", "CF1", 1)
+    clock.advance(60)
+    router.set_agent_status("a01", "available", source="test")
+    router.transfer("CA1", to)
+    router.agent_leg_status(aid, token, "completed")  # a00's part: 60 s of talk
+    # a01 is offered the caller, presses 1; the caller hangs up on the way to a01
+    bid, btoken = token_of(twilio.placed[-1].url)
+    assert bid == "a01"
+    router.set_leg(bid, btoken, twilio.placed[-1].sid)
+    clock.advance(3)
+    assert router.accept(bid, btoken)[0] == "ok"
+    clock.advance(1)
+    router.call_ended("CA1", "completed")
+    # a second report of the same end (the Enqueue action) changes nothing
+    assert router.queue_result("CA1", "hangup") == "connected"
+    router.call_ended("CA1", "completed")
+
+    caller = router.caller("CA1")
+    assert caller is not None
+    assert (caller.outcome, caller.agents, caller.transfers) == ("connected", ["a00"], 1)
+    # a01 is told, their call ended; its status callback frees them (wrap_up 0)
+    assert any("hung up" in doc for doc in told(twilio, twilio.placed[-1].sid))
+    assert router.agent("a01")["state"] == "on-call"
+    clock.advance(2)
+    router.agent_leg_status(bid, btoken, "completed")
+    assert router.agent("a01")["state"] == "idle"
+    assert router.caller("CA1").talk == 60  # type: ignore[union-attr]
+
+    sales, support = router.queue_stats("sales"), router.queue_stats("support")
+    assert (sales["offered"], sales["answered"], sales["abandoned"]) == (1, 1, 0)
+    assert (support["offered"], support["answered"], support["abandoned"]) == (0, 0, 0)
+    assert router.rebuild_stats() == router.stored_stats()
+    (lost,) = [e for e in router.events() if e["type"] == "abandon"]
+    assert lost["kept"] == "1" and lost["was"] == "connected"
+
+    reports.fold()
+    # the contact record's pending completion is a00's (a01 never talked to the caller)
+    pending = json.loads(r.get(keys.contact_pending("CA1")))
+    assert (pending["agent"], pending["talk"]) == ("a00", 60)
+
+    def row(**who: str) -> dict[str, Any]:
+        return run_report(reports, router.callflows(), queue=who.get("queue"),
+                          agent=who.get("agent"), start=None, end=None, interval="day",
+                          tz=None, now=clock())["rows"][0]
+
+    s = row(queue="sales")
+    assert (s["offered"], s["answered"], s["abandoned"], s["transfers_out"]) == (1, 1, 0, 1)
+    if to == "queue:support":
+        # offered in support by the transfer; answered there, then lost: abandoned there
+        sup = row(queue="support")
+        assert (sup["offered"], sup["answered"], sup["abandoned"]) == (1, 0, 1)
+    assert reports.stored() == reports.rebuild()
