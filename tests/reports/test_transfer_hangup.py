@@ -7,12 +7,17 @@ the second agent is told and freed, and the reports agree with their rebuild
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Response, request
 
-from ivr import keys
+from ivr import keys, paths
 from ivr.reports.query import run_report
+from ivr.sim.people import Phone
+from tests.api.test_control import AGENTS as AGENTS_YAML
+from tests.api.test_control import BOB, MAIN, QUEUES, SERVICE, TOKEN, Desk, wait_until
 from tests.reports.test_contact_hold import ConferenceTwilio
 from tests.routing.conftest import RecordingTwilio, enqueue
 from tests.routing.test_matching import token_of
@@ -92,4 +97,60 @@ def test_hang_up_after_the_next_agent_accepted_keeps_the_caller_connected(
         # offered in support by the transfer; answered there, then lost: abandoned there
         sup = row(queue="support")
         assert (sup["offered"], sup["answered"], sup["abandoned"]) == (1, 0, 1)
+    assert reports.stored() == reports.rebuild()
+
+
+# --- the same through the simulator: the contact record ---------------------------------
+
+
+@pytest.fixture()
+def desk(live_factory: Any, callflows_dir: Path) -> Any:
+    """The live desk; a caller in `hang_up_at_join` hangs up (TwiML <Hangup/>) when their
+    call fetches the conference, as if they hung up on the way to the agent."""
+    (callflows_dir / "main.yaml").write_text(MAIN)
+    (callflows_dir / "queues.yaml").write_text(QUEUES)
+    (callflows_dir / "agents.yaml").write_text(AGENTS_YAML)
+    live = live_factory(callflows_dir, admin_token=TOKEN)
+    live.hang_up_at_join = set()
+
+    @live.app.before_request
+    def hang_up_on_the_way() -> Any:
+        if request.path == paths.QUEUE_JOIN and request.args.get("call") in live.hang_up_at_join:
+            return Response("<Response><Hangup/></Response>", mimetype="text/xml")
+        return None
+
+    yield Desk(live)
+    for call in live.sim.live_calls():
+        call.hang_up()
+
+
+def test_through_the_simulator_the_contact_stays_connected(desk: Desk) -> None:
+    """Answered by alice, transferred to support; bob presses 1 and the caller hangs up on
+    the way to him: the contact is connected, served by alice alone; bob hears that the
+    caller hung up and is free; the reports agree with their rebuild."""
+    sid, leg = desk.connected_call()
+    desk.sim.phones[BOB] = Phone(inputs=["1"], hangup_after=1000)
+    assert "available" in desk.sim.send_sms(BOB, SERVICE, "ON")[0]
+    desk.live.hang_up_at_join.add(sid)
+    r = desk.post(f"/api/calls/{sid}/transfer", {"to": "queue:support"})
+    assert r.status_code == 200, r.get_json()
+    desk.sim.call(sid).wait(10)
+    wait_until(lambda: bool(desk.sim.record.calls_to(BOB)), 10)
+    bob_leg = desk.sim.record.calls_to(BOB)[0].sid
+    desk.sim.call(bob_leg).wait(10)
+    assert "Sorry, the caller has hung up." in desk.sim.call(bob_leg).said()
+    assert sid not in desk.sim.call(bob_leg).record.bridged_to
+    wait_until(lambda: desk.router.agent("bob")["state"] == "idle"
+               and desk.router.agent("alice")["state"] == "idle")
+    reporting = desk.live.app.extensions["ivr.reports"]
+    wait_until(lambda: reporting.contacts.get(sid) is not None)
+    reporting.reports.fold()
+    contact = reporting.contacts.get(sid)
+    assert (contact.outcome, contact.agents, contact.transfers, contact.queue) == (
+        "connected", ["alice"], 1, "support")
+    sales, support = desk.router.queue_stats("sales"), desk.router.queue_stats("support")
+    assert (sales["answered"], sales["abandoned"]) == (1, 0)
+    assert (support["answered"], support["abandoned"]) == (0, 0)
+    assert desk.router.rebuild_stats() == desk.router.stored_stats()
+    reports = reporting.reports
     assert reports.stored() == reports.rebuild()
