@@ -2,12 +2,16 @@
 but before joining that agent's conference: on the router's hand-moved clock, the
 caller stays connected (answered once, by the first agent), no routing counter moves,
 the second agent is told and freed, and the reports agree with their rebuild
-(docs/routing.md, "Conferences": "Connected or abandoned")."""
+(docs/routing.md, "Conferences": "Answered before a transfer"). A warm transfer's target
+is checked too: completed, the caller is in the conference already (nothing to undo);
+the caller gone while the target's phone rings, the consult ends and so does that call
+(docs/routing.md, "A consult ends with its call")."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,7 +23,7 @@ from ivr.sim.people import Phone
 from tests.api.test_control import AGENTS as AGENTS_YAML
 from tests.api.test_control import BOB, MAIN, QUEUES, SERVICE, TOKEN, Desk, wait_until
 from tests.reports.test_contact_hold import ConferenceTwilio
-from tests.routing.conftest import RecordingTwilio, enqueue
+from tests.routing.conftest import PlacedCall, RecordingTwilio, enqueue
 from tests.routing.test_matching import token_of
 
 AGENTS = {f"a{i:02d}": {"name": f"Agent {i}", "phone": f"+1500556{i:04d}",
@@ -28,7 +32,7 @@ AGENTS = {f"a{i:02d}": {"name": f"Agent {i}", "phone": f"+1500556{i:04d}",
 
 @pytest.fixture()
 def twilio() -> RecordingTwilio:
-    return ConferenceTwilio()
+    return ConsultTwilio()
 
 
 def told(twilio: Any, leg: str) -> list[str]:
@@ -153,4 +157,90 @@ def test_through_the_simulator_the_contact_stays_connected(desk: Desk) -> None:
     assert (support["answered"], support["abandoned"]) == (0, 0)
     assert desk.router.rebuild_stats() == desk.router.stored_stats()
     reports = reporting.reports
+    assert reports.stored() == reports.rebuild()
+
+
+# --- a warm transfer's target, on the router's clock -----------------------------------
+
+
+class ConsultTwilio(ConferenceTwilio):
+    """ConferenceTwilio that can also dial a participant in (a consult's target)."""
+
+    @property
+    def conferences(self) -> Any:
+        outer = self
+
+        class _Participants:
+            def __init__(self, conference: str) -> None:
+                self.conference = conference
+
+            def __call__(self, call: str) -> Any:
+                return SimpleNamespace(update=lambda **kw: outer.updates.append((call, kw)))
+
+            def create(self, **kw: Any) -> Any:
+                sid = f"CAconsult{len(outer.placed):024d}"
+                outer.placed.append(PlacedCall(sid, kw["to"], kw["from_"], url="",
+                                               status_callback=kw.get("status_callback"),
+                                               timeout=0))
+                return SimpleNamespace(call_sid=sid)
+
+        class _Conferences:
+            def __call__(self, sid: str) -> Any:
+                return SimpleNamespace(participants=_Participants(sid))
+
+            def list(self, **kw: Any) -> list[Any]:
+                return []
+
+        return _Conferences()
+
+
+@pytest.mark.parametrize("ending", ["complete-then-hang-up", "hang-up-while-it-rings"])
+def test_a_warm_transfer_target(setup: Any, twilio: Any, clock: Any, ending: str) -> None:
+    """Consult a01 (their phone dialled into the conference), then: completed and the caller
+    hangs up (a01's call ends it: connected, counted once); or the caller hangs up while
+    a01's phone still rings (the consult ends, a01's call is ended, a01 is free once it
+    has; outcome connected, nothing else counted)."""
+    router, reports = setup({"sales": {"wrap_up": 0}}, AGENTS)
+    router.set_agent_status("a00", "available", source="test")
+    enqueue(router, "CA1")
+    aid, token = token_of(twilio.placed[-1].url)
+    clock.advance(5)
+    assert router.accept(aid, token)[0] == "ok"
+    router.join("CA1")
+    router.conference_event("CA1", "participant-join", "CA1", "CF1", 1)
+    clock.advance(30)
+    router.set_agent_status("a01", "available", source="test")
+    router.transfer("CA1", "agent:a01", warm=True)
+    target = twilio.placed[-1]
+    bid, btoken = token_of(target.status_callback)
+    assert (bid, router.agent("a01")["state"]) == ("a01", "on-call")
+    clock.advance(10)
+    if ending == "complete-then-hang-up":
+        router.conference_event("CA1", "participant-join", target.sid, "CF1", 2)
+        router.complete_transfer("CA1")
+        router.agent_leg_status(aid, token, "completed")
+        clock.advance(20)
+        router.call_ended("CA1", "completed")
+        router.agent_leg_status(bid, btoken, "completed")
+        assert router.caller("CA1").agents == ["a00", "a01"]  # type: ignore[union-attr]
+    else:
+        router.call_ended("CA1", "completed")  # the conference ends with the caller
+        assert ("CAconsult" in target.sid
+                and (target.sid, {"status": "completed"}) in twilio.updates)
+        assert router.agent("a01")["state"] == "on-call"  # until its call has ended
+        router.agent_leg_status(aid, token, "completed")
+        router.agent_leg_status(bid, btoken, "canceled")
+        assert [e.get("result") for e in router.events() if e["type"] == "consult"] == [
+            None, "ended"]
+        assert router.caller("CA1").agents == ["a00"]  # type: ignore[union-attr]
+        # a late callback of the target's call changes nothing
+        router.agent_leg_status(bid, btoken, "in-progress", target.sid)
+        router.agent_leg_status(bid, btoken, "completed")
+    assert router.agent("a01")["state"] == "idle" and router.agent("a00")["state"] == "idle"
+    caller = router.caller("CA1")
+    assert caller is not None and caller.outcome == "connected"
+    sales = router.queue_stats("sales")
+    assert (sales["offered"], sales["answered"], sales["abandoned"]) == (1, 1, 0)
+    assert router.rebuild_stats() == router.stored_stats()
+    reports.fold()
     assert reports.stored() == reports.rebuild()
