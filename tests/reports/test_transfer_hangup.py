@@ -244,3 +244,35 @@ def test_a_warm_transfer_target(setup: Any, twilio: Any, clock: Any, ending: str
     assert router.rebuild_stats() == router.stored_stats()
     reports.fold()
     assert reports.stored() == reports.rebuild()
+
+
+def test_hang_up_on_the_way_to_the_first_agent(setup: Any, twilio: Any, clock: Any,
+                                               r: Any) -> None:
+    """The first answer undone (abandoned, was=connected): that agent's part is not the
+    caller's (no talk, not on their contact record), and the caller's record is forgotten
+    in time like any finished caller's."""
+    router, reports = setup({"sales": {"wrap_up": 0}}, AGENTS)
+    router.set_agent_status("a00", "available", source="test")
+    enqueue(router, "CA1")
+    aid, token = token_of(twilio.placed[-1].url)
+    router.set_leg(aid, token, twilio.placed[-1].sid)
+    clock.advance(5)
+    assert router.accept(aid, token)[0] == "ok"
+    clock.advance(4)
+    router.call_ended("CA1", "completed")
+    assert any("hung up" in doc for doc in told(twilio, twilio.placed[-1].sid))
+    clock.advance(2)
+    router.agent_leg_status(aid, token, "completed")
+    caller = router.caller("CA1")
+    assert caller is not None
+    assert (caller.outcome, caller.agents, caller.talk) == ("abandoned", [], 0)
+    assert r.zscore(keys.acd("timers"), "forget|CA1") is not None
+    (done,) = [e for e in router.events() if e["type"] == "complete"]
+    assert done["lost"] == "1"
+    assert router.agent("a00")["state"] == "idle"
+    stats = router.queue_stats("sales")
+    assert (stats["answered"], stats["abandoned"]) == (0, 1)
+    assert router.rebuild_stats() == router.stored_stats()
+    reports.fold()
+    assert r.get(keys.contact_pending("CA1")) is None  # nothing to patch on the record
+    assert reports.stored() == reports.rebuild()
