@@ -276,3 +276,30 @@ def test_hang_up_on_the_way_to_the_first_agent(setup: Any, twilio: Any, clock: A
     reports.fold()
     assert r.get(keys.contact_pending("CA1")) is None  # nothing to patch on the record
     assert reports.stored() == reports.rebuild()
+
+
+def test_a_consulted_agent_whose_call_end_is_never_reported(setup: Any, twilio: Any,
+                                                             clock: Any) -> None:
+    """The caller hangs up during a consult and the target's status callback is lost: the
+    on-call check (every 5 minutes) asks Twilio, finds that call ended and frees them."""
+    router, _reports = setup({"sales": {"wrap_up": 0}}, AGENTS)
+    router.set_agent_status("a00", "available", source="test")
+    enqueue(router, "CA1")
+    aid, token = token_of(twilio.placed[-1].url)
+    assert router.accept(aid, token)[0] == "ok"
+    router.join("CA1")
+    router.conference_event("CA1", "participant-join", "CA1", "CF1", 1)
+    router.set_agent_status("a01", "available", source="test")
+    router.transfer("CA1", "agent:a01", warm=True)
+    target = twilio.placed[-1]
+    bid, btoken = token_of(target.status_callback)
+    router.set_leg(bid, btoken, target.sid)  # its "ringing" callback
+    router.call_ended("CA1", "completed")
+    router.agent_leg_status(aid, token, "completed")
+    twilio.statuses[target.sid] = "canceled"  # ended; its final callback never comes
+    clock.advance(200)
+    router.run_timers()
+    assert router.agent("a01")["state"] == "on-call"
+    clock.advance(150)
+    router.run_timers()
+    assert router.agent("a01")["state"] == "idle"
