@@ -235,7 +235,8 @@ class Reports:
         counted (events are folded in order: the last one has the caller's whole talk); a
         record not written yet (the caller is still in the flow) finds them waiting for
         it (`keys.contact_pending`)."""
-        if f.get("consult"):  # a consulted agent's part: not the caller's
+        # a consulted agent's part, or one the caller never joined: not the caller's
+        if f.get("consult") or f.get("lost"):
             return
         # ctalk: the caller's talk over every part so far (older events: the part's)
         talk = f.get("ctalk") if f.get("ctalk") is not None else f.get("talk")

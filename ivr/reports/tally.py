@@ -121,6 +121,8 @@ def fold_events(tally: Tally, agents: dict[str, AgentTrack],
             tally.add("q", queue, at, "longest_wait", wait)
             if wait <= sl:
                 tally.add("q", queue, at, "answered_in_sl")
+        elif kind == "abandon" and f.get("again"):
+            pass  # undoes a connect that counted nothing here (answered once, earlier)
         elif kind == "abandon":
             config = queue_config(queue)
             tally.add("q", queue, at, "longest_wait", wait)

@@ -168,12 +168,21 @@ class Controls:
                 conference, from_=(record.service_number if record else "") or phone, to=phone,
                 status_callback=status)
         except CallGone as exc:
-            self._decide(call_sid, {"op": "cancel"})
-            self._set_hold(conference, call_sid, False, "")
+            try:
+                self._decide(call_sid, {"op": "cancel"})
+                self._set_hold(conference, call_sid, False, "")
+            except ControlError:
+                pass  # the call ended meanwhile, and the consult with it
             if agent_id:
                 self.acd.agent_leg_status(agent_id, token, "failed")
             raise ControlRefused(f"could not reach {to}: {exc}") from exc
-        self._decide(call_sid, {"op": "xleg", "leg": leg})
+        try:
+            self._decide(call_sid, {"op": "xleg", "leg": leg})
+        except ControlError:
+            # the call ended while the target was dialled (the consult ended with it,
+            # before this leg was known): end the target's call too
+            self.phones.end(leg)
+            raise
 
     def _to_queue(self, call_sid: str, name: str) -> None:
         config = self.env.config().queues.get(name)

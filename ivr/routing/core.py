@@ -193,13 +193,18 @@ class Acd:
         return "error"
 
     def call_ended(self, call_sid: str, call_status: str) -> None:
-        """A caller's call ended: waiting or ringing an agent means abandoned, offer cancelled."""
+        """A caller's call ended: waiting or ringing an agent means abandoned, offer cancelled;
+        connected during a consult: the consult's target call is ended."""
         if call_status not in FINAL_CALL_STATUSES or not call_sid:
             return
         record = self.caller(call_sid)
         if record is None or record.kind == "callback":
             return
         if record.state in ("waiting", "offered", "overflowing"):
+            self._caller_gone(call_sid)
+        elif record.state in ("connected", "done") and record.conference:
+            # in the conference: a consult going on ends with the call, and its target's
+            # call with it (still ringing: cancelled, never joining an empty conference)
             self._caller_gone(call_sid)
         elif record.state == "connected" and not record.conference:
             if not record.joined:
@@ -220,16 +225,19 @@ class Acd:
 
     def caller_missed(self, call_sid: str, *, tell_agent: bool = True) -> bool:
         """The caller hung up as the agent accepted, before joining the agent's conference:
-        an abandon (was=connected, once: unconnect.lua); the agent, alone in the
-        conference, is told so and their call ended. True if it was counted now."""
-        if self.scripts.unconnect(call_sid) != "abandoned":
+        an abandon (was=connected, once: unconnect.lua), or, for a caller answered before
+        a transfer, the end of a call that stays connected; either way the agent, alone in
+        the conference, is told so and their call ended. True if an abandon was counted
+        now."""
+        verdict = self.scripts.unconnect(call_sid)
+        if verdict not in ("abandoned", "ended"):
             return False
         if tell_agent:
             record = self.caller(call_sid)
             agent = self.roster.record(record.agent) if record and record.agent else None
             if agent is not None and agent.offer is not None and agent.offer.call == call_sid:
                 self.phones.say_and_end(agent.leg, "Sorry, the caller has hung up.")
-        return True
+        return verdict == "abandoned"
 
     # --- the conference ----------------------------------------------------------
 
@@ -399,4 +407,5 @@ class Acd:
             wrap = self.env.queue_config(answered).wrap_up if answered else 0
             reply = self.scripts.agent_done(agent_id, token, wrap_ms=int(wrap * 1000),
                                             skills=agent.skills)
+            self.end_legs(reply.ended)  # a consult's target: the call is over
             self.place_offers(reply.offers)

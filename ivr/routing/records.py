@@ -297,16 +297,17 @@ class MissReply:
 
 @dataclass(slots=True)
 class CallerGoneReply:
-    """caller_gone.lua: "abandoned" with the agents' calls to end, or "none"."""
+    """caller_gone.lua: "abandoned" with the agents' calls to end, "consult" (a connected
+    call ended during a consult) with the target's call to end, or "none"."""
 
     verdict: str
     withdrawn: list[EndedLeg] = field(default_factory=list)
 
     @classmethod
     def parse(cls, raw: Any) -> CallerGoneReply:
-        if str(raw[0]) != "abandoned":
+        if str(raw[0]) not in ("abandoned", "consult"):
             return cls(str(raw[0]))
-        return cls("abandoned", EndedLeg.pairs(raw[1]))
+        return cls(str(raw[0]), EndedLeg.pairs(raw[1]))
 
 
 @dataclass(slots=True)
@@ -316,10 +317,12 @@ class AgentDoneReply:
 
     verdict: str
     offers: list[Offer] = field(default_factory=list)
+    ended: list[EndedLeg] = field(default_factory=list)  # a consult's target call to end
 
     @classmethod
     def parse(cls, raw: Any) -> AgentDoneReply:
-        return cls(str(raw[0]), Offer.many(raw[1]) if str(raw[0]) == "free" else [])
+        ended = EndedLeg.pairs(raw[2]) if len(raw) > 2 else []
+        return cls(str(raw[0]), Offer.many(raw[1]) if str(raw[0]) == "free" else [], ended)
 
 
 @dataclass(slots=True)

@@ -28,6 +28,14 @@ local first = c.kind ~= 'callback' and outcome(c, 'connected')
 local connect = {queue = c.q, call = c.id, agent = a.id, kind = c.kind,
                  wait = math.floor((NOW - (c.tq or c.t0)) / 1000)}
 if c.kind ~= 'callback' and not first and not c.tq then connect.again = 1 end
+-- rc: answered before (unconnect.lua keeps such a caller connected if they hang up before
+-- joining), with what this connect counted in the reports
+if c.kind ~= 'callback' and not first then
+  c.rc = {w = connect.wait, a = connect.again}
+else
+  c.rc = nil
+end
+c.lost = nil
 c.tq = nil
 untimer('maxwait|' .. c.id)
 caller_put(c)

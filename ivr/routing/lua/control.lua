@@ -144,6 +144,9 @@ elseif op == 'consult' then
     t.leg = nil
     free_del(t)
     agent_put(t)
+    -- as for any agent's call: if that call's status callback is ever lost, this check
+    -- asks Twilio about it (so the target is never left on-call for good)
+    timer(NOW + CTX.check * 1000, 'check|' .. t.id .. '|' .. token)
     x.agent = t.id
     x.token = token
   end

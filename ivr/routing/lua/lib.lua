@@ -457,3 +457,22 @@ local function flat(list)
   for _, o in ipairs(list) do for _, v in ipairs(o) do out[#out + 1] = v end end
   return out
 end
+
+-- The call a consult was for is over (the caller's call ended, or the agent's: with
+-- endConferenceOnExit, either ends the conference): the consult ends with it (event
+-- consult, result = ended), and the worker ends the target's call, still ringing or not,
+-- so it never rings on or joins an empty conference. A consulted agent is freed by that
+-- call's own status callback (agent_done.lua: their part, as after a cancel). Returns
+-- {target agent id or "", leg sid} (the leg "" while unknown: control.py ends the leg
+-- when its xleg is refused), or {} when no consult was going on.
+local function consult_over(c)
+  local x = c.x
+  if type(x) ~= 'table' or x.kind ~= 'consult' then return {} end
+  c.x = nil
+  local t = x.agent and agent_get(x.agent) or nil
+  local leg = x.leg or ''
+  if t and t.offer and t.offer.token == x.token and t.leg then leg = t.leg end
+  event('consult', {queue = c.q, call = c.id, agent = c.agent or '', to = x.to,
+                    result = 'ended'})
+  return {x.agent or '', leg}
+end
