@@ -167,7 +167,7 @@ def survey_pending(number: str, service_number: str) -> str:
 
 
 def report_once(contact_id: str, what: str) -> str:
-    """Marks a contact's contribution (survey, hold, transfers) counted, so a repeated
+    """Marks a contact's contribution (its survey) counted, so a repeated
     callback counts it once."""
     return f"{PREFIX}{REP}:once:{contact_id}:{what}"
 

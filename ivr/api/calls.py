@@ -98,15 +98,19 @@ def place_of(caller: dict[str, Any]) -> str | None:
 
 def render_script(text: str | None, context: dict[str, Any]) -> tuple[str | None, str | None]:
     """(text, HTML) of a queue's script for one caller; a template that fails renders a
-    plain message instead (the desk must still open)."""
+    plain message instead (the desk must still open). In the HTML, what the values
+    inserted into the script say is shown as text, never as Markdown (a caller's name
+    cannot make a link)."""
     if not text:
         return None, None
     try:
         rendered = templates.render(text, context)
+        source = templates.render_markdown(text, context)
     except jinja2.TemplateError as exc:
         log.warning("queue script could not be rendered: %s", exc)
         rendered = f"(The script could not be shown: {exc.message or type(exc).__name__}.)"
-    return rendered, _markdown().render(rendered)
+        source = templates.markdown_literal(rendered)
+    return rendered, _markdown().render(source)
 
 
 def _previous(number: str, sid: str, now: float) -> list[dict[str, Any]]:
@@ -201,7 +205,19 @@ def call_context(sid: str) -> Any:
         "disposition": wrapup.get("disposition") or (record.disposition if record else None),
         "notes": wrapup.get("notes") or (record.notes if record else None),
         "help": {k: help_flag.get(k) for k in ("note", "at", "agent")} if help_flag else None,
+        "held": caller.held,
+        "consult": _consult(caller),
     }
+
+
+def _consult(caller: CallerRecord) -> dict[str, Any] | None:
+    """The consult (warm transfer) going on, as both desks show it: the consulting agent's
+    (Complete, Three-way, Cancel) and the target's (who is asking them)."""
+    x = caller.control
+    if x.get("kind") != "consult":
+        return None
+    return {"to": str(x.get("to") or ""), "agent": x.get("agent") or None,
+            "by": caller.agent, "three_way": x.get("st") == "three"}
 
 
 # --- wrap-up ------------------------------------------------------------------------------
@@ -230,8 +246,10 @@ def call_wrapup(sid: str, body: s.WrapupBody) -> Any:
     word, or null); `notes` at most 2,000 characters. Kept on the call's contact record
     (when it is written later, it lands then). The agent's wrap-up time ends at once; a
     call still connected keeps going (the wrap-up is kept, nothing ends:
-    `wrap_up_ended` false). 409 when the call's agent is neither on it nor wrapping it up
-    (the wrap-up time is over, or no agent took the call)."""
+    `wrap_up_ended` false). A desk session wraps up its own agent's part (after a
+    transfer, the agent who handed the call on); the admin, the call's current agent's.
+    409 when that agent is neither on it nor wrapping it up (the wrap-up time is over, or
+    no agent took the call)."""
     who = require_call(sid)
     router = get_router()
     caller = router.caller(sid)
@@ -241,11 +259,14 @@ def call_wrapup(sid: str, body: s.WrapupBody) -> Any:
     if body.disposition is not None and allowed and body.disposition not in allowed:
         raise ApiError(422, f"disposition: {body.disposition!r} is not one of "
                             f"{', '.join(allowed)}")
+    # A desk wraps up its own agent's part of the call: after a transfer (warm or cold)
+    # the caller's agent is someone else, or nobody yet, while this agent wraps up.
     agent = caller.agent
+    mine = who.agent
+    if mine is not None and (not who.supervisor or _holds(router.agent(mine), sid)):
+        agent = mine
     if agent is None:
         raise ApiError(409, "no agent has taken this call")
-    if not who.admin and not who.supervisor and who.agent != agent:
-        raise ApiError(403, "this call is not connected with you")
     verdict = router.wrapup(agent, sid, body.disposition)
     if verdict == "conflict":
         raise ApiError(409, f"agent {agent!r} is neither on this call nor wrapping it up")
@@ -254,6 +275,11 @@ def call_wrapup(sid: str, body: s.WrapupBody) -> Any:
                                     "agent": agent, "at": time.time()})
     return {"sid": sid, "agent": agent, "disposition": body.disposition, "notes": notes,
             "wrap_up_ended": verdict != "connected"}
+
+
+def _holds(agent: dict[str, Any] | None, sid: str) -> bool:
+    """Whether an agent (their public record) is on or wrapping up this call."""
+    return agent is not None and agent.get("call") == sid
 
 
 # --- help ---------------------------------------------------------------------------------

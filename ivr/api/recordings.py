@@ -54,6 +54,8 @@ class RecordingOut(Open):
         description="conference: the customer-agent conference; dial: a dial step; call: "
                     "a recording of the whole call")
     conference: str | None = Field(description="ConferenceSid, for a conference recording")
+    step: str | None = Field(None, description="FLOW.STEP of the dial step that made it "
+                                               "(a dial recording: queue and agent are null)")
 
 
 class AudioQuery(Strict):

@@ -193,6 +193,13 @@ class HelpFlag(BaseModel):
     agent: str | None = None
 
 
+class ConsultInfo(BaseModel):
+    to: str = Field(description='the target: "agent:ID" or "+E164"')
+    agent: str | None = Field(None, description="the agent consulted (a desk target)")
+    by: str | None = Field(None, description="the agent who started the consult")
+    three_way: bool = Field(False, description="all three talk (the caller unheld)")
+
+
 class CallContext(BaseModel):
     sid: str
     state: Literal["waiting", "offered", "connected", "wrap-up", "ended"] = Field(
@@ -215,6 +222,8 @@ class CallContext(BaseModel):
     disposition: str | None = None
     notes: str | None = None
     help: HelpFlag | None = None
+    held: bool = Field(False, description="the caller is on hold (hears the hold music)")
+    consult: ConsultInfo | None = Field(None, description="a consult going on")
 
 
 class WrapupBody(Strict):

@@ -31,7 +31,7 @@ from urllib.parse import quote, quote_plus, urlencode
 import redis
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from ivr import keys, paths, replay
+from ivr import keys, paths, recordings, replay
 from ivr.flows import state as state_mod
 from ivr.flows import voicemail
 from ivr.flows.actions_http import HttpResult
@@ -73,6 +73,7 @@ log = logging.getLogger("ivr.flows.engine")
 NOT_IN_SERVICE = "Sorry, this number is not in service. Goodbye."
 MAX_OVERFLOW_HOPS = 5  # a queue overflowing into a queue overflowing into ...
 MAX_SAY_CHARS = 4096  # Twilio's limit for the text of one <Say>
+DIAL_RECORDING_EVENTS = "in-progress completed absent"  # as the conference recordings'
 
 
 @functools.lru_cache(maxsize=4096)
@@ -391,7 +392,7 @@ class VoiceEngine(FlowEngine[QueueRouter]):
             if end.caller_id:
                 dial_args["caller_id"] = end.caller_id
             if end.record:
-                dial_args["record"] = "record-from-answer"
+                dial_args.update(self._dial_recording(state, end))
             dial = response.dial(**dial_args)
             for target in end.targets:
                 if target.startswith("sip:"):
@@ -402,6 +403,31 @@ class VoiceEngine(FlowEngine[QueueRouter]):
             response.hangup()
         elif isinstance(end, Stop) or end is None:
             pass
+
+    def _dial_recording(self, state: FlowState, end: Dial) -> dict[str, Any]:
+        """The `<Dial>` attributes of a dial step with `record: true`, and the recording
+        noted as expected (so that it is fetched from Twilio if its callback is lost).
+
+        https://www.twilio.com/docs/voice/twiml/dial#record : `record-from-answer-dual`
+        records from the dialled party's answer to the hang-up, each party on its own
+        channel; `recordingStatusCallback` gets the finished recording (its CallSid is
+        the parent call, the caller's), which the recordings store keeps with the call
+        and this step's FLOW.STEP, and no queue or agent (docs/recordings.md).
+        """
+        call = state.call.get("sid", "")
+        step = f"{state.flow}.{end.step}"
+        if call:
+            try:
+                recordings.expect(self.store, call, None, source="dial", step=step)
+            except redis.RedisError as exc:  # the callback still comes
+                log.warning("call %s: expecting the recording of %s: %s", call, step, exc)
+        return {
+            "record": "record-from-answer-dual",
+            "recording_status_callback": recordings.callback_url(
+                self._url(""), call=call, source="dial", step=step),
+            "recording_status_callback_method": "POST",
+            "recording_status_callback_event": DIAL_RECORDING_EVENTS,
+        }
 
     def _keep_voicemail(self, callflows: Callflows, state: FlowState, params: Params) -> None:
         """Keep the message of a Record action (idempotent per message id) and tell the owner.

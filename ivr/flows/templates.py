@@ -163,9 +163,42 @@ _JINJA_FORMAT = ENV.filters["format"]
 ENV.filters["format"] = _format_filter
 
 
+_MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def markdown_literal(value: Any) -> str:
+    """A value as Markdown text that means itself: every ASCII punctuation character
+    backslash-escaped (CommonMark allows it for each), so a caller's name such as
+    `[Pay here](https://…)` or `**URGENT**` is shown as typed, never a link or markup."""
+    if isinstance(value, jinja2.Undefined):
+        return ""
+    return _MD_PUNCTUATION.sub(r"\\\1", str(value))
+
+
+# Scripts for agents are Markdown written by admins around values from callers and
+# CRMs: the admin's text keeps its Markdown, each {{ value }} is escaped (finalize runs
+# on expression results only).
+MARKDOWN_ENV = ENV.overlay(finalize=markdown_literal)
+
+
 @lru_cache(maxsize=4096)
 def _template(text: str) -> jinja2.Template:
     return ENV.from_string(text)
+
+
+@lru_cache(maxsize=1024)
+def _markdown_template(text: str) -> jinja2.Template:
+    return MARKDOWN_ENV.from_string(text)
+
+
+def render_markdown(text: str, context: dict[str, Any]) -> str:
+    """Render a Markdown template (a queue's script) with every inserted value escaped.
+
+    Raises `jinja2.TemplateError` (SecurityError included) on failure.
+    """
+    if "{" not in text:
+        return xml_safe(text)
+    return xml_safe(_markdown_template(text).render(context))
 
 
 @lru_cache(maxsize=1024)

@@ -1,8 +1,9 @@
 """Call recordings: kept with their call, queue and agent, listed, streamed, deleted.
 
-How a recording gets here, for the code that starts one (the agent bridge, a dial step):
+How a recording gets here, for the code that starts one (the agent bridge in
+ivr/routing/recording.py, a dial step in ivr/flows/engine.py):
 1. start it with `recordingStatusCallback` = `callback_url(base, call=..., queue=...,
-   agent=..., source=...)` and events `in-progress completed absent` (Twilio's
+   agent=..., source=..., step=...)` and events `in-progress completed absent` (Twilio's
    recording status callback: `ivr/webhooks/recording.py`);
 2. call `expect(db, call_sid, recording_sid_or_None, queue=..., agent=..., source=...)`
    so that a callback that never comes does not lose it: the timers ask Twilio for the
@@ -20,22 +21,26 @@ says what users see.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
-
-from flask import Flask, current_app
 
 from ivr import paths
 from ivr.recordings.service import GRACE, Recordings, TwilioFailed, expect
 from ivr.recordings.store import Recording, RecordingStore
 
+if TYPE_CHECKING:  # the flow engine imports this package and must load without Flask
+    from flask import Flask
+
 EXTENSION = "ivr.recordings"
 
 
 def callback_url(base: str, *, call: str, queue: str | None = None,
-                 agent: str | None = None, source: str = "conference") -> str:
-    """The recording status callback URL to give Twilio for a recording of `call`."""
+                 agent: str | None = None, source: str = "conference",
+                 step: str | None = None) -> str:
+    """The recording status callback URL to give Twilio for a recording of `call`
+    (`step`: the FLOW.STEP of a recording dial step)."""
     query = {k: v for k, v in (("call", call), ("queue", queue), ("agent", agent),
-                               ("source", source)) if v}
+                               ("source", source), ("step", step)) if v}
     return f"{base.rstrip('/')}{paths.RECORDING_STATUS}?{urlencode(query)}"
 
 
@@ -64,6 +69,8 @@ def setup(app: Flask) -> Recordings:
 
 def get_recordings() -> Recordings:
     """The current app's `Recordings` (built on first use if no blueprint did)."""
+    from flask import current_app
+
     return setup(current_app)
 
 

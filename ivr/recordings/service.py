@@ -54,19 +54,20 @@ def member(call_sid: str, recording_sid: str | None) -> str:
 
 def expect(db: redis.Redis, call_sid: str, recording_sid: str | None = None, *,
            queue: str | None = None, agent: str | None = None, source: str = "conference",
-           conference_sid: str | None = None, grace: float = GRACE,
+           conference_sid: str | None = None, step: str | None = None, grace: float = GRACE,
            now: float | None = None) -> None:
     """Remember a recording that was just started, so that it is fetched from Twilio if its
     status callback never comes. The bridge calls this when it starts one (`recording_sid`
     when it knows it, None when Twilio did not say: then every recording of the call is
-    looked for); the recording status callback for `in-progress` calls it too."""
+    looked for), the voice engine when it renders a recorded dial step (`step`: its
+    FLOW.STEP); the recording status callback for `in-progress` calls it too."""
     at = time.time() if now is None else now
     m = member(call_sid, recording_sid)
     pipe = db.pipeline(transaction=True)
     pipe.hsetnx(keys.recording_expectation(m), "since", repr(at))
     pipe.hset(keys.recording_expectation(m), mapping={
         k: v for k, v in (("queue", queue), ("agent", agent), ("source", source),
-                          ("conference", conference_sid)) if v})
+                          ("conference", conference_sid), ("step", step)) if v})
     pipe.expire(keys.recording_expectation(m), int(MAX_EXPECT + 2 * grace + 3600))
     pipe.zadd(keys.recording_expected(), {m: int((at + grace) * 1000)}, nx=True)
     pipe.execute()
@@ -125,7 +126,7 @@ class Recordings:
 
     def callback(self, params: Mapping[str, str]) -> Recording | None:
         """Twilio's recording status callback (and our query parameters call, queue,
-        agent, source): the recording kept on `completed`; None otherwise or if kept
+        agent, source, step): the recording kept on `completed`; None otherwise or if kept
         already."""
         sid = params.get("RecordingSid", "")
         status = params.get("RecordingStatus", "completed")
@@ -136,8 +137,8 @@ class Recordings:
         if status == "in-progress":
             expect(self.db, call, sid, queue=params.get("queue"), agent=params.get("agent"),
                    source=self._source(params),
-                   conference_sid=params.get("ConferenceSid"), grace=self.grace,
-                   now=self.clock())
+                   conference_sid=params.get("ConferenceSid"), step=params.get("step"),
+                   grace=self.grace, now=self.clock())
             return None
         if status != "completed":  # absent, failed: nothing to keep, nothing to wait for
             log.warning("recording %s of call %s: %s (%s)", sid, call, status,
@@ -154,6 +155,7 @@ class Recordings:
             source=self._source(params),
             queue=params.get("queue") or None, agent=params.get("agent") or None,
             conference=params.get("ConferenceSid") or None,
+            step=params.get("step") or None,
             media_url=params.get("RecordingUrl", ""),
         )
         return self.keep(rec)
@@ -168,8 +170,11 @@ class Recordings:
 
     def keep(self, rec: Recording) -> Recording | None:
         """Store a completed recording once, fill in its queue and agent from the router
-        when nobody said them, and link it to its call's contact record."""
-        if (rec.queue is None or rec.agent is None) and self.caller is not None:
+        when nobody said them, and link it to its call's contact record. A dial step's
+        recording has neither: the call was not with a queue's agent then (a caller
+        record left from an earlier queue of the call would name the wrong ones)."""
+        if (rec.queue is None or rec.agent is None) and self.caller is not None \
+                and rec.source != "dial":
             caller = self.caller(rec.call)
             if caller is not None:
                 rec.queue = rec.queue or caller.queue or None
@@ -321,6 +326,9 @@ class Recordings:
             raise TwilioFailed(f"Twilio did not answer: {exc}") from exc
         waiting, kept = False, 0
         for item in found:
+            if info.get("source") == "dial" and source_of(item.source,
+                                                         item.conference_sid) != "dial":
+                continue  # another kind of recording of the call: not a dial step's
             status = str(item.status or "")
             if status in WAITING:
                 waiting = True
@@ -336,6 +344,7 @@ class Recordings:
                         else source_of(item.source, item.conference_sid)),
                 queue=info.get("queue") or None, agent=info.get("agent") or None,
                 conference=item.conference_sid or info.get("conference") or None,
+                step=info.get("step") or None,
                 media_url=self.media_url(item.sid, "mp3").rsplit(".", 1)[0],
             )
             if self.keep(rec) is not None:

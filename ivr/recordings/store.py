@@ -37,6 +37,7 @@ class Recording:
     queue: str | None = None
     agent: str | None = None
     conference: str | None = None  # ConferenceSid, for a conference recording
+    step: str | None = None  # "FLOW.STEP" of the dial step that recorded it, else None
     media_url: str = ""  # Twilio's URL: server-side only
 
     def public(self) -> dict[str, Any]:
@@ -57,7 +58,8 @@ class Recording:
             duration=int(raw.get("duration") or 0), channels=int(raw.get("channels") or 1),
             status=raw.get("status") or "completed", source=raw.get("source") or "dial",
             queue=raw.get("queue") or None, agent=raw.get("agent") or None,
-            conference=raw.get("conference") or None, media_url=raw.get("media_url") or "",
+            conference=raw.get("conference") or None, step=raw.get("step") or None,
+            media_url=raw.get("media_url") or "",
         )
 
 

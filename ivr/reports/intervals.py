@@ -2,7 +2,7 @@
 
 The live counters are the routing event log folded incrementally (`fold`, run on
 the router's timer thread and before each report is read) plus what contact
-records add (`add_contact`: surveys, hold, transfers). Both go through
+records add (`add_contact`: surveys). Both go through
 `ivr.reports.tally`, which `rebuild` also runs over the whole log and every
 record kept, so a rebuild equals the live figures.
 
@@ -115,7 +115,8 @@ def agent_cells(v: Sequence[int]) -> dict[str, Any]:
 
 
 def apply_completion(contact: Contact, patch: dict[str, Any]) -> None:
-    """An agent's completed call on its contact record: talk, wrap-up, the agent."""
+    """An agent's completed call on its contact record: the caller's talk so far (every
+    part that has ended, hold excluded), the wrap-up, the agent."""
     contact.talk = int(patch.get("talk") or 0)
     if patch.get("wrap") is not None:
         contact.wrap = int(patch["wrap"])
@@ -230,10 +231,16 @@ class Reports:
         pipe.execute()
 
     def _complete_contact(self, f: dict[str, str]) -> None:
-        """The agent's call completed: the record takes the talk and wrap-up the router
-        counted; a record not written yet (the caller is still in the flow) finds them
-        waiting for it (`keys.contact_pending`)."""
-        patch = {"talk": int(f.get("talk") or 0), "agent": f.get("agent") or ""}
+        """An agent's call completed: the record takes the talk and wrap-up the router
+        counted (events are folded in order: the last one has the caller's whole talk); a
+        record not written yet (the caller is still in the flow) finds them waiting for
+        it (`keys.contact_pending`)."""
+        # a consulted agent's part, or one the caller never joined: not the caller's
+        if f.get("consult") or f.get("lost"):
+            return
+        # ctalk: the caller's talk over every part so far (older events: the part's)
+        talk = f.get("ctalk") if f.get("ctalk") is not None else f.get("talk")
+        patch = {"talk": int(talk or 0), "agent": f.get("agent") or ""}
         if f.get("wrap") is not None:
             patch["wrap"] = int(f.get("wrap") or 0)
         call = f["call"]
@@ -245,8 +252,8 @@ class Reports:
             self.db.delete(keys.contact_pending(call))
 
     def add_contact(self, contact: Contact) -> None:
-        """Count what a contact record adds (its survey, hold and transfers), each part
-        once however often the record is written."""
+        """Count what a contact record adds (its survey), each part once however often the
+        record is written."""
         for part, tally in contact_parts(contact, self.zone_of).items():
             once = keys.report_once(contact.id, part)
             if self.db.set(once, "1", nx=True, ex=ONCE_TTL):

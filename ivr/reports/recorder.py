@@ -158,12 +158,19 @@ class ContactRecorder:
             outcome = "abandoned"
         contact.outcome = OUTCOME_NAMES.get(outcome or "", "ended in the flow")
         entered = caller.entered_ms / 1000.0
-        if caller.connected_ms:
-            connected = caller.connected_ms / 1000.0
-            contact.wait = max(0, int(connected - entered))
-            contact.talk = max(0, int(now - connected))  # the event log's figure replaces it
+        now_ms = int(now * 1000)
+        # The caller record's running figures (kept by the routing scripts): every agent
+        # who served them, the transfers, the hold (a consult's included) and the talk
+        # without it. The event log's count of the talk replaces this one when it comes.
+        contact.agents = list(caller.agents)
+        contact.transfers = caller.transfers
+        contact.hold = caller.held_ms(now_ms) // 1000
+        first = caller.first_connected_ms or caller.connected_ms
+        if first is not None and contact.outcome == "connected":
+            contact.wait = max(0, int(first / 1000.0 - entered))
+            contact.talk = caller.talk_so_far(now_ms)
             contact.wrap = self.reports.queue_config(caller.queue).wrap_up
-            if caller.agent:
+            if not contact.agents and caller.agent:  # a record kept before the figures
                 contact.agents = [caller.agent]
         elif contact.outcome == "abandoned":
             contact.wait = max(0, int(now - entered))

@@ -114,13 +114,15 @@ def fold_events(tally: Tally, agents: dict[str, AgentTrack],
             continue
         if kind == "enter":
             tally.add("q", queue, at, "offered")
-        elif kind == "connect" and f.get("kind") != "callback":
+        elif kind == "connect" and f.get("kind") != "callback" and not f.get("again"):
             sl = queue_config(queue).service_level
             tally.add("q", queue, at, "answered")
             tally.add("q", queue, at, "wait_answered", wait)
             tally.add("q", queue, at, "longest_wait", wait)
             if wait <= sl:
                 tally.add("q", queue, at, "answered_in_sl")
+        elif kind == "abandon" and f.get("again"):
+            pass  # undoes a connect that counted nothing here (answered once, earlier)
         elif kind == "abandon":
             config = queue_config(queue)
             tally.add("q", queue, at, "longest_wait", wait)
@@ -141,11 +143,22 @@ def fold_events(tally: Tally, agents: dict[str, AgentTrack],
             tally.add("q", queue, at, "callbacks")
         elif kind == "complete":
             talk, wrap = _int(f.get("talk")), _wrap(f, queue, queue_config)
+            hold = _int(f.get("hold"))
             for scope, name in (("q", queue), ("a", agent)):
                 if name:
                     tally.add(scope, name, at, "handled")
                     tally.add(scope, name, at, "talk", talk)
+                    tally.add(scope, name, at, "hold", hold)
                     tally.add(scope, name, at, "wrap", wrap)
+        elif kind == "transfer":
+            # out of the agent's hands (cold, or a consult completed), from the queue the
+            # call was in; a transfer into a queue is offered there
+            for scope, name in (("q", queue), ("a", agent)):
+                if name:
+                    tally.add(scope, name, at, "transfers_out")
+            into = f.get("to") or ""
+            if into.startswith("queue:") and len(into) > len("queue:"):
+                tally.add("q", into[len("queue:"):], at, "offered")
         elif kind == "miss" and agent:
             tally.add("a", agent, at, "missed")
 
@@ -178,8 +191,9 @@ def _int(raw: Any) -> int:
 def contact_parts(contact: Contact, zones: Callable[[str], ZoneInfo] | None = None
                   ) -> dict[str, Tally]:
     """What a contact record adds to the counters, by part: "survey" (its score, for the
-    queue and the agent who last served it, when given) and "end" (hold and transfers, at
-    its end). Each part is counted once (a record may be written again)."""
+    queue and the agent who last served it, when given). Each part is counted once (a
+    record may be written again). Hold and transfers come from the event log (each agent's
+    part: its `complete` event has its hold; each `transfer` event is one transfer out)."""
     parts: dict[str, Tally] = {}
     if contact.survey is not None:
         t = Tally(zones)
@@ -189,12 +203,4 @@ def contact_parts(contact: Contact, zones: Callable[[str], ZoneInfo] | None = No
                 t.add(scope, name, at, "surveys")
                 t.add(scope, name, at, "survey_total", contact.survey)
         parts["survey"] = t
-    if contact.hold or contact.transfers:
-        t = Tally(zones)
-        at = int(contact.end * 1000)
-        for scope, name in (("q", contact.queue), ("a", contact.agent)):
-            if name:
-                t.add(scope, name, at, "hold", contact.hold)
-                t.add(scope, name, at, "transfers_out", contact.transfers)
-        parts["end"] = t
     return parts

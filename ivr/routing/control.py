@@ -168,16 +168,19 @@ class Controls:
                 conference, from_=(record.service_number if record else "") or phone, to=phone,
                 status_callback=status)
         except CallGone as exc:
-            self._decide(call_sid, {"op": "cancel"})
-            self._set_hold(conference, call_sid, False, "")
+            try:
+                self._decide(call_sid, {"op": "cancel"})
+                self._set_hold(conference, call_sid, False, "")
+            except ControlError:
+                pass  # the call ended meanwhile, and the consult with it
             if agent_id:
                 self.acd.agent_leg_status(agent_id, token, "failed")
             raise ControlRefused(f"could not reach {to}: {exc}") from exc
         try:
             self._decide(call_sid, {"op": "xleg", "leg": leg})
         except ControlError:
-            # the call ended while the target was dialled: nobody will ever cancel this
-            # consult, so its call is ended now (its status callback frees a target agent)
+            # the call ended while the target was dialled (the consult ended with it,
+            # before this leg was known): end the target's call too
             self.phones.end(leg)
             raise
 

@@ -193,7 +193,8 @@ class Acd:
         return "error"
 
     def call_ended(self, call_sid: str, call_status: str) -> None:
-        """A caller's call ended: waiting or ringing an agent means abandoned, offer cancelled."""
+        """A caller's call ended: waiting or ringing an agent means abandoned, offer cancelled;
+        connected during a consult: the consult's target call is ended."""
         if call_status not in FINAL_CALL_STATUSES or not call_sid:
             return
         record = self.caller(call_sid)
@@ -208,6 +209,10 @@ class Acd:
             self.env.db.zadd(keys.acd("timers"), {f"leavecheck|{call_sid}": due})
         elif record.state in ("waiting", "offered"):
             self._caller_gone(call_sid)
+        elif record.state in ("connected", "done") and record.conference:
+            # in the conference: a consult going on ends with the call, and its target's
+            # call with it (still ringing: cancelled, never joining an empty conference)
+            self._caller_gone(call_sid)
         elif record.state == "connected" and not record.conference:
             if not record.joined:
                 self.caller_missed(call_sid)  # moved out of the queue, never reached the agent
@@ -217,21 +222,6 @@ class Acd:
                 # again shortly (Timers: joincheck).
                 due = self.env.now_ms() + int(JOIN_GRACE * 1000)
                 self.env.db.zadd(keys.acd("timers"), {f"joincheck|{call_sid}": due})
-
-    def end_consult_leg(self, caller: CallerRecord) -> None:
-        """The call's agent has left during a consult (warm transfer): the conference ended
-        with them, so the consulted party's call is ended too. A participant still ringing
-        when its conference ends would otherwise ring on, and once answered sit alone, the
-        consulted agent kept `on-call` for a call that is over until they hang up."""
-        consult = caller.control
-        if consult.get("kind") != "consult":
-            return
-        leg = str(consult.get("leg") or "")
-        if not leg and consult.get("agent"):
-            target = self.roster.record(str(consult["agent"]))
-            if target is not None and target.holds(str(consult.get("token") or "")):
-                leg = target.leg
-        self.phones.end(leg)
 
     def leave_check(self, call_sid: str) -> None:
         """A caller told to leave the line has hung up, and no <Enqueue> action said how
@@ -249,12 +239,12 @@ class Acd:
 
     def caller_missed(self, call_sid: str, *, tell_agent: bool = True) -> bool:
         """The caller hung up as the agent accepted, before joining the agent's conference:
-        an abandon (was=connected, once: unconnect.lua); the agent, alone in the
-        conference, is told so and their call ended. True if it was counted now. A
-        transferred caller on the way to their next agent stays connected ("kept"): only
-        that agent is told."""
+        an abandon (was=connected, once: unconnect.lua), or, for a caller answered before
+        a transfer, the end of a call that stays connected; either way the agent, alone in
+        the conference, is told so and their call ended. True if an abandon was counted
+        now."""
         verdict = self.scripts.unconnect(call_sid)
-        if verdict not in ("abandoned", "kept"):
+        if verdict not in ("abandoned", "ended"):
             return False
         if tell_agent:
             record = self.caller(call_sid)
@@ -431,6 +421,5 @@ class Acd:
             wrap = self.env.queue_config(answered).wrap_up if answered else 0
             reply = self.scripts.agent_done(agent_id, token, wrap_ms=int(wrap * 1000),
                                             skills=agent.skills)
+            self.end_legs(reply.ended)  # a consult's target: the call is over
             self.place_offers(reply.offers)
-            if caller is not None and caller.agent == agent_id:
-                self.end_consult_leg(caller)

@@ -113,6 +113,27 @@ class CallerRecord:
     held: bool = False  # hd: on hold (the control's decision)
     control: dict[str, Any] = field(default_factory=dict)  # x: a transfer or consult going on
     generation: int = 0  # g: which connection (join.lua counts them)
+    # The running figures of the contact record (lib.lua, "The caller's running figures"):
+    hold_ms: int = 0  # hms: ms of the holds that have ended
+    hold_since_ms: int | None = None  # hs: when the current hold began
+    part_hold_ms: int = 0  # h0: held ms when the current agent's part began
+    agents: list[str] = field(default_factory=list)  # ags: who served them, in order
+    first_connected_ms: int | None = None  # c1: the first agent's acceptance
+    transfers: int = 0  # tr: transfers out of an agent's hands
+    talk: int = 0  # tk: seconds of talk of the agents' parts that have ended
+
+    def held_ms(self, now_ms: int) -> int:
+        """Milliseconds on hold so far, the hold going on included."""
+        open_ms = max(0, now_ms - self.hold_since_ms) if self.hold_since_ms is not None else 0
+        return self.hold_ms + open_ms
+
+    def talk_so_far(self, now_ms: int) -> int:
+        """Seconds of talk: the parts that have ended, and the one going on (its hold
+        excluded), as agent_done.lua will count it."""
+        if self.state != "connected" or self.connected_ms is None:
+            return self.talk
+        part = now_ms - self.connected_ms - (self.held_ms(now_ms) - self.part_hold_ms)
+        return self.talk + max(0, part) // 1000
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> CallerRecord:
@@ -132,6 +153,12 @@ class CallerRecord:
             joined=bool(d.get("j")), conference=d.get("cf") or "", held=bool(d.get("hd")),
             control=d["x"] if isinstance(d.get("x"), dict) else {},
             generation=int(d.get("g") or 0),
+            hold_ms=int(d.get("hms") or 0),
+            hold_since_ms=int(d["hs"]) if d.get("hs") is not None else None,
+            part_hold_ms=int(d.get("h0") or 0),
+            agents=[str(a) for a in _list(d.get("ags"))],
+            first_connected_ms=int(d["c1"]) if d.get("c1") is not None else None,
+            transfers=int(d.get("tr") or 0), talk=int(d.get("tk") or 0),
         )
 
     @property
@@ -270,16 +297,17 @@ class MissReply:
 
 @dataclass(slots=True)
 class CallerGoneReply:
-    """caller_gone.lua: "abandoned" with the agents' calls to end, or "none"."""
+    """caller_gone.lua: "abandoned" with the agents' calls to end, "consult" (a connected
+    call ended during a consult) with the target's call to end, or "none"."""
 
     verdict: str
     withdrawn: list[EndedLeg] = field(default_factory=list)
 
     @classmethod
     def parse(cls, raw: Any) -> CallerGoneReply:
-        if str(raw[0]) != "abandoned":
+        if str(raw[0]) not in ("abandoned", "consult"):
             return cls(str(raw[0]))
-        return cls("abandoned", EndedLeg.pairs(raw[1]))
+        return cls(str(raw[0]), EndedLeg.pairs(raw[1]))
 
 
 @dataclass(slots=True)
@@ -289,10 +317,12 @@ class AgentDoneReply:
 
     verdict: str
     offers: list[Offer] = field(default_factory=list)
+    ended: list[EndedLeg] = field(default_factory=list)  # a consult's target call to end
 
     @classmethod
     def parse(cls, raw: Any) -> AgentDoneReply:
-        return cls(str(raw[0]), Offer.many(raw[1]) if str(raw[0]) == "free" else [])
+        ended = EndedLeg.pairs(raw[2]) if len(raw) > 2 else []
+        return cls(str(raw[0]), Offer.many(raw[1]) if str(raw[0]) == "free" else [], ended)
 
 
 @dataclass(slots=True)

@@ -205,6 +205,8 @@ class Statistics:
 
             kind, call = f["type"], f.get("call", "")
             wait = int(f.get("wait", 0))
+            if kind == "abandon" and f.get("kept"):
+                continue  # a caller answered before a transfer: still connected, once
             if kind == "abandon" and f.get("was") == "connected":
                 bump("answered", -1)
                 bump("wait_total", -wait)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
 
-from ivr.sim import conference
+from ivr.sim import conference, dial_recording
 from ivr.sim.documents import absolute, answer, run_nested, text_of
 from ivr.sim.legs import Dequeued, HungUp, Interrupt, Leg, Redirected, Source
 from ivr.sim.people import Behaviour
@@ -75,7 +76,17 @@ def dial(leg: Leg, el: ET.Element, doc_url: str, mode: str) -> Source | None:
             targets.append(Target(number=text_of(el)))
         leg.note("dial", {"numbers": [t.number for t in targets], "record": el.get("record"),
                           "callerId": caller_id})
-        outcome = dial_numbers(leg, targets, timeout, caller_id, time_limit)
+        recording = dial_recording.configure(el, doc_url)  # ivr/sim/dial_recording.py
+        if recording is not None and recording.start_on == "ringing" and targets:
+            dial_recording.start(leg, recording)
+        on_bridge = (functools.partial(dial_recording.bridged, leg, recording)
+                     if recording is not None else None)
+        outcome = dial_numbers(leg, targets, timeout, caller_id, time_limit, on_bridge)
+        made = dial_recording.finish(leg, recording) if recording is not None else None
+        if made is not None:
+            outcome.extra.update({"RecordingUrl": leg.sim.recording_url(made.sid),
+                                  "RecordingSid": made.sid,
+                                  "RecordingDuration": str(made.duration)})
     params = {
         "DialCallStatus": outcome.status,
         "DialCallDuration": str(outcome.duration),
@@ -84,8 +95,9 @@ def dial(leg: Leg, el: ET.Element, doc_url: str, mode: str) -> Source | None:
     }
     if outcome.child_sid:
         params["DialCallSid"] = outcome.child_sid
-    if record != "do-not-record" and outcome.bridged:
-        # https://www.twilio.com/docs/voice/twiml/dial#record: the action gets the recording.
+    if record != "do-not-record" and outcome.bridged and "RecordingSid" not in params:
+        # https://www.twilio.com/docs/voice/twiml/dial#record: the action gets the recording
+        # (a <Queue> Dial's: a placeholder; Numbers' are made by dial_recording).
         rec_sid = new_sid("RE")
         leg.sim.recordings[rec_sid] = float(outcome.duration)
         params.update({"RecordingUrl": leg.sim.recording_url(rec_sid), "RecordingSid": rec_sid,
@@ -224,11 +236,12 @@ class Target:
 
 def dial_numbers(
     leg: Leg, targets: list[Target], timeout: float, caller_id: str,
-    time_limit: float | None = None,
+    time_limit: float | None = None, on_bridge: Callable[[Bridge], None] | None = None,
 ) -> DialOutcome:
     """https://www.twilio.com/docs/voice/twiml/number — ring every number at once; a `url`
     whisper runs on the answering phone before bridging; hanging up in it declines;
-    statusCallback/statusCallbackEvent report the dialed leg's progress."""
+    statusCallback/statusCallbackEvent report the dialed leg's progress. `on_bridge` is
+    told when the winner is bridged (a recording from the answer starts then)."""
     sim = leg.sim
     attempt = DialAttempt(leg)
     for t in targets:
@@ -254,6 +267,8 @@ def dial_numbers(
     if leg.answered_at is None:
         answer(leg)  # answerOnBridge: answered when the dialed party is
     bridge = sim.switch.bridge("dial", [leg, winner])
+    if on_bridge is not None:
+        on_bridge(bridge)
     attempt.close(winner, bridge)
     try:
         stay_in_bridge(leg, bridge, [winner], time_limit)

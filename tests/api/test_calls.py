@@ -121,9 +121,9 @@ def step(client: FlaskClient, sid: str, kind: str, **params: str) -> None:
     assert answer.status_code == 200
 
 
-def call_into_sales(client: FlaskClient, sid: str) -> None:
+def call_into_sales(client: FlaskClient, sid: str, name: str = "Pat <b>Doe</b>") -> None:
     """A caller with caller ID name and place presses 1, enters order 1234, and queues."""
-    extra = {"CallerName": "Pat <b>Doe</b>", "FromCity": "SPRINGFIELD", "FromState": "IL",
+    extra = {"CallerName": name, "FromCity": "SPRINGFIELD", "FromState": "IL",
              "FromCountry": "US"}
     assert client.post(paths.VOICE, data=form(sid, **extra)).status_code == 200
     step(client, sid, "menu", Digits="1")
@@ -185,6 +185,19 @@ def test_context_follows_the_call_from_waiting_to_wrap_up(desk_app: Flask) -> No
     assert ctx["state"] == "connected" and ctx["agent"] == "alice" and ctx["waited"] >= 0
     router(desk_app).agent_leg_status("alice", token, "completed")
     assert context(client, sid)["state"] == "wrap-up"
+
+
+def test_a_callers_name_cannot_put_links_or_markup_in_the_script(desk_app: Flask) -> None:
+    client, sid = desk_app.test_client(), sid_of(3)
+    name = "[Pay here](https://evil.example/pay) *URGENT* <https://evil.example>"
+    call_into_sales(client, sid, name=name)
+    ctx = context(client, sid)
+    assert name in ctx["script"]  # the text version says it as given
+    html = ctx["script_html"]
+    # the admin's own Markdown still works; the caller's is shown as typed
+    assert "<h2>Sales</h2>" in html and "<strong>" in html
+    assert "<a " not in html and "<em>" not in html
+    assert "[Pay here](https://evil.example/pay) *URGENT* &lt;https://evil.example&gt;" in html
 
 
 def test_unknown_call_is_404(desk_app: Flask) -> None:

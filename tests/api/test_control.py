@@ -352,3 +352,63 @@ def test_controls_are_in_the_openapi_document(desk: Desk) -> None:
                  "/api/calls/{sid}/hangup"):
         assert "post" in doc["paths"][path], path
     assert "requestBody" in doc["paths"]["/api/calls/{sid}/hold"]["post"]
+
+
+# --- the call ends while a consult's target still rings ---------------------------------
+
+
+@pytest.fixture()
+def slow_desk(live_factory: Any, callflows_dir: Path) -> Any:
+    """The desk at a slower simulated time (0.05 s a second), so a target's phone rings for
+    a real second and more while the test ends the call."""
+    (callflows_dir / "main.yaml").write_text(MAIN)
+    (callflows_dir / "queues.yaml").write_text(QUEUES)
+    (callflows_dir / "agents.yaml").write_text(AGENTS)
+    live = live_factory(callflows_dir, admin_token=TOKEN, time_scale=0.05)
+    yield Desk(live)
+    for call in live.sim.live_calls():
+        call.hang_up()
+
+
+@pytest.mark.parametrize(("to", "ender"), [("agent:bob", "caller"), ("agent:bob", "agent"),
+                                           (OUTSIDE, "caller")])
+def test_call_ended_while_the_consult_target_rings(slow_desk: Desk, to: str,
+                                                  ender: str) -> None:
+    """The target's phone rings 25 s (it would answer then); the caller (or the consulting
+    agent, which ends the call) hangs up meanwhile: the target's call is ended unanswered,
+    never alone in a conference, and a consulted agent is free again."""
+    desk = slow_desk
+    phone = BOB if to == "agent:bob" else OUTSIDE
+    desk.sim.phones[phone] = Phone(ring_delay=25, hangup_after=1000)
+    if to == "agent:bob":
+        assert "available" in desk.sim.send_sms(BOB, SERVICE, "ON")[0]
+    sid, leg = desk.connected_call()
+    r = desk.post(f"/api/calls/{sid}/transfer", {"to": to, "warm": True})
+    assert r.status_code == 200, r.get_json()
+    wait_until(lambda: bool(desk.sim.record.calls_to(phone)), 10)
+    target = desk.sim.record.calls_to(phone)[0]
+    assert target.answered_at is None  # still ringing
+    desk.sim.call(sid if ender == "caller" else leg).hang_up()
+    desk.sim.call(sid).wait(10)
+    desk.sim.call(leg).wait(10)
+    desk.sim.call(target.sid).wait(10)
+    # ended while it rang: never answered, so never in any conference
+    assert target.answered_at is None and not target.bridges, target.statuses
+    assert target.ended_at is not None and target.ended_at < target.statuses[0][1] + 25 * 0.05
+    stats = desk.router.queue_stats("sales")
+    assert (stats["answered"], stats["abandoned"]) == (1, 0)
+    if to == "agent:bob":
+        wait_until(lambda: desk.router.agent("bob")["state"] == "idle", 10)
+        before = [e["type"] for e in desk.router.events()]
+        # a late callback of the target's leg changes nothing
+        status = next(e for e in desk.sim.record.exchanges
+                      if e.call_sid == target.sid and "/twilio/agent/status" in e.url)
+        late = desk.sim.http(None, status.url, status.method,
+                             {**status.params, "CallStatus": "in-progress"},
+                             call_sid=target.sid)
+        assert late.status == 200
+        assert desk.router.agent("bob")["state"] == "idle"
+        assert [e["type"] for e in desk.router.events()] == before
+        assert desk.router.caller(sid).agent == "alice"  # type: ignore[union-attr]
+    wait_until(lambda: desk.router.agent("alice")["state"] == "idle", 10)
+    desk.sim.assert_no_errors()

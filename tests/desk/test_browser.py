@@ -161,7 +161,7 @@ def test_desk_controls_send_what_the_api_expects(live_factory: Any, callflows_di
         "queue": "sales", "waited": 95,
         "steps": [{"flow": "main", "step": "menu", "input": "1"}],
         "vars": {"order": "A-17"},
-        "previous": [{"started": 1700000000, "queue": "sales", "agent": "bob",
+        "previous": [{"start": 1700000000, "queue": "sales", "agents": ["bob"],
                       "outcome": "connected", "disposition": "quote", "notes": "call back"}],
         "script_html": "<p>Greet <strong>Pat</strong>. Order A-17.</p>",
         "dispositions": ["sale", "no-sale"], "held": False, "consult": None, "help": False,
@@ -194,7 +194,8 @@ def test_desk_controls_send_what_the_api_expects(live_factory: Any, callflows_di
     page.click("#history summary")
     expect(page.locator("#steps")).to_contain_text("main › menu — 1")
     expect(page.locator("#vars")).to_contain_text("A-17")
-    expect(page.locator("#previous")).to_contain_text("quote · call back")
+    expect(page.locator("#previous")).to_contain_text(
+        re.compile(r"2023.* · sales · Bob Smith · connected · quote · call back"))
     expect(page.locator("#help-requests")).to_contain_text("Caller is shouting")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(ARTIFACTS / "desk-phone-call.png"), full_page=True)
@@ -219,9 +220,12 @@ def test_desk_controls_send_what_the_api_expects(live_factory: Any, callflows_di
     page.click("#transfer-go")
     page.wait_for_timeout(200)
     assert last_sent() == ("POST", f"/api/calls/{sid}/transfer", {"to": "agent:bob", "warm": True})
-    context["consult"] = {"to": "agent:bob"}
+    context["consult"] = {"to": "agent:bob", "agent": "bob", "by": "alice",
+                          "three_way": False}
     expect(page.locator("#consult")).to_be_visible(timeout=2500)
+    expect(page.locator("#consult-who")).to_have_text("Consulting Bob Smith:")
     expect(page.locator("#transfer")).to_be_hidden()
+    expect(page.locator("#hold")).to_be_hidden()  # refused during a consult
     page.click("#consult-three")
     page.wait_for_timeout(200)
     assert last_sent() == ("POST", f"/api/calls/{sid}/transfer/complete", {"three_way": True})

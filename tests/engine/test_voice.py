@@ -367,7 +367,14 @@ def test_dial_not_answered_goes_next(voice_app: VoiceAppFactory) -> None:
     dial = phone.twiml.find("Dial")
     assert dial is not None
     assert dial.attrib["timeout"] == "15" and dial.attrib["callerId"] == "+15005550006"
-    assert dial.attrib["record"] == "record-from-answer"
+    # recorded: both parties on their own channel, from the answer, into the recordings
+    # store through its status callback (docs/recordings.md)
+    assert dial.attrib["record"] == "record-from-answer-dual"
+    callback = dial.attrib["recordingStatusCallback"]
+    assert urlsplit(callback).path == "/twilio/recording/status"
+    assert query(callback) == {"call": phone.sid, "source": "dial", "step": "main.transfer"}
+    assert dial.attrib["recordingStatusCallbackEvent"] == "in-progress completed absent"
+    assert dial.attrib["recordingStatusCallbackMethod"] == "POST"
     assert [(c.tag, c.text) for c in dial] == [("Number", "+15005550199"),
                                                ("Sip", "sip:desk@example.com")]
     phone.post(dial.attrib["action"], {"DialCallStatus": "no-answer"})

@@ -44,7 +44,7 @@ def test_list_filters(rig: Rig) -> None:
     assert item == {"sid": old.sid, "call": CALL_A, "queue": "sales", "agent": "alice",
                     "start": pytest.approx(old.start, abs=1.5), "duration": 12,
                     "channels": 2, "status": "completed", "source": "dial",
-                    "conference": None}
+                    "conference": None, "step": None}
     assert rig.api("GET", "/api/recordings?from=yesterday").status_code == 422
     assert rig.api("GET", "/api/recordings?colour=red").status_code == 422
 

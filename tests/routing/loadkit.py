@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from ivr import keys
+from ivr.routing.records import CallerRecord
 from ivr.sim.harness import run_gunicorn
 from ivr.sim.people import Caller, Hangup, Input, Phone
 from ivr.sim.twilio import SimCall, TwilioSim
@@ -133,10 +134,17 @@ def place_callers(sim: TwilioSim, rng: random.Random, run: int,
     return calls, callers
 
 
-def outcome(sim: TwilioSim, snap: dict[str, Any], call: SimCall, kind: str) -> str:
+def told_leave(sim: TwilioSim) -> set[str]:
+    """The callers for whom Twilio posted the <Enqueue> action with QueueResult=leave."""
+    return {e.params.get("CallSid", "") for e in sim.record.exchanges
+            if e.params.get("QueueResult") == "leave"}
+
+
+def outcome(sim: TwilioSim, snap: dict[str, Any], call: SimCall, kind: str,
+            left: set[str]) -> str:
     """How a caller who entered the line once ended, from the simulator's record, with the
     checks that this way fits: connected (one conference), overflowed, called back or
-    abandoned."""
+    abandoned. `left`: told_leave(sim)."""
     rec = snap["calls"][call.sid]
     entries = rec.queue_entries
     assert len(entries) == 1, (call.sid, entries)
@@ -149,6 +157,12 @@ def outcome(sim: TwilioSim, snap: dict[str, Any], call: SimCall, kind: str) -> s
         assert result == "redirected", (call.sid, result)
         assert len(talks) == 1
         return "connected"
+    if result == "leave" and kind != "callback" and call.sid not in left:
+        # taken out of line for the overflow, they hung up before Twilio posted the
+        # <Enqueue> action: the server never heard they left, only that they hung up: an
+        # abandon (docs/routing.md, "Max wait")
+        assert kind == "impatient", call.sid
+        return "abandoned"
     if result == "leave" and kind != "callback":
         # (an impatient one may hang up before the goodbye)
         assert OVERFLOW_TEXT in said or kind == "impatient"
@@ -188,6 +202,18 @@ def assert_first_offers_in_arrival_order(redis_url: str, snap: dict[str, Any]) -
         for later_arrival, later_offer, later in offered[i + 1:]:
             if later_arrival - arrived > 0.5:
                 assert later_offer >= offered_at, (sid, later)
+
+
+def assert_outcomes_agree(redis_url: str, lived: dict[str, str]) -> None:
+    """Each caller's outcome on the server is the one the simulator saw them live (named,
+    with the routing's events for them, when they disagree)."""
+    with connect(redis_url) as check:
+        said_by_server = {sid: CallerRecord.from_json(raw).outcome
+                          for sid, raw in check.hgetall(keys.acd("callers")).items()}
+        log = [event for _id, event in check.xrange(keys.acd("events"))]
+    disagree = {sid: (way, said_by_server.get(sid), [e for e in log if e.get("call") == sid])
+                for sid, way in lived.items() if said_by_server.get(sid, way) != way}
+    assert disagree == {}, disagree
 
 
 def stats_totals(redis_url: str) -> dict[str, int]:

@@ -24,9 +24,11 @@ from tests.routing.loadkit import (
     Cluster,
     agents_on,
     assert_first_offers_in_arrival_order,
+    assert_outcomes_agree,
     outcome,
     place_callers,
     stats_totals,
+    told_leave,
     write_folder,
 )
 
@@ -57,10 +59,14 @@ def test_200_callers_20_agents_4_workers(run: int, redis_url: str, r: redis.Redi
             assert sim.record.calls_to(AGENT_PHONE.format(i)), f"agent{i:02d} never offered"
         # 2 and 4. every caller entered once and ended one way; connected at most once
         outcomes: dict[str, int] = {}
+        lived: dict[str, str] = {}
+        left = told_leave(sim)
         for call in calls:
-            way = outcome(sim, snap, call, callers[call.leg.from_])
+            way = lived[call.sid] = outcome(sim, snap, call, callers[call.leg.from_], left)
             outcomes[way] = outcomes.get(way, 0) + 1
         print("outcomes", run, outcomes)
+        # each caller's outcome on the server is the one the simulator saw them live
+        assert_outcomes_agree(redis_url, lived)
         assert outcomes.get("connected", 0) > 50, outcomes
         assert outcomes.get("abandoned", 0) + outcomes.get("overflowed", 0) > 0, outcomes
         # 3. same priority: first offers follow arrival order

@@ -40,10 +40,12 @@ from tests.routing.loadkit import (
     Cluster,
     agents_on,
     assert_first_offers_in_arrival_order,
+    assert_outcomes_agree,
     caller_of_offer,
     outcome,
     place_callers,
     stats_totals,
+    told_leave,
     write_folder,
 )
 
@@ -447,11 +449,12 @@ def test_200_callers_with_holds_and_transfers(run: int, redis_url: str, r: redis
         # 5. callers no control touched ended one way, as in test_load.py
         outcomes: dict[str, int] = {}
         ways: dict[str, str] = {}
+        left = told_leave(sim)
         for call in calls:
             if call.sid in driver.touched:
                 ways[call.sid] = "connected"
                 continue
-            way = ways[call.sid] = outcome(sim, snap, call, callers[call.leg.from_])
+            way = ways[call.sid] = outcome(sim, snap, call, callers[call.leg.from_], left)
             outcomes[way] = outcomes.get(way, 0) + 1
 
         # 6. every caller a control touched ends with exactly one agent or one outcome
@@ -525,6 +528,7 @@ def test_200_callers_with_holds_and_transfers(run: int, redis_url: str, r: redis
                     "overflowed": outcomes.get("overflowed", 0),
                     "callback": outcomes.get("callback", 0)}
         assert counted == expected, outcome_diff(redis_url, sim, driver, snap, ways)
+        assert_outcomes_agree(redis_url, ways)
         assert_first_offers_in_arrival_order(redis_url, snap)
 
         # --- figures -----------------------------------------------------------------

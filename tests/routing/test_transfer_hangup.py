@@ -59,7 +59,8 @@ def test_hang_up_on_the_way_to_the_second_agent_stays_connected(desk: Desk,
     wait_until(lambda: desk.router.agent("bob")["state"] == "idle")
     stats = desk.router.queue_stats("sales")
     assert stats["answered"] == 1 and stats["abandoned"] == 0, stats
-    assert [e for e in desk.router.events() if e["type"] == "abandon"] == []
+    # the event log says so, marked kept: the rebuild of the counters skips it
+    assert [e.get("kept") for e in desk.router.events() if e["type"] == "abandon"] == ["1"]
 
 
 def test_a_late_join_callback_of_the_first_conference_is_ignored(desk: Desk) -> None:

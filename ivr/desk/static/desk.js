@@ -97,7 +97,9 @@
     var live = (state === "on-call" || state === "wrap-up") && callSid;
     $("no-call").hidden = !!(offered || live);
     $("offer").hidden = !offered;
-    $("call").hidden = !live;
+    // a call ringing shows what the caller did and the script too: all but the controls
+    $("call").hidden = !(offered || live);
+    $("callhead").hidden = !live;
     $("wrapup").hidden = !(state === "wrap-up" && callSid);
     if (!callSid) { return; }
     var c = context || {};
@@ -106,8 +108,7 @@
       .filter(Boolean).join(" · ");
     document.querySelectorAll("[data-field=who]").forEach(function (e) { e.textContent = who; });
     document.querySelectorAll("[data-field=where]").forEach(function (e) { e.textContent = where; });
-    if (!context) { return; }
-    if (!live) { return; }
+    if (!context) { $("controls").hidden = true; $("consult-from").hidden = true; return; }
     var flags = [];
     if (context.held) { flags.push("on hold"); }
     if (context.consult) { flags.push("consulting"); }
@@ -123,12 +124,28 @@
     fact(dl, "Waited", mmss(context.waited));
     $("script").innerHTML = context.script_html || "";  // rendered and escaped by the server
     $("hold").textContent = context.held ? "Resume" : "Hold";
-    $("controls").hidden = state !== "on-call";
     var consult = context.consult;
+    // the agent consulted sees who asks them; the call's controls stay with that agent
+    var consulted = !!(consult && consult.agent === me.id && context.agent !== me.id);
+    $("controls").hidden = !live || state !== "on-call" || consulted;
+    $("consult-from").hidden = !consulted;
+    if (consulted) {
+      var by = names[consult.by] || consult.by || "An agent";
+      $("consult-from").textContent = consult.three_way
+        ? "Three-way call with " + by + " and the caller."
+        : by + " is consulting you about this call (the caller is on hold): answer on your phone.";
+    }
     $("consult").hidden = !consult;
+    // while a consult goes on, only its own buttons apply (hold and hang-up are refused)
     $("transfer").hidden = !!consult;
+    $("hold").hidden = !!consult;
+    $("hangup").hidden = !!consult;
     if (consult) {
-      $("consult-who").textContent = "Consulting " + (consult.to || consult.target || "") + ":";
+      var target = consult.agent ? (names[consult.agent] || consult.agent)
+        : (consult.to || consult.target || "");
+      $("consult-who").textContent = (consult.three_way ? "Three-way with " : "Consulting ") +
+        target + ":";
+      $("consult-three").hidden = !!consult.three_way;
     }
     var steps = $("steps");
     steps.textContent = "";
@@ -142,9 +159,12 @@
     prev.textContent = "";
     var previous = context.previous || context.previous_contacts || context.contacts || [];
     previous.forEach(function (c) {
-      var when = c.started || c.at || c.when;
+      var when = c.start || c.started || c.at || c.when;
+      var agents = (c.agents || (c.agent ? [c.agent] : [])).map(function (id) {
+        return names[id] || id;
+      }).join(", ");
       var text = [when ? new Date((typeof when === "number" ? when * 1000 : when)).toLocaleString() : "",
-                  c.queue, c.agent, c.outcome, c.disposition, c.notes].filter(Boolean).join(" · ");
+                  c.queue, agents, c.outcome, c.disposition, c.notes].filter(Boolean).join(" · ");
       prev.appendChild(el("li", text));
     });
     if (!previous.length) { prev.appendChild(el("li", "none", "muted")); }

@@ -20,7 +20,23 @@ c.offers = {}
 c.st = 'connected'
 c.agent = a.id
 c.conn = NOW
-if c.kind ~= 'callback' then outcome(c, 'connected') end
+served_by(c, a.id)
+local first = c.kind ~= 'callback' and outcome(c, 'connected')
+-- A caller transferred into a queue (tq: when) is answered there, their wait counted from
+-- the transfer; one connected again in the same queue (a transfer to an agent) is not
+-- answered twice (again = 1: the reports skip it; the routing counters already do).
+local connect = {queue = c.q, call = c.id, agent = a.id, kind = c.kind,
+                 wait = math.floor((NOW - (c.tq or c.t0)) / 1000)}
+if c.kind ~= 'callback' and not first and not c.tq then connect.again = 1 end
+-- rc: answered before (unconnect.lua keeps such a caller connected if they hang up before
+-- joining), with what this connect counted in the reports
+if c.kind ~= 'callback' and not first then
+  c.rc = {w = connect.wait, a = connect.again}
+else
+  c.rc = nil
+end
+c.lost = nil
+c.tq = nil
 untimer('maxwait|' .. c.id)
 caller_put(c)
 a.state = 'on-call'
@@ -30,6 +46,5 @@ timer(NOW + CTX.check * 1000, 'check|' .. a.id .. '|' .. ARGS.token)
 a.calls = (a.calls or 0) + 1
 a.missed = 0
 agent_put(a)
-event('connect', {queue = c.q, call = c.id, agent = a.id, kind = c.kind,
-                  wait = math.floor((NOW - c.t0) / 1000)})
+event('connect', connect)
 return {'ok', c.id, c.kind, withdrawn}

@@ -37,14 +37,14 @@ if op == 'xleg' or op == 'complete' or op == 'three_way' or op == 'cancel' then
     return ok()
   elseif op == 'cancel' then
     c.x = nil
-    c.hd = nil
+    hold_off(c)
     caller_put(c)
     event('consult', {queue = c.q, call = c.id, agent = a.id, to = x.to, result = 'cancel'})
     return ok({leg})
   elseif op == 'three_way' then
     if x.st ~= 'consult' then return {'refused', 'already talking three-way'} end
     x.st = 'three'
-    c.hd = nil
+    hold_off(c)
     caller_put(c)
     event('three-way', {queue = c.q, call = c.id, agent = a.id, to = x.to})
     return ok({leg})
@@ -54,16 +54,17 @@ if op == 'xleg' or op == 'complete' or op == 'three_way' or op == 'cancel' then
   if x.agent and not (t and t.state == 'on-call' and t.offer and t.offer.token == x.token) then
     return {'refused', 'the consulted agent has left the call'}
   end
-  a.offer.moved = {q = c.q, conn = c.conn}
+  a.offer.moved = part_moved(c)
   agent_put(a)
   event('transfer', {queue = c.q, call = c.id, agent = a.id, to = x.to, warm = 1})
+  c.tr = (c.tr or 0) + 1
   c.x = nil
-  c.hd = nil
   if t then
     t.offer.moved = nil  -- the call is theirs now: their hang-up ends it (agent_done.lua)
     agent_put(t)
     c.agent = t.id
     c.conn = NOW
+    served_by(c, t.id)
   else
     -- a phone number: the call is no longer routing's (controls refused from now on)
     c.st = 'done'
@@ -81,28 +82,30 @@ end
 if not c.j then return {'refused', 'the caller has not joined the call yet'} end
 if op == 'hold' then
   if c.hd then return {'refused', 'the caller is already on hold'} end
-  c.hd = true
+  hold_on(c)
   caller_put(c)
   event('hold', {queue = c.q, call = c.id, agent = a.id})
   return ok()
 elseif op == 'resume' then
   if not c.hd then return {'refused', 'the caller is not on hold'} end
-  c.hd = nil
+  hold_off(c)
   caller_put(c)
   event('resume', {queue = c.q, call = c.id, agent = a.id})
   return ok()
 elseif op == 'number' then
   c.x = {kind = 'number', to = ARGS.to}
-  c.hd = nil
+  hold_off(c)
+  c.tr = (c.tr or 0) + 1
   caller_put(c)
   event('transfer', {queue = c.q, call = c.id, agent = a.id, to = ARGS.to})
   return ok()
 elseif op == 'queue' then
   -- The agent's part is over: their leg's status callback (agent_done.lua) counts the talk
   -- to the queue they answered, from when they did.
-  a.offer.moved = {q = c.q, conn = c.conn}
+  a.offer.moved = part_moved(c)
   agent_put(a)
   event('transfer', {queue = c.q, call = c.id, agent = a.id, to = 'queue:' .. ARGS.q})
+  c.tr = (c.tr or 0) + 1
   -- back in line with the original place (t0 and priority kept); the target queue's
   -- requirements; no max wait, no escalation: their wait was served once already.
   c.q = ARGS.q
@@ -115,10 +118,10 @@ elseif op == 'queue' then
   c.dl = nil
   c.agent = nil
   c.j = nil
-  c.hd = nil
   c.cf = nil
   c.conn = nil
   c.offers = {}
+  c.tq = NOW  -- offered in the target queue from now (the reports count it there)
   requeue(c)
   return ok(match_caller(c))
 elseif op == 'consult' then
@@ -138,15 +141,21 @@ elseif op == 'consult' then
     local token = c.id .. '.' .. c.n .. '.' .. t.id
     t.state = 'on-call'
     t.state_since = NOW
-    t.offer = {call = c.id, token = token, queue = c.q, moved = {q = c.q, conn = NOW}}
+    -- cs: only consulted (until a complete hands them the call): their part is not the
+    -- caller's talk, and they are not among the agents who served the caller
+    t.offer = {call = c.id, token = token, queue = c.q,
+               moved = {q = c.q, conn = NOW, hold = 0, cs = 1}}
     t.leg = nil
     free_del(t)
     agent_put(t)
+    -- as for any agent's call: if that call's status callback is ever lost, this check
+    -- asks Twilio about it (so the target is never left on-call for good)
+    timer(NOW + CTX.check * 1000, 'check|' .. t.id .. '|' .. token)
     x.agent = t.id
     x.token = token
   end
   c.x = x
-  c.hd = true
+  hold_on(c)
   caller_put(c)
   event('consult', {queue = c.q, call = c.id, agent = a.id, to = ARGS.to})
   return ok({x.token or ''})
@@ -157,12 +166,12 @@ elseif op == 'agent' then
   if not t or t.gone then return {'refused', 'no such agent'} end
   if t.id == a.id then return {'refused', 'the call is already with that agent'} end
   if not is_free(t) then return {'refused', 'that agent is not available'} end
-  a.offer.moved = {q = c.q, conn = c.conn}
+  a.offer.moved = part_moved(c)
   agent_put(a)
   event('transfer', {queue = c.q, call = c.id, agent = a.id, to = 'agent:' .. t.id})
+  c.tr = (c.tr or 0) + 1
   c.agent = nil
   c.j = nil
-  c.hd = nil
   c.cf = nil
   c.conn = nil
   c.dl = nil

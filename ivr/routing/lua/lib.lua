@@ -413,9 +413,66 @@ local function outcome(c, what)
   return true
 end
 
+-- The caller's running figures, for their contact record (ivr/reports/recorder.py) and the
+-- hold of each agent's part (agent_done.lua), kept in the caller record:
+--   hd   on hold (the wanted state); hs when the current hold began (ms), hms the ms of the
+--        holds that have ended (a consult holds the caller too)
+--   h0   held_ms when the current agent's part began: their part's hold is the rest
+--   ags  the agents who served the caller, in order (at most MAX_AGENTS); c1 the first
+--        connection (ms); tr transfers out of an agent's hands; tk seconds of talk of the
+--        agents' parts that have ended (their hold excluded)
+local MAX_AGENTS = 20
+local function held_ms(c)
+  local open = c.hs and math.max(0, NOW - c.hs) or 0
+  return (c.hms or 0) + open
+end
+local function hold_on(c)
+  c.hd = true
+  if not c.hs then c.hs = NOW end
+end
+local function hold_off(c)
+  c.hd = nil
+  if c.hs then
+    c.hms = (c.hms or 0) + math.max(0, NOW - c.hs)
+    c.hs = nil
+  end
+end
+-- An agent's part begins (an acceptance, a consult completed to an agent).
+local function served_by(c, id)
+  if type(c.ags) ~= 'table' then c.ags = {} end
+  if #c.ags < MAX_AGENTS then c.ags[#c.ags + 1] = id end
+  if not c.c1 then c.c1 = NOW end
+  c.h0 = held_ms(c)
+end
+-- An agent's part ends while the caller goes on (a transfer): what their part was, for the
+-- agent's own call end (agent_done.lua reads a.offer.moved).
+local function part_moved(c)
+  hold_off(c)
+  return {q = c.q, conn = c.conn, hold = math.max(0, held_ms(c) - (c.h0 or 0))}
+end
+
 -- Flatten a list of offers for the reply.
 local function flat(list)
   local out = {}
   for _, o in ipairs(list) do for _, v in ipairs(o) do out[#out + 1] = v end end
   return out
+end
+
+-- The call a consult was for is over (the caller's call ended, or the agent's: with
+-- endConferenceOnExit, either ends the conference): the consult ends with it (event
+-- consult, result = ended), and the worker ends the target's call, still ringing or not,
+-- so it never rings on or joins an empty conference. A consulted agent is freed by that
+-- call's own status callback (agent_done.lua: their part, as after a cancel). Returns
+-- {target agent id or "", leg sid} (the leg "" while unknown: control.py ends the leg
+-- when its xleg is refused), or {} when no consult was going on.
+local function consult_over(c)
+  local x = c.x
+  if type(x) ~= 'table' or x.kind ~= 'consult' then return {} end
+  c.x = nil
+  local t = x.agent and agent_get(x.agent) or nil
+  local leg = x.leg or ''
+  if t and t.offer and t.offer.token == x.token and t.leg then leg = t.leg end
+  event('consult', {queue = c.q, call = c.id, agent = c.agent or '', to = x.to,
+                    result = 'ended'})
+  return {x.agent or '', leg}
 end
