@@ -114,7 +114,9 @@ class Simulation:
             return
         if leg is None:
             return
-        mine = leg.sid == self.caller_sid or (self.me is not None and leg.to == self.me)
+        # (the caller's own leg may speak before place_call has returned its sid)
+        mine = leg.sid == self.caller_sid or (self.me is not None and (
+            leg.to == self.me or (leg.direction == "inbound" and leg.from_ == self.me)))
         line: str | None = None
         if kind in ("say", "play", "play_digits", "beep"):
             text = "beep" if kind == "beep" else str(event[1])
