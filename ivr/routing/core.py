@@ -205,8 +205,7 @@ class Acd:
             # leave (they left: overflowed) or hangup (abandoned), and it may reach us
             # after this callback (another worker). Let it decide; if it never comes, an
             # abandon (Timers: leavecheck).
-            due = self.env.now_ms() + int(JOIN_GRACE * 1000)
-            self.env.db.zadd(keys.acd("timers"), {f"leavecheck|{call_sid}": due})
+            self._look_again("leavecheck", call_sid)
         elif record.state in ("waiting", "offered"):
             self._caller_gone(call_sid)
         elif record.state in ("connected", "done") and record.conference:
@@ -220,8 +219,13 @@ class Acd:
                 # They fetched the conference; did they enter it? Its participant-join
                 # callback may still be on its way (Twilio posts it asynchronously): look
                 # again shortly (Timers: joincheck).
-                due = self.env.now_ms() + int(JOIN_GRACE * 1000)
-                self.env.db.zadd(keys.acd("timers"), {f"joincheck|{call_sid}": due})
+                self._look_again("joincheck", call_sid)
+
+    def _look_again(self, check: str, call_sid: str) -> None:
+        """A timer (Timers: joincheck, leavecheck) that looks at a caller again once the
+        callback that may lag a hang-up (JOIN_GRACE) has had time to arrive."""
+        due = self.env.now_ms() + int(JOIN_GRACE * 1000)
+        self.env.db.zadd(keys.acd("timers"), {f"{check}|{call_sid}": due})
 
     def leave_check(self, call_sid: str) -> None:
         """A caller told to leave the line has hung up, and no <Enqueue> action said how
