@@ -31,7 +31,7 @@ from tests.api.test_control import (
     Desk,
     wait_until,
 )
-from tests.routing.conftest import RecordingTwilio, agents_of, enqueue
+from tests.routing.conftest import PlacedCall, RecordingTwilio, agents_of, enqueue
 from tests.routing.test_matching import token_of
 
 
@@ -281,18 +281,27 @@ def test_a_cold_transfer_to_an_agent_is_not_answered_twice(desk: Desk) -> None:
 
 
 class ConferenceTwilio(RecordingTwilio):
-    """RecordingTwilio with conference participants (the hold's participant updates)."""
+    """RecordingTwilio with conference participants: updates (a hold) are recorded, and a
+    participant dialled in (a consult's target) is a placed call."""
 
     @property
     def conferences(self) -> Any:
         outer = self
 
+        class _Participants:
+            def __call__(self, call: str) -> Any:
+                return SimpleNamespace(update=lambda **kw: outer.updates.append((call, kw)))
+
+            def create(self, **kw: Any) -> Any:
+                sid = f"CAconsult{len(outer.placed):024d}"
+                outer.placed.append(PlacedCall(sid, kw["to"], kw["from_"], url="",
+                                               status_callback=kw.get("status_callback"),
+                                               timeout=0))
+                return SimpleNamespace(call_sid=sid)
+
         class _Conferences:
             def __call__(self, sid: str) -> Any:
-                def participants(call: str) -> Any:
-                    return SimpleNamespace(
-                        update=lambda **kw: outer.updates.append((call, kw)))
-                return SimpleNamespace(participants=participants)
+                return SimpleNamespace(participants=_Participants())
 
             def list(self, **kw: Any) -> list[Any]:
                 return []

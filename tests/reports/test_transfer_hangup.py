@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ from ivr.sim.people import Phone
 from tests.api.test_control import AGENTS as AGENTS_YAML
 from tests.api.test_control import BOB, MAIN, QUEUES, SERVICE, TOKEN, Desk, wait_until
 from tests.reports.test_contact_hold import ConferenceTwilio
-from tests.routing.conftest import PlacedCall, RecordingTwilio, enqueue
+from tests.routing.conftest import RecordingTwilio, enqueue
 from tests.routing.test_matching import token_of
 
 AGENTS = {f"a{i:02d}": {"name": f"Agent {i}", "phone": f"+1500556{i:04d}",
@@ -32,7 +31,7 @@ AGENTS = {f"a{i:02d}": {"name": f"Agent {i}", "phone": f"+1500556{i:04d}",
 
 @pytest.fixture()
 def twilio() -> RecordingTwilio:
-    return ConsultTwilio()
+    return ConferenceTwilio()
 
 
 def told(twilio: Any, leg: str) -> list[str]:
@@ -161,37 +160,6 @@ def test_through_the_simulator_the_contact_stays_connected(desk: Desk) -> None:
 
 
 # --- a warm transfer's target, on the router's clock -----------------------------------
-
-
-class ConsultTwilio(ConferenceTwilio):
-    """ConferenceTwilio that can also dial a participant in (a consult's target)."""
-
-    @property
-    def conferences(self) -> Any:
-        outer = self
-
-        class _Participants:
-            def __init__(self, conference: str) -> None:
-                self.conference = conference
-
-            def __call__(self, call: str) -> Any:
-                return SimpleNamespace(update=lambda **kw: outer.updates.append((call, kw)))
-
-            def create(self, **kw: Any) -> Any:
-                sid = f"CAconsult{len(outer.placed):024d}"
-                outer.placed.append(PlacedCall(sid, kw["to"], kw["from_"], url="",
-                                               status_callback=kw.get("status_callback"),
-                                               timeout=0))
-                return SimpleNamespace(call_sid=sid)
-
-        class _Conferences:
-            def __call__(self, sid: str) -> Any:
-                return SimpleNamespace(participants=_Participants(sid))
-
-            def list(self, **kw: Any) -> list[Any]:
-                return []
-
-        return _Conferences()
 
 
 @pytest.mark.parametrize("ending", ["complete-then-hang-up", "hang-up-while-it-rings"])
