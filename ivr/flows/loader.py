@@ -66,7 +66,7 @@ def build_queue(name: str, raw: dict[str, Any]) -> QueueConfig:
                 for e in raw.get("escalate") or []]
     names = ("skills", "strategy", "ring_timeout", "max_wait", "wrap_up", "max_missed",
              "hold_music", "callback", "service_level", "timezone", "short_abandon",
-             "survey_by_text", "script", "record", "record_notice")
+             "survey_by_text", "script", "record", "record_notice", "chat", "chat_capacity")
     simple: dict[str, Any] = {k: raw[k] for k in names if k in raw}
     if raw.get("dispositions"):
         simple["dispositions"] = [str(d) for d in raw["dispositions"]]

@@ -111,6 +111,8 @@ class QueueConfig:
     dispositions: list[str] = field(default_factory=list)  # wrap-up codes agents pick
     record: bool = False  # record agents' calls of this queue (ivr/routing/recording.py)
     record_notice: str | None = None  # said to the caller before a recorded call
+    chat: bool = False  # texters in this queue talk to an agent by text (ivr/routing/chats.py)
+    chat_capacity: int = 3  # text conversations an agent may hold at once (beside one call)
 
 
 ALERT_KEYS = ("longest_wait", "waiting", "service_level", "abandon_rate")

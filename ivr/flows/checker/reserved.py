@@ -28,7 +28,7 @@ STRATEGIES = ("longest-idle", "round-robin", "fewest-calls", "least-talk-time",
 QUEUE_KEYS = ("skills", "strategy", "ring_timeout", "max_wait", "wrap_up", "max_missed",
               "hold_music", "announce", "callback", "service_level", "escalate", "timezone",
               "short_abandon", "survey_by_text", "alerts", "script", "dispositions",
-              "record", "record_notice")
+              "record", "record_notice", "chat", "chat_capacity")
 AGENT_KEYS = ("name", "phone", "skills", "pin", "shifts", "role")
 MAX_SHORT_NAME = 40
 """Longest disposition or break reason (they are codes, shown on buttons and in reports)."""
