@@ -50,16 +50,22 @@ class RestRequest:
 
 @dataclass
 class SimMessage:
-    """A text that reached a number: a `<Message>` reply or a REST-sent message."""
+    """A text the simulator carried: a REST-sent message or a `<Message>` reply (both reach
+    a phone), or one a person sent to the app ("inbound": its webhook's answer in `status`
+    and the texts of its `<Message>` replies in `replies`). `seq` is its place in the record,
+    the order Twilio took the messages in."""
 
     sid: str
     from_: str
     to: str
     body: str
     media: list[str] = field(default_factory=list)
-    via: str = "rest"  # "rest" | "twiml"
+    via: str = "rest"  # "rest" | "twiml" | "inbound"
     status_callback: str | None = None
     at: float = 0.0
+    seq: int = 0
+    status: int | None = None  # inbound: the webhook's HTTP status (0: no answer)
+    replies: list[str] = field(default_factory=list)  # inbound: its <Message> replies
 
 
 @dataclass
@@ -176,6 +182,7 @@ class SimRecord:
 
     def add_message(self, msg: SimMessage) -> None:
         with self.lock:
+            msg.seq = len(self.messages) + 1
             self.messages.append(msg)
 
     def snapshot(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ https://www.twilio.com/docs/messaging/api/message-resource
 from __future__ import annotations
 
 import io
+import threading
 import time
 import wave
 from typing import TYPE_CHECKING, Any
@@ -195,8 +196,10 @@ def make_rest_app(sim: TwilioSim) -> Flask:
             return error(400, 21602, "Message body is required.")
         if len(body) > 1600:
             return error(400, 21617, "The message body exceeds the 1600 character limit.")
-        msg = sim.deliver_rest_message(from_, to, body, media, f.get("StatusCallback"))
-        return jsonify({
+        released = threading.Event()  # the phone gets it once this answer went out
+        msg = sim.deliver_rest_message(from_, to, body, media, f.get("StatusCallback"),
+                                       released)
+        resp = jsonify({
             "sid": msg.sid, "account_sid": sim.account_sid, "to": to, "from": from_,
             "body": body, "status": "queued", "num_media": str(len(media)),
             "num_segments": str(max(1, -(-len(body) // 160))), "direction": "outbound-api",
@@ -206,7 +209,10 @@ def make_rest_app(sim: TwilioSim) -> Flask:
             "messaging_service_sid": f.get("MessagingServiceSid"),
             "uri": f"/2010-04-01/Accounts/{sim.account_sid}/Messages/{msg.sid}.json",
             "subresource_uris": {},
-        }), 201
+        })
+        resp.status_code = 201
+        resp.call_on_close(released.set)
+        return resp
 
     add_conference_routes(app, sim)
 

@@ -26,6 +26,7 @@ from xml.etree import ElementTree as ET
 import requests
 
 from ivr.sim.harness import RunningServer, serve_wsgi
+from ivr.sim.inboxes import Inboxes, Later, TextHandler
 from ivr.sim.legs import Leg, Source, build_get_url, sign
 from ivr.sim.people import Caller, Phone
 from ivr.sim.records import CallRecord, HttpExchange, SimMessage, SimRecord, new_sid
@@ -139,6 +140,10 @@ class TwilioSim:
         self._threads: list[threading.Thread] = []
         self._status_waiters = threading.Condition()
         self.conference_callbacks = 0  # conference status callbacks sent
+        # Texts to a number with a handler (a scripted texter, an agent's phone) reach it
+        # on its own thread, in order (ivr/sim/inboxes.py); `later` runs people's delays.
+        self.inboxes = Inboxes(self.error)
+        self.later = Later(self.error)
 
     # --- console configuration ---------------------------------------------------------
 
@@ -204,6 +209,8 @@ class TwilioSim:
         """Hang up every live call, then close the REST API."""
         from ivr.sim.legs import HungUp
 
+        self.later.stop()
+        self.inboxes.stop()
         for leg in list(self.legs.values()):
             if not leg.done.is_set():
                 leg.interrupt(HungUp("sim-stop"))
@@ -259,7 +266,32 @@ class TwilioSim:
     def inbox(self, number: str) -> list[SimMessage]:
         """Every text that reached `number` (REST-sent and <Message> replies)."""
         with self.record.lock:
-            return [m for m in self.record.messages if m.to == number]
+            return [m for m in self.record.messages if m.to == number and m.via != "inbound"]
+
+    @property
+    def texts(self) -> list[SimMessage]:
+        """Every text the simulator carried, either way, in the order Twilio took them."""
+        with self.record.lock:
+            return list(self.record.messages)
+
+    def on_text(self, number: str, handler: TextHandler) -> None:
+        """Hand every text reaching `number` to `handler`, on that number's own thread, in
+        order, after the REST call that sent it returned (ivr/sim/inboxes.py)."""
+        self.inboxes.register(number, handler)
+
+    def after(self, seconds: float, fn: Callable[[], None]) -> None:
+        """Run `fn` after `seconds` *simulated* seconds (a person's pause), off this thread."""
+        self.later.after(seconds * self.time_scale, fn)
+
+    def texts_settled(self, timeout: float = 10.0) -> bool:
+        """Wait until every text was handed over and nobody scripted has anything pending."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.later.pending() == 0 and self.inboxes.wait_idle(
+                    max(deadline - time.monotonic(), 0.0)) and self.later.pending() == 0:
+                return True
+            time.sleep(0.02)
+        return False
 
     def call(self, sid: str) -> SimCall:
         return SimCall(self.legs[sid])
@@ -438,12 +470,23 @@ class TwilioSim:
 
     # --- messages ----------------------------------------------------------------------
 
+    def carry(self, msg: SimMessage, released: threading.Event | None = None) -> None:
+        """Record a text and hand it to its number's handler, in one step, so handlers see
+        texts in the record's order."""
+        with self.record.lock:
+            self.record.add_message(msg)
+            if msg.via != "inbound":
+                self.inboxes.post(msg, released)
+
     def deliver_rest_message(
-        self, from_: str, to: str, body: str, media: list[str], status_callback: str | None
+        self, from_: str, to: str, body: str, media: list[str], status_callback: str | None,
+        released: threading.Event | None = None,
     ) -> SimMessage:
+        """A message created through the REST API; `released` is set once its 201 went out
+        (the phone gets it only then)."""
         msg = SimMessage(sid=new_sid("SM"), from_=from_, to=to, body=body, media=list(media),
                          via="rest", status_callback=status_callback, at=time.time())
-        self.record.add_message(msg)
+        self.carry(msg, released)
         if self.listener is not None:
             self.listener_message(msg)
         if status_callback:
@@ -477,13 +520,42 @@ class TwilioSim:
         from_state: str | None = None,
         from_country: str | None = None,
     ) -> list[str]:
-        """An inbound text to the app's number; returns the texts of its <Message> replies.
+        """An inbound text to the app's number; returns the texts of its <Message> replies."""
+        return self.text_app(from_, to, body, media, from_city=from_city,
+                             from_state=from_state, from_country=from_country).replies
+
+    def text_app(
+        self,
+        from_: str,
+        to: str,
+        body: str,
+        media: list[tuple[str, str]] | None = None,
+        *,
+        from_city: str | None = None,
+        from_state: str | None = None,
+        from_country: str | None = None,
+    ) -> SimMessage:
+        """An inbound text to the app's number, recorded (via "inbound") before its webhook
+        goes out; the answer's status and `<Message>` replies are filled in on return.
 
         https://www.twilio.com/docs/messaging/guides/webhook-request
         https://www.twilio.com/docs/messaging/twiml/message
         """
         media = media or []
         sid = new_sid("SM")
+        msg = SimMessage(sid=sid, from_=from_, to=to, body=body,
+                         media=[url for url, _ in media], via="inbound", at=time.time())
+        self.carry(msg)
+        msg.replies = self._post_text(sid, from_, to, body, media, msg, from_city=from_city,
+                                      from_state=from_state, from_country=from_country)
+        return msg
+
+    def _post_text(
+        self, sid: str, from_: str, to: str, body: str, media: list[tuple[str, str]],
+        msg: SimMessage, *, from_city: str | None, from_state: str | None,
+        from_country: str | None,
+    ) -> list[str]:
+        """The webhook of one inbound text and its `<Redirect>` hops; the replies' texts."""
         params = {
             "MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid,
             "AccountSid": self.account_sid, "MessagingServiceSid": "",
@@ -504,6 +576,7 @@ class TwilioSim:
         url, method = self.sms_url, "POST"
         for _ in range(10):  # <Redirect> hops
             ex = self.http(None, url, method, params)
+            msg.status = ex.status
             if not 200 <= ex.status < 300 or not ex.body.strip():
                 return replies
             if "xml" not in ex.content_type:
@@ -545,7 +618,7 @@ class TwilioSim:
         msg = SimMessage(sid=new_sid("SM"), from_=el.get("from") or number,
                          to=el.get("to") or texter, body=body, media=media, via="twiml",
                          at=time.time())
-        self.record.add_message(msg)
+        self.carry(msg)
         self.listener_message(msg)
         return body
 
