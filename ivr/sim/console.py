@@ -12,8 +12,9 @@ Two ways of reading input:
 - interactive (a person at a terminal): a ring only takes what is typed after
   it rang, keys typed on hold go to the hold menu, and a line that nobody is
   asking for is kept with a visible note, never dropped silently.
-Lines starting with "/" are commands; with a command handler set they are
-run at once, whatever else is waiting for an answer.
+Lines starting with "/" (commands) or "@" (a text from an agent's phone) are run
+at once by the command handler, when one is set, whatever else is waiting for an
+answer.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import click
+
+#: Lines run as commands at once: "/status", and "@alice A" (text as an agent's phone).
+COMMAND_STARTS = ("/", "@")
 
 
 @dataclass
@@ -66,7 +70,8 @@ class Console:
 
     def feed(self, line: str | None, *, to: str | None = None) -> None:
         """A line from the user (None: no more input)."""
-        if line is not None and to is None and line.startswith("/") and self.on_command:
+        if line is not None and to is None and line.startswith(COMMAND_STARTS) \
+                and self.on_command:
             self.on_command(line.strip())
             return
         note: str | None = None

@@ -46,7 +46,12 @@ HANGUP_WORDS = {"/hangup", "/h", "/quit", "/q"}
 PROMPT = "⌨️  keys or words (Enter: silence, /hangup):"
 HOLD_TAG = "on hold"
 HOLD_PROMPT = f"⌨️  keys or words {HOLD_TAG}:"  # never shown: hold keys are typed any time
-HELP = ("commands: /status (queues and agents), /agent NAME on|break|off, /hangup, /help")
+HELP = ("commands: /status (queues and agents), /agent NAME on|break|off, /hangup, /help; "
+        "@NAME TEXT texts the service number from that agent's phone (@alice A, "
+        "@alice #2 hello, @alice DONE)")
+AGENT_HINT = ("ℹ️  answer as the agent with @NAME TEXT, e.g. @{who} A to accept, "
+              "@{who} #1 hello, @{who} DONE")
+AGENT_TEXT_WAIT = 5.0  # real seconds a scripted @NAME line waits for a text to that phone
 STATUS_WORDS = {"on": "available", "off": "offline", "available": "available",
                 "break": "break", "offline": "offline"}
 
@@ -68,11 +73,16 @@ class Simulation:
         agent_talk_seconds: float = 30.0,
         ring_seconds: float = 20.0,
         admin: AdminClient | None = None,
+        agent_ids: Mapping[str, str] | None = None,
     ) -> None:
         self.sim = sim
         self.console = console
         self.admin = admin
         self.agents = dict(agents or {})  # phone number -> name
+        self.agent_ids = dict(agent_ids or {})  # phone number -> agent id (for @NAME)
+        self.service: str | None = None  # the number called or texted
+        self._texts_seen: dict[str, int] = {}  # agent phone -> texts it had at its last @
+        self._hinted = False
         self.caller_sid: str | None = None
         self.me: str | None = None  # the terminal user's own number (rings for call backs)
         self.texter: str | None = None
@@ -97,6 +107,7 @@ class Simulation:
         if number not in self.agents and self.admin is not None:
             with contextlib.suppress(AdminError):
                 self.agents.update(agents_of(self.admin))
+                self.agent_ids.update(agent_ids_of(self.admin))
         phone = self.agent_phone(self.agents.get(number))
         self.sim.phones.setdefault(number, phone)
         return self.sim.phones[number]
@@ -152,12 +163,32 @@ class Simulation:
             self.console.show(line)
 
     def show_message(self, msg: SimMessage) -> None:
+        attached = "".join(f" 📎 {m}" for m in msg.media)
         if self.texter is not None and msg.to in (self.texter, bare(self.texter)):
-            self.console.show(f"💬 {msg.body}" + "".join(f" 📎 {m}" for m in msg.media))
+            self.console.show(f"💬 {msg.body}{attached}")
+        elif msg.to in self.agents or msg.to in self.agent_ids:
+            who = self.agent_handle(msg.to)
+            self.console.show(f"📱 {who} ({msg.to}) gets: {msg.body}{attached}")
+            if self.console.interactive and not self._hinted:
+                self._hinted = True
+                self.console.show(AGENT_HINT.format(who=who))
         else:
-            name = self.agents.get(msg.to)
-            to = f"{msg.to} ({name})" if name else msg.to
-            self.console.show(f"💬 text to {to}: {msg.body}")
+            self.console.show(f"💬 text to {msg.to}: {msg.body}{attached}")
+
+    def agent_handle(self, phone: str) -> str:
+        """How the terminal names an agent's phone: their id (alice), else their name."""
+        return self.agent_ids.get(phone) or self.agents.get(phone) or phone
+
+    def agent_phone_of(self, handle: str) -> str | None:
+        """The phone of the agent called `handle` (id, name or first name, any case)."""
+        wanted = handle.lower()
+        for phone, agent_id in self.agent_ids.items():
+            if agent_id.lower() == wanted:
+                return phone
+        for phone, name in self.agents.items():
+            if name.lower() == wanted or name.split()[0].lower() == wanted:
+                return phone
+        return None
 
     # --- what the user does -------------------------------------------------------------
 
@@ -186,7 +217,7 @@ class Simulation:
                 return Silence()
             if text.lower() in HANGUP_WORDS:
                 return Hangup()
-            if text.startswith("/"):
+            if text.startswith(("/", "@")):
                 self.command(text)  # typed ahead in a script: run it, then ask again
                 continue
             break
@@ -216,7 +247,7 @@ class Simulation:
                                           cancelled=leg.hangup_pending if leg else None)
             except EOFError:
                 return "no-answer"
-            if answer is not None and answer.startswith("/"):
+            if answer is not None and answer.startswith(("/", "@")):
                 self.command(answer)
                 continue
             choice = (answer or "")[:1].lower()
@@ -241,7 +272,7 @@ class Simulation:
                 return default
             if keys is not None and keys.lower() in HANGUP_WORDS:
                 return Hangup()
-            if keys is not None and keys.startswith("/"):
+            if keys is not None and keys.startswith(("/", "@")):
                 self.command(keys)
                 continue
             return keys or default
@@ -253,7 +284,11 @@ class Simulation:
     # --- commands --------------------------------------------------------------------
 
     def command(self, line: str) -> None:
-        """A "/command" typed at any moment: never dropped, always answered."""
+        """A "/command" (or "@NAME text") typed at any moment: never dropped, always
+        answered."""
+        if line.startswith("@"):
+            self.agent_text(line)
+            return
         word, *args = line.split()
         word = word.lower()
         if word in HANGUP_WORDS:
@@ -292,6 +327,32 @@ class Simulation:
             return
         self.console.show(f"👤 {row['id']}: {row['status']} ({row['state']})")
 
+    def agent_text(self, line: str) -> None:
+        """"@alice #2 hello": alice's phone texts the service number (what an agent answers
+        an offer or a texter with). Scripted, it first waits (a few seconds at most) for a
+        text to reach that phone since its previous one, so a script reads in order."""
+        handle, _, body = line[1:].partition(" ")
+        phone = self.agent_phone_of(handle)
+        if phone is None:
+            known = ", ".join(sorted(self.agent_handle(p) for p in
+                                     set(self.agents) | set(self.agent_ids))) or "none"
+            self.console.show(f"❓ no agent {handle!r} (agents: {known}); @NAME TEXT")
+            return
+        if not body.strip():
+            self.console.show(f"ℹ️  @{handle} TEXT, e.g. @{handle} A")
+            return
+        if not self.console.interactive:
+            seen = self._texts_seen.get(phone, 0)
+            self.sim.wait_for(lambda: len(self.sim.inbox(phone)) > seen, AGENT_TEXT_WAIT)
+        got = self.sim.inbox(phone)
+        service = got[-1].from_ if got else self.service
+        if service is None:
+            self.console.show("⚠️  no service number to text yet")
+            return
+        self._texts_seen[phone] = len(got)
+        self.console.show(f"📱 {self.agent_handle(phone)} ({phone}) texts: {body.strip()}")
+        self.sim.send_sms(phone, service, body.strip())
+
     def show_status(self) -> None:
         if self.admin is None:
             self.console.show("⚠️  /status needs the server's admin API (none here)")
@@ -313,6 +374,7 @@ class Simulation:
              callback_wait: float = 300.0) -> str:
         """Place the call; if the caller asked to be called back, stay for that call too."""
         self.me = from_
+        self.service = to
         self.sim.phones[from_] = Phone(name="you", on_ring=self.on_ring, live=self.caller_input,
                                        hangup_after=None, ring_delay=1.0)
         self.console.show(f"📱 calling {to} from {from_} …")
@@ -348,6 +410,7 @@ class Simulation:
     def text(self, from_: str, to: str, *, callback_wait: float = 300.0) -> None:
         """Text back and forth; the texter's phone rings here too (a call back by text)."""
         self.texter = from_
+        self.service = to
         self.me = bare(from_)
         self.sim.phones[self.me] = Phone(name="you", on_ring=self.on_ring,
                                          live=self.caller_input, hangup_after=None,
@@ -359,7 +422,7 @@ class Simulation:
             except EOFError:
                 break
             body = body or ""
-            if body.startswith("/") and body.lower() not in HANGUP_WORDS:
+            if body.startswith(("/", "@")) and body.lower() not in HANGUP_WORDS:
                 self.command(body)
                 continue
             if not body or body.lower() in HANGUP_WORDS:
@@ -386,6 +449,11 @@ class Simulation:
 def agents_of(admin: AdminClient) -> dict[str, str]:
     """Agents' phones as the server knows them (agents.yaml and the API): number -> name."""
     return {a["phone"]: a.get("name") or a["id"] for a in admin.agents() if a.get("phone")}
+
+
+def agent_ids_of(admin: AdminClient) -> dict[str, str]:
+    """Agents' phones as the server knows them: number -> agent id (what @NAME names)."""
+    return {a["phone"]: a["id"] for a in admin.agents() if a.get("phone")}
 
 
 def log_in_on_break(admin: AdminClient, console: Console, *, agents_as_they_are: bool) -> None:
@@ -512,12 +580,15 @@ def run_simulation(
             console.show(f"🕰  {pretend.describe()}")
         try:
             agents = agents_of(server.admin)
+            ids = agent_ids_of(server.admin)
         except AdminError:
             agents = {a.phone: a.name for a in server.callflows.agents.values() if a.phone}
+            ids = {a.phone: agent_id for agent_id, a in server.callflows.agents.items()
+                   if a.phone}
         explicit = agents_available is not None
         if agents_available is None:
             agents_available = not server.attached
-        session = Simulation(server.sim, console, agents, admin=server.admin)
+        session = Simulation(server.sim, console, agents, admin=server.admin, agent_ids=ids)
         if agents_available:
             for agent_id in server.callflows.agents:
                 try:
