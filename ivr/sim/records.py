@@ -66,6 +66,7 @@ class SimMessage:
     seq: int = 0
     status: int | None = None  # inbound: the webhook's HTTP status (0: no answer)
     replies: list[str] = field(default_factory=list)  # inbound: its <Message> replies
+    done_at: float | None = None  # inbound: when its webhook's answer came back
 
 
 @dataclass

@@ -178,7 +178,8 @@ class AgentTextPhone(TextPerson):
     On an offer it answers `A`, `D` or nothing (`choose`, or the seeded `rng` with
     `weights` for accept/decline/ignore), after `think` simulated seconds. Each relayed
     message of conversation N is answered `#N <reply_text(conv)>` until the phone has
-    replied `replies` (a range) times; the next one is answered `#N DONE`.
+    replied `replies` (a range) times; the next one is answered `#N DONE`, and so is a
+    texter who says nothing for `idle_done` simulated seconds after a reply.
     """
 
     def __init__(self, sim: TwilioSim, number: str, service: str, *,
@@ -186,6 +187,7 @@ class AgentTextPhone(TextPerson):
                  weights: tuple[int, int, int] = (100, 0, 0),
                  choose: Callable[[SimMessage], OfferChoice] | None = None,
                  replies: tuple[int, int] = (1, 3), think: tuple[float, float] = (2.0, 10.0),
+                 idle_done: float | None = None,
                  reply_text: Callable[[Conversation], str] | None = None) -> None:
         super().__init__(sim, number, service)
         self.rng = rng or random.Random(0)
@@ -194,6 +196,7 @@ class AgentTextPhone(TextPerson):
         self.choose = choose
         self.replies = replies
         self.think = think
+        self.idle_done = idle_done
         self.reply_text = reply_text or (lambda conv: f"reply {len(conv.sent) + 1}")
         self.conversations: dict[int, Conversation] = {}  # open now, by #N
         self.history: list[Conversation] = []  # every one, in the order they were joined
@@ -259,20 +262,30 @@ class AgentTextPhone(TextPerson):
 
         self.sim.after(self._pause(), answer)
 
-    def _answer(self, conv: Conversation) -> None:
+    def _answer(self, conv: Conversation, *, idle_for: int | None = None) -> None:
+        """Reply to conversation `conv` after a pause (`idle_for`: only if it got no more
+        than that many messages meanwhile, and then with DONE)."""
         def reply() -> None:
             with self._sending:  # decided and sent as one step: replies never cross
                 with self._state:
                     if self.conversations.get(conv.n) is not conv:
                         return  # it ended meanwhile
-                    last = len(conv.sent) >= conv.replies_wanted
-                    if last and any(m.body.endswith(" DONE") for m in conv.sent):
+                    if any(m.body.endswith(" DONE") for m in conv.sent):
                         return  # DONE already said
+                    if idle_for is not None and len(conv.got) > idle_for:
+                        return  # they spoke meanwhile: that message is answered
+                    last = idle_for is not None or len(conv.sent) >= conv.replies_wanted
                     body = f"#{conv.n} " + ("DONE" if last else self.reply_text(conv))
+                    seen = len(conv.got)
                 msg = self.sim.text_app(self.address, self.service, body)
                 with self._cond:
                     self.sent.append(msg)
                 with self._state:
                     conv.sent.append(msg)
+            if not last and self.idle_done is not None:
+                self.sim.after(self.idle_done, lambda: self._answer_now(conv, seen))
 
-        self.sim.after(self._pause(), reply)
+        self.sim.after(0.0 if idle_for is not None else self._pause(), reply)
+
+    def _answer_now(self, conv: Conversation, seen: int) -> None:
+        self._answer(conv, idle_for=seen)

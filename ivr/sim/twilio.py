@@ -548,6 +548,7 @@ class TwilioSim:
         self.carry(msg)
         msg.replies = self._post_text(sid, from_, to, body, media, msg, from_city=from_city,
                                       from_state=from_state, from_country=from_country)
+        msg.done_at = time.time()
         return msg
 
     def _post_text(
