@@ -177,7 +177,8 @@ class AgentTextPhone(TextPerson):
 
     On an offer it answers `A`, `D` or nothing (`choose`, or the seeded `rng` with
     `weights` for accept/decline/ignore), after `think` simulated seconds. Each relayed
-    message of conversation N is answered `#N <reply_text(conv)>` until the phone has
+    message of conversation N (and its joining: a greeting) is answered
+    `#N <reply_text(conv)>` until the phone has
     replied `replies` (a range) times; the next one is answered `#N DONE`, and so is a
     texter who says nothing for `idle_done` simulated seconds after a reply.
     """
@@ -222,6 +223,7 @@ class AgentTextPhone(TextPerson):
                     conv.replies_wanted = self.rng.randint(*self.replies)
                 self.conversations[n] = conv
                 self.history.append(conv)
+            self._answer(conv)  # a greeting: an agent speaks first
         elif ENDED.search(text):
             with self._state:
                 conv_or_none = self.conversations.pop(n, None)

@@ -88,8 +88,9 @@ def test_texter_schedule_waits_for_what_it_expects(canned: Canned, sim: TwilioSi
 
 
 def test_agent_phone_answers_offers_and_relayed_messages(canned: Canned, sim: TwilioSim) -> None:
-    """A canned relay: each text from the texter is relayed to the agent (an offer first);
-    the agent's `A` joins them, `#1 ...` goes back to the texter, `#1 DONE` ends it."""
+    """A canned relay: the texter's first text is offered to the agent, whose `A` joins
+    them (the phone greets them), the next ones are relayed; `#1 ...` goes back to the
+    texter, `#1 DONE` ends it."""
     state = {"joined": False, "done": False}
     sim.phones[AGENT] = Phone()  # (only texts here)
 
@@ -102,7 +103,6 @@ def test_agent_phone_answers_offers_and_relayed_messages(canned: Canned, sim: Tw
                 state["joined"] = True
                 client.messages.create(to=AGENT, from_=SERVICE,
                                        body="You're texting with +1 555… (sales).")
-                client.messages.create(to=AGENT, from_=SERVICE, body="first words")
                 client.messages.create(to=TEXTER, from_="whatsapp:" + SERVICE,
                                        body="Alice has joined the conversation.")
             elif body == "#1 DONE":
@@ -124,23 +124,21 @@ def test_agent_phone_answers_offers_and_relayed_messages(canned: Canned, sim: Tw
         return resp()
 
     def words(conv: Conversation) -> str:
-        return f"answer to {conv.got[-1].body}"
+        return f"answer to {conv.got[-1].body}" if conv.got else "hello"
 
     phone = AgentTextPhone(sim, AGENT, SERVICE, rng=random.Random(1), replies=(2, 2),
                            think=(1, 2), reply_text=words)
     texter = Texter(sim, TEXTER, "whatsapp:" + SERVICE, [
-        "first words", Text("second", when="answer to first"),
-        Text("third", when="answer to second")])
+        "first words", Text("second", when="hello"), Text("third", when="answer to second")])
     texter.start().wait(10)
     assert texter.wait_for("has ended", 10) is not None
     assert sim.texts_settled(10)
-    assert [m.body for m in phone.sent] == [
-        "A", "#1 answer to first words", "#1 answer to second", "#1 DONE"]
-    assert texter.bodies() == ["Alice has joined the conversation.", "answer to first words",
+    assert [m.body for m in phone.sent] == ["A", "#1 hello", "#1 answer to second", "#1 DONE"]
+    assert texter.bodies() == ["Alice has joined the conversation.", "hello",
                                "answer to second", "This conversation has ended."]
     (conv,) = phone.history
-    assert conv.ended == "done" and [m.body for m in conv.got] == [
-        "first words", "second", "third"]
+    assert conv.ended == "done" and [m.body for m in conv.got] == ["second", "third"]
+    assert conv.offer is not None and '"first words"' in conv.offer.body
     assert phone.conversations == {}
     assert [c for _, c in phone.offers] == ["accept"]
     sim.assert_no_errors()
