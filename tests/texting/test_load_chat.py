@@ -37,7 +37,7 @@ import redis
 from ivr import keys
 from ivr.sim.people import Caller, Phone
 from ivr.sim.records import SimMessage
-from ivr.sim.texters import OFFER, TAGGED, AgentTextPhone, Conversation, Texter
+from ivr.sim.texters import ENDED, JOINED, OFFER, TAGGED, AgentTextPhone, Conversation, Texter
 from ivr.sim.twilio import SimCall, TwilioSim
 from ivr.store import connect
 from tests.routing.loadkit import Cluster
@@ -92,7 +92,7 @@ steps:
 """
 
 TOKEN = re.compile(r"\[(t\d{3}):(\d+)\]")  # a texter's message: [t017:3]
-REPLY = re.compile(r"\[(a\d{2})>(t\d{3}):(\d+)\]")  # an agent's reply: [a04>t017:2]
+REPLY = re.compile(r"\[(a\d{2})\.(\d+)\]")  # an agent's reply, its phone's 7th: [a04.7]
 JOINED_TEXT = "has joined the conversation"
 ENDED_TEXT = "This conversation has ended"
 SYSTEM_TO_TEXTER = ("An agent will be with you shortly", "in line for an agent", JOINED_TEXT,
@@ -175,11 +175,12 @@ class LoadTexter:
 
 
 def reply_words(agent: str) -> Any:
-    def words(conv: Conversation) -> str:
-        source = conv.got[-1].body if conv.got else (conv.offer.body if conv.offer else "")
-        found = TOKEN.search(source)
-        who = found.group(1) if found else "t???"
-        return f"[{agent}>{who}:{len(conv.sent) + 1}] sure, noted"
+    """An agent's replies, numbered per phone so each is told apart wherever it lands (the
+    phone cannot know the texter: every text to it masks them alike, "+1 415…")."""
+    count = iter(range(1, 1_000_000))
+
+    def words(_conv: Conversation) -> str:
+        return f"[{agent}.{next(count)}] sure, noted"
     return words
 
 
@@ -262,57 +263,126 @@ def check_texter_to_agent(texts: list[SimMessage], seen: dict[str, Seen],
 
 def check_agent_to_texter(texts: list[SimMessage], seen: dict[str, Seen],
                           agent_phones: set[str]) -> list[str]:
-    """Each reply an agent's phone sent that the app took silently reached the texter it
-    was meant for exactly once, in the order sent; one it refused reached nobody; texters
-    got nothing else but the service's own words."""
+    """Each reply an agent's phone sent that the app took silently reached one texter
+    exactly once, each texter got theirs in the order sent; a reply the app refused
+    reached nobody; texters got nothing else but the service's own words."""
     problems = []
-    by_address = {s.address: s for s in seen.values()}
-    wanted: dict[str, list[str]] = collections.defaultdict(list)
+    sent: dict[str, SimMessage] = {}
     refused: set[str] = set()
     for m in texts:
-        if m.via != "inbound" or m.from_ not in agent_phones:
-            continue
-        found = REPLY.search(m.body)
-        if found is None:
-            continue
-        (wanted[found.group(2)].append(untagged(m.body)) if silent(m)
-         else refused.add(untagged(m.body)))
-    for address, s in by_address.items():
+        if m.via == "inbound" and m.from_ in agent_phones and REPLY.search(m.body):
+            if silent(m):
+                sent[untagged(m.body)] = m
+            else:
+                refused.add(untagged(m.body))
+    delivered = collections.Counter(m.body for s in seen.values() for m in s.got
+                                    if m.via == "rest" and REPLY.search(m.body))
+    lost = [b for b in sent if delivered[b] == 0]
+    doubled = [b for b, n in delivered.items() if n > 1]
+    if lost or doubled:
+        problems.append(f"agents' replies lost {lost[:10]}, delivered twice {doubled[:10]}")
+    if set(delivered) & refused:
+        problems.append(f"replies the app refused were delivered: {set(delivered) & refused}")
+    if set(delivered) - set(sent) - refused:
+        problems.append(f"replies nobody sent: {set(delivered) - set(sent) - refused}")
+    for s in seen.values():
         replies = [m.body for m in s.got if m.via == "rest" and REPLY.search(m.body)]
+        in_order = sorted(replies, key=lambda b: sent[b].seq if b in sent else 0)
+        if replies != in_order:
+            problems.append(f"{s.tag}: got replies {replies}, sent in the order {in_order}")
         others = [m.body for m in s.got if not REPLY.search(m.body)
                   and not any(w in m.body for w in SYSTEM_TO_TEXTER)]
         if others:
-            problems.append(f"{s.tag} ({address}) got unexpected texts: {others}")
-        strays = [b for b in replies if REPLY.search(b).group(2) != s.tag]  # type: ignore[union-attr]
-        if strays:
-            problems.append(f"{s.tag} got replies meant for someone else: {strays}")
-        if replies != wanted.get(s.tag, []):
-            problems.append(f"{s.tag}: agents sent {wanted.get(s.tag, [])}, "
-                            f"the texter got {replies}")
-        if set(replies) & refused:
-            problems.append(f"{s.tag}: got replies the app refused: "
-                            f"{set(replies) & refused}")
+            problems.append(f"{s.tag} ({s.address}) got unexpected texts: {others}")
     return problems
 
 
-def open_spans(phone: AgentTextPhone, seen: dict[str, Seen]) -> list[tuple[float, float, str]]:
-    """When each conversation of this phone was certainly open (active or wrapping up):
-    from the answer to the `A` that took it to the start of the text that ended it (the
-    agent's DONE, or the texter's STOP); a conversation never ended is (start, inf)."""
+@dataclass
+class Stint:
+    """One conversation on an agent's phone, from the text that joined it (`#N You're
+    texting with…`, no #N: #1) to the one that ended it, read from the record alone."""
+
+    phone: str
+    n: int
+    joined: SimMessage
+    accept: SimMessage | None  # the `A` whose webhook texted `joined`
+    relayed: list[str] = field(default_factory=list)  # the texters whose words came
+    replies: list[SimMessage] = field(default_factory=list)  # taken silently
+    done: SimMessage | None = None  # the agent's DONE, taken silently
+    ended: SimMessage | None = None
+
+
+def stints_of(texts: list[SimMessage], phone: str) -> list[Stint]:
+    mine = [m for m in texts if (m.to == phone and m.via != "inbound")
+            or (m.from_ == phone and m.via == "inbound")]
+    accepts = [m for m in mine if m.via == "inbound" and m.body == "A"]
+    current: dict[int, Stint] = {}
+    out: list[Stint] = []
+    for m in mine:
+        tagged = TAGGED.match(m.body)
+        n, text = (int(tagged.group(1)), tagged.group(2)) if tagged else (1, m.body)
+        if m.via == "inbound":
+            stint = current.get(n)
+            if stint is None or not silent(m) or not tagged:
+                continue  # A, D, ON, or a reply to nothing
+            if text.upper() == "DONE":
+                stint.done = stint.done or m
+            else:
+                stint.replies.append(m)
+        elif JOINED.search(text):
+            accept = next((a for a in accepts
+                           if a.at <= m.at <= (a.done_at or math.inf)), None)
+            current[n] = Stint(phone, n, m, accept)
+            out.append(current[n])
+        elif ENDED.search(text):
+            ended = current.pop(n, None)
+            if ended is not None:
+                ended.ended = m
+        elif m.via == "rest" and not OFFER.search(m.body):
+            found = TOKEN.search(m.body)
+            if found and n in current:
+                current[n].relayed.append(found.group(1))
+    return out
+
+
+def texter_of(stint: Stint, seen: dict[str, Seen]) -> set[str]:
+    """Who the conversation was with, as far as the record says: whose words were relayed
+    in it, and who got the agent's replies."""
+    replies = {untagged(m.body) for m in stint.replies}
+    got = {s.tag for s in seen.values() for m in s.got if m.body in replies}
+    return set(stint.relayed) | got
+
+
+def check_stints(stints: list[Stint], seen: dict[str, Seen]) -> list[str]:
+    """Each conversation on a phone is with one texter, the same both ways, and it was
+    joined by an `A` and ended."""
+    problems = []
+    for st in stints:
+        who = texter_of(st, seen)
+        if len(who) > 1:
+            problems.append(f"{st.phone} #{st.n} (joined at {st.joined.seq}) mixes {who}")
+        if st.accept is None:
+            problems.append(f"{st.phone} #{st.n} joined at {st.joined.seq} without an A")
+        if st.ended is None:
+            problems.append(f"{st.phone} #{st.n} joined at {st.joined.seq} never ended")
+    return problems
+
+
+def open_spans(stints: list[Stint], seen: dict[str, Seen]) -> list[tuple[float, float, str]]:
+    """When each conversation of a phone was certainly open (active or wrapping up): from
+    the answer to the `A` that took it to the start of the text that ended it (the agent's
+    DONE, or the texter's STOP); one never ended is open to the end (inf)."""
     spans = []
-    sent = phone.sent
-    for conv in phone.history:
-        assert conv.offer is not None
-        found = TOKEN.search(conv.offer.body)
-        tag = found.group(1) if found else "?"
-        accept = next((m for m in sent if m.body == "A" and m.seq > conv.offer.seq), None)
-        if accept is None or accept.done_at is None:
+    for st in stints:
+        if st.accept is None or st.accept.done_at is None:
             continue
-        ends = [m.at for m in conv.sent if m.body.endswith(" DONE") and silent(m)]
-        stop = seen[tag].stop if tag in seen else None
-        if stop is not None and stop.at > accept.at:
-            ends.append(stop.at)
-        spans.append((accept.done_at, min(ends) if ends else math.inf, tag))
+        ends = [st.done.at] if st.done is not None else []
+        for tag in texter_of(st, seen):
+            stop = seen[tag].stop if tag in seen else None
+            if stop is not None and stop.at > st.accept.at:
+                ends.append(stop.at)
+        spans.append((st.accept.done_at, min(ends) if ends else math.inf,
+                      f"#{st.n}@{st.joined.seq}"))
     return spans
 
 
@@ -443,6 +513,11 @@ def test_100_texters_and_40_callers_on_10_agents(redis_url: str, r: redis.Redis,
         assert sim.texts_settled(60)
         elapsed = time.monotonic() - began
         texts = sim.texts
+        log = tmp_path / "texts.log"  # every text carried, for a failure's post-mortem
+        log.write_text("".join(
+            f"{m.seq:5} {m.at:.3f} {m.via:7} {m.from_:>26} -> {m.to:<26} {m.body!r}"
+            f"{' ' + str(m.media) if m.media else ''}"
+            f"{f' [{m.status} {m.replies}]' if m.via == 'inbound' else ''}\n" for m in texts))
         left_open = [c for c in server_chats(check) if c["state"] in ("waiting", "offered",
                                                                       "active")]
         assert left_open == [], left_open
@@ -454,12 +529,13 @@ def test_100_texters_and_40_callers_on_10_agents(redis_url: str, r: redis.Redis,
         seen = seen_by_texters(texts, [(t.tag, t.address) for t in texters], agent_phones)
         # 1. capacity: never more than 3 conversations open at once on a phone; one call
         busiest: collections.Counter[int] = collections.Counter()
-        for number, phone in phones.items():
-            spans = open_spans(phone, seen)
-            most, which = most_at_once(spans)
-            assert most <= CAPACITY, (number, which)
+        stints: list[Stint] = []
+        for number in phones:
+            mine = stints_of(texts, number)
+            stints += mine
+            most, which = most_at_once(open_spans(mine, seen))
+            assert most <= CAPACITY, (number, which, f"(every text: {log})")
             busiest[most] += 1
-            assert all(e < math.inf for _, e, _ in spans), (number, spans)
             assert sim.record.overlapping_offers(number) == [], number
 
         # 2. every conversation ended one way, and the server says the same one
@@ -490,7 +566,8 @@ def test_100_texters_and_40_callers_on_10_agents(redis_url: str, r: redis.Redis,
         # 3. every message delivered once and in order, both ways, to the right person
         problems = check_texter_to_agent(texts, seen, agent_phones)
         problems += check_agent_to_texter(texts, seen, agent_phones)
-        assert problems == [], "\n".join(problems[:30])
+        problems += check_stints(stints, seen)
+        assert problems == [], "\n".join([f"(every text: {log})", *problems[:30]])
 
         # every caller's call ended; the agents took calls beside their conversations
         assert all(c.leg.done.is_set() for c in callers)
@@ -537,24 +614,29 @@ def conversation() -> list[SimMessage]:
         ("rest", SERVICE, PHONE, "You're texting with +1 415… (support).", []),
         ("inbound", T1, SERVICE, "[t001:1] one", []),
         ("rest", SERVICE, PHONE, "[t001:1] one", []),
-        ("inbound", PHONE, SERVICE, "#1 [a00>t001:1] sure", []),
-        ("rest", SERVICE, T1, "[a00>t001:1] sure", []),
+        ("inbound", PHONE, SERVICE, "#1 [a00.1] sure", []),
+        ("rest", SERVICE, T1, "[a00.1] sure", []),
         ("inbound", T1, SERVICE, "[t001:2] two", []),
         ("rest", SERVICE, PHONE, "[t001:2] two", []),
-        ("inbound", PHONE, SERVICE, "#1 [a00>t001:2] sure", []),
-        ("rest", SERVICE, T1, "[a00>t001:2] sure", []),
+        ("inbound", PHONE, SERVICE, "#1 [a00.2] sure", []),
+        ("rest", SERVICE, T1, "[a00.2] sure", []),
         ("inbound", PHONE, SERVICE, "#1 DONE", []),
         ("rest", SERVICE, T1, "This conversation has ended. Thank you for texting us.", []),
+        ("rest", SERVICE, PHONE, "Conversation with +1 415… ended. You are wrapping up.", []),
     ]
-    return [SimMessage(sid=f"SM{i}", from_=f, to=t, body=b, via=via, seq=i, at=float(i),
-                       status=200 if via == "inbound" else None, replies=list(replies))
-            for i, (via, f, t, b, replies) in enumerate(rows, 1)]
+    out = [SimMessage(sid=f"SM{i}", from_=f, to=t, body=b, via=via, seq=i, at=float(i),
+                      status=200 if via == "inbound" else None, replies=list(replies))
+           for i, (via, f, t, b, replies) in enumerate(rows, 1)]
+    for m in out:
+        if m.via == "inbound":
+            m.done_at = m.at + 2.5  # the webhook's answer came after what it texted
+    return out
 
 
 def problems_in(texts: list[SimMessage]) -> list[str]:
     seen = seen_by_texters(texts, [("t001", T1), ("t002", T2)], {PHONE})
     return check_texter_to_agent(texts, seen, {PHONE}) + \
-        check_agent_to_texter(texts, seen, {PHONE})
+        check_agent_to_texter(texts, seen, {PHONE}) + check_stints(stints_of(texts, PHONE), seen)
 
 
 def test_the_delivery_checks_see_lost_doubled_reordered_and_misdelivered_texts() -> None:
@@ -562,39 +644,49 @@ def test_the_delivery_checks_see_lost_doubled_reordered_and_misdelivered_texts()
     assert problems_in(texts) == []
     seen = seen_by_texters(texts, [("t001", T1), ("t002", T2)], {PHONE})
     assert (seen["t001"].outcome, seen["t002"].outcome) == ("answered", "abandoned")
+    (stint,) = stints_of(texts, PHONE)
+    assert stint.accept is not None and stint.accept.body == "A" and stint.relayed == [
+        "t001", "t001"] and len(stint.replies) == 2 and stint.done is not None
+    assert open_spans([stint], seen) == [(6.5, 15.0, "#1@6")]
 
-    def edited(change: Any) -> list[SimMessage]:
+    def edited(change: Any) -> list[str]:
         copy = [SimMessage(**vars(m)) for m in texts]
         change(copy)
-        return copy
+        return problems_in(copy)
 
     def body(ms: list[SimMessage], text: str) -> SimMessage:
         return next(m for m in ms if m.body == text and m.via == "rest")
 
-    lost = edited(lambda ms: ms.remove(body(ms, "[t001:2] two")))
-    assert any("the agent got" in p for p in problems_in(lost))
-    doubled = edited(lambda ms: ms.append(SimMessage(**vars(body(ms, "[a00>t001:1] sure")))))
-    assert any("the texter got" in p for p in problems_in(doubled))
+    assert any("the agent got" in p for p in edited(
+        lambda ms: ms.remove(body(ms, "[t001:2] two"))))
+    assert any("lost ['[a00.1] sure']" in p for p in edited(
+        lambda ms: ms.remove(body(ms, "[a00.1] sure"))))
+    assert any("delivered twice ['[a00.1] sure']" in p for p in edited(
+        lambda ms: ms.append(SimMessage(**vars(body(ms, "[a00.1] sure"))))))
 
-    def swap(ms: list[SimMessage]) -> None:
-        a, b = ms.index(body(ms, "[t001:1] one")), ms.index(body(ms, "[t001:2] two"))
+    def swap(ms: list[SimMessage], a_text: str, b_text: str) -> None:
+        a, b = ms.index(body(ms, a_text)), ms.index(body(ms, b_text))
         ms[a], ms[b] = ms[b], ms[a]
-    assert any("the agent got" in p for p in problems_in(edited(swap)))
+    assert any("the agent got" in p for p in edited(
+        lambda ms: swap(ms, "[t001:1] one", "[t001:2] two")))
+    assert any("sent in the order" in p for p in edited(
+        lambda ms: swap(ms, "[a00.1] sure", "[a00.2] sure")))
 
     def elsewhere(ms: list[SimMessage]) -> None:
-        body(ms, "[a00>t001:2] sure").to = T2
-    found = problems_in(edited(elsewhere))
-    assert any("t002 got replies meant for someone else" in p for p in found)
-    assert any("t001: agents sent" in p for p in found)
+        body(ms, "[a00.2] sure").to = T2
+    assert any("mixes {'t001', 't002'}" in p or "mixes {'t002', 't001'}" in p
+               for p in edited(elsewhere))
 
     def refused_but_sent(ms: list[SimMessage]) -> None:
-        next(m for m in ms if m.body == "#1 [a00>t001:2] sure").replies = ["Sorry"]
-    assert any("refused" in p for p in problems_in(edited(refused_but_sent)))
+        next(m for m in ms if m.body == "#1 [a00.2] sure").replies = ["Sorry"]
+    assert any("refused were delivered" in p for p in edited(refused_but_sent))
 
     def waiting_relayed(ms: list[SimMessage]) -> None:
         ms.append(SimMessage(sid="SMx", from_=SERVICE, to=PHONE, body="#2 [t002:1] hi",
                              via="rest", seq=99, at=99.0))
-    assert any("t002" in p for p in problems_in(edited(waiting_relayed)))
+    assert any(p.startswith("t002") for p in edited(waiting_relayed))
+    assert any("never ended" in p for p in edited(
+        lambda ms: ms.remove(body(ms, "Conversation with +1 415… ended. You are wrapping up."))))
 
 
 def test_the_capacity_check_counts_conversations_open_at_once() -> None:
