@@ -80,7 +80,8 @@ def test_commands_run_at_once_whatever_is_open() -> None:
     t, answer = asking(console, "menu", 0.5)
     until(lambda: bool(console._open))
     console.feed("/status")
-    assert ran == ["/status"]
+    console.feed("@alice #2 hello")  # a text from an agent's phone: a command too
+    assert ran == ["/status", "@alice #2 hello"]
     t.join(2)
     assert answer == [None]  # the menu was not answered by the command
 
