@@ -141,7 +141,10 @@ class Later:
                 self._running += 1
                 assert self._pool is not None
                 pool = self._pool
-            pool.submit(self._run, fn)
+            try:
+                pool.submit(self._run, fn)
+            except RuntimeError:  # stopped meanwhile: the pool takes nothing more
+                return
 
     def _run(self, fn: Callable[[], None]) -> None:
         try:

@@ -479,6 +479,7 @@ def server_chats(check: redis.Redis) -> list[dict[str, Any]]:
 
 
 @pytest.mark.load
+@pytest.mark.timeout(900)
 def test_100_texters_and_40_callers_on_10_agents(redis_url: str, r: redis.Redis,
                                                  tmp_path: Path) -> None:
     began = time.monotonic()
