@@ -189,7 +189,9 @@ class AgentTextPhone(TextPerson):
                  choose: Callable[[SimMessage], OfferChoice] | None = None,
                  replies: tuple[int, int] = (1, 3), think: tuple[float, float] = (2.0, 10.0),
                  idle_done: float | None = None,
-                 reply_text: Callable[[Conversation], str] | None = None) -> None:
+                 reply_text: Callable[[Conversation], str] | None = None,
+                 reply_media: Callable[[Conversation], list[tuple[str, str]]] | None = None,
+                 ) -> None:
         super().__init__(sim, number, service)
         self.rng = rng or random.Random(0)
         self.rng_lock = lock or threading.Lock()
@@ -199,6 +201,7 @@ class AgentTextPhone(TextPerson):
         self.think = think
         self.idle_done = idle_done
         self.reply_text = reply_text or (lambda conv: f"reply {len(conv.sent) + 1}")
+        self.reply_media = reply_media  # pictures sent with a reply (MMS)
         self.conversations: dict[int, Conversation] = {}  # open now, by #N
         self.history: list[Conversation] = []  # every one, in the order they were joined
         self.offers: list[tuple[SimMessage, OfferChoice]] = []
@@ -278,8 +281,9 @@ class AgentTextPhone(TextPerson):
                         return  # they spoke meanwhile: that message is answered
                     last = idle_for is not None or len(conv.sent) >= conv.replies_wanted
                     body = f"#{conv.n} " + ("DONE" if last else self.reply_text(conv))
+                    media = self.reply_media(conv) if self.reply_media and not last else []
                     seen = len(conv.got)
-                msg = self.sim.text_app(self.address, self.service, body)
+                msg = self.sim.text_app(self.address, self.service, body, media)
                 with self._cond:
                     self.sent.append(msg)
                 with self._state:

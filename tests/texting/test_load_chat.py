@@ -184,6 +184,12 @@ def reply_words(agent: str) -> Any:
     return words
 
 
+def pictures(conv: Conversation) -> list[tuple[str, str]]:
+    """Every third reply of a conversation carries a picture (an MMS to relay)."""
+    k = len(conv.sent) + 1
+    return [(f"https://img.test/agent-{id(conv)}-{k}.png", "image/png")] if k % 3 == 0 else []
+
+
 # --- what the record says ---------------------------------------------------------------
 
 
@@ -269,6 +275,7 @@ def check_agent_to_texter(texts: list[SimMessage], seen: dict[str, Seen],
     problems = []
     sent: dict[str, SimMessage] = {}
     refused: set[str] = set()
+    pictures: list[str] = []
     for m in texts:
         if m.via == "inbound" and m.from_ in agent_phones and REPLY.search(m.body):
             if silent(m):
@@ -277,6 +284,12 @@ def check_agent_to_texter(texts: list[SimMessage], seen: dict[str, Seen],
                 refused.add(untagged(m.body))
     delivered = collections.Counter(m.body for s in seen.values() for m in s.got
                                     if m.via == "rest" and REPLY.search(m.body))
+    for s in seen.values():
+        for m in s.got:
+            if m.body in sent and m.media != sent[m.body].media:
+                pictures.append(f"{m.body}: sent {sent[m.body].media}, got {m.media}")
+    if pictures:
+        problems.append(f"replies' pictures changed: {pictures[:10]}")
     lost = [b for b in sent if delivered[b] == 0]
     doubled = [b for b, n in delivered.items() if n > 1]
     if lost or doubled:
@@ -452,7 +465,7 @@ def agents_on(sim: TwilioSim, seed: int) -> dict[str, AgentTextPhone]:
         phone = AgentTextPhone(sim, number, SERVICE, rng=random.Random(seed * 100 + i),
                                lock=lock, weights=(70, 15, 15), replies=(1, 3),
                                think=(30.0, 150.0), idle_done=400.0,
-                               reply_text=reply_words(f"a{i:02d}"))
+                               reply_text=reply_words(f"a{i:02d}"), reply_media=pictures)
         assert "available" in phone.send("ON").replies[0]
         phones[number] = phone
     return phones
@@ -677,6 +690,10 @@ def test_the_delivery_checks_see_lost_doubled_reordered_and_misdelivered_texts()
         body(ms, "[a00.2] sure").to = T2
     assert any("mixes {'t001', 't002'}" in p or "mixes {'t002', 't001'}" in p
                for p in edited(elsewhere))
+
+    def picture_lost(ms: list[SimMessage]) -> None:
+        next(m for m in ms if m.body == "#1 [a00.1] sure").media = ["https://img.test/x.png"]
+    assert any("pictures changed" in p for p in edited(picture_lost))
 
     def refused_but_sent(ms: list[SimMessage]) -> None:
         next(m for m in ms if m.body == "#1 [a00.2] sure").replies = ["Sorry"]
