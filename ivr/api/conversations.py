@@ -24,16 +24,19 @@ caller's.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from ivr.api import schemas as s
 from ivr.api.actor import Actor, actor, desk_allowed
-from ivr.api.calls import _previous, place_of, render_script
+from ivr.api.calls import _keep_wrapup, _previous, place_of, render_script
 from ivr.api.routes import api
 from ivr.api.spec import ApiError
-from ivr.context import get_flows, get_router
+from ivr.context import get_flows, get_redis, get_router
+from ivr.routing.chats import ChatRecord, ChatRefused, Chats, ChatUnknown, NotYours
 
 log = logging.getLogger("ivr.api")
 
@@ -65,6 +68,7 @@ class Message(BaseModel):
     by: Literal["texter", "agent", "system"]
     agent: str | None = Field(None, description="the agent who wrote it (by: agent)")
     name: str | None = Field(None, description="that agent's name")
+    source: str | None = Field(None, description="where the agent wrote it: desk or phone")
     body: str
     media: list[dict[str, str]] = Field(default_factory=list,
                                         description="attachments: {url, type}")
@@ -83,7 +87,6 @@ class Conversation(s.Open):
     state: Literal["waiting", "offered", "active", "wrap", "ended"]
     agent: str | None = Field(None, description="the agent holding it (active, wrap)")
     offered_to: str | None = Field(None, description="the agent it rings for (offered)")
-    offer_until: float | None = Field(None, description="epoch seconds: the offer expires")
     texter: str = Field(description="the texter's address as Twilio sends it "
                                     "(whatsapp:+1... on WhatsApp)")
     number: str = Field(description="the texter's number (E.164)")
@@ -112,6 +115,7 @@ class ConversationDetail(Conversation):
     script: str | None = None
     script_html: str | None = None
     dispositions: list[str]
+    disposition: str | None = Field(None, description="the wrap-up's, once filed")
     queues: list[str] = Field(description="the queues it may be transferred to (chat: true)")
 
 
@@ -125,29 +129,11 @@ class ActionResult(BaseModel):
 # --- reading the core's records -----------------------------------------------------------
 
 
-def chats() -> Any:
+def chats() -> Chats:
     return get_router().chats
 
 
-def _value(record: Any, name: str, default: Any = None) -> Any:
-    if isinstance(record, dict):
-        return record.get(name, default)
-    return getattr(record, name, default)
-
-
-def _texter(record: Any) -> str:
-    value = _value(record, "texter") or _value(record, "from_") or _value(record, "from")
-    return str(value or "")
-
-
-def _offer(record: Any) -> dict[str, Any]:
-    offer = _value(record, "offer")
-    if not offer:
-        return {}
-    return offer if isinstance(offer, dict) else dict(vars(offer))
-
-
-def _seconds(ms: Any) -> float | None:
+def _seconds(ms: int | float | None) -> float | None:
     return round(float(ms) / 1000.0, 3) if ms else None
 
 
@@ -155,35 +141,32 @@ def _message(entry: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     agent = entry.get("agent") or None
     return {"at": _seconds(entry.get("at")) or 0.0, "by": entry.get("by") or "system",
             "agent": agent, "name": names.get(agent) if agent else None,
+            "source": entry.get("source") or None,
             "body": str(entry.get("body") or ""),
             "media": [{"url": str(m.get("url", "")), "type": str(m.get("type", ""))}
                       for m in entry.get("media") or [] if isinstance(m, dict)]}
 
 
-def _summary(record: Any, transcript: list[dict[str, Any]], now: float) -> dict[str, Any]:
-    texter = _texter(record)
-    offer = _offer(record)
-    entered = _seconds(_value(record, "t0")) or now
-    connected = _seconds(_value(record, "connected"))
-    state = str(_value(record, "state") or "ended")
+def _summary(record: ChatRecord, transcript: list[dict[str, Any]], now: float) -> dict[str, Any]:
+    entered = record.entered_ms / 1000.0
+    connected = _seconds(record.connected_ms)
     last = transcript[-1] if transcript else None
     return {
-        "id": str(_value(record, "id")),
-        "n": _value(record, "n"),
-        "queue": str(_value(record, "q") or _value(record, "queue") or ""),
-        "state": state,
-        "agent": _value(record, "agent") or None,
-        "offered_to": offer.get("agent") if state == "offered" else None,
-        "offer_until": _seconds(offer.get("until")) if state == "offered" else None,
-        "texter": texter,
-        "number": texter.removeprefix("whatsapp:"),
-        "channel": "whatsapp" if texter.startswith("whatsapp:") else "sms",
+        "id": record.id,
+        "n": record.n,
+        "queue": record.queue,
+        "state": record.state,
+        "agent": record.agent,
+        "offered_to": record.offered_to if record.state == "offered" else None,
+        "texter": record.texter,
+        "number": record.texter.removeprefix("whatsapp:"),
+        "channel": record.channel,
         "entered": entered,
         "waited": round(max(0.0, (connected or now) - entered), 1),
         "connected": connected,
-        "ended": _seconds(_value(record, "ended")),
-        "outcome": _value(record, "outcome") or None,
-        "first": str(_value(record, "first") or ""),
+        "ended": _seconds(record.ended_ms),
+        "outcome": record.outcome,
+        "first": record.first,
         "messages": len(transcript),
         "last": {"at": _seconds(last.get("at")) or 0.0, "by": last.get("by") or "system",
                  "body": str(last.get("body") or "")} if last else None,
@@ -213,20 +196,21 @@ def _names() -> dict[str, str]:
 # --- who may ------------------------------------------------------------------------------
 
 
-def _conversation(chat_id: str) -> Any:
+def _conversation(chat_id: str) -> ChatRecord:
     record = chats().get(chat_id)
     if record is None:
         raise ApiError(404, f"no conversation {chat_id!r}")
     return record
 
 
-def _involves(record: Any, agent_id: str, *, reading: bool) -> bool:
-    if _value(record, "agent") == agent_id or _offer(record).get("agent") == agent_id:
+def _involves(record: ChatRecord, agent_id: str, *, reading: bool) -> bool:
+    if agent_id in (record.agent, record.holder()):
         return True
-    return reading and agent_id in (_value(record, "agents") or [])
+    return reading and agent_id in record.agents
 
 
-def require_conversation(chat_id: str, *, reading: bool = False) -> tuple[Actor, Any]:
+def require_conversation(chat_id: str, *,
+                         reading: bool = False) -> tuple[Actor, ChatRecord]:
     """The actor and the record: 404 unknown, 403 another agent's conversation."""
     who = actor()
     record = _conversation(chat_id)
@@ -237,25 +221,25 @@ def require_conversation(chat_id: str, *, reading: bool = False) -> tuple[Actor,
     raise ApiError(403, "this conversation is not offered to or held by you")
 
 
-def _acting_agent(who: Actor, record: Any, *, offer: bool) -> str:
+def _acting_agent(who: Actor, record: ChatRecord, *, offer: bool) -> str:
     """The agent an action is done as: the desk's own; for the admin, the agent the
     conversation is offered to (accept, decline) or held by (409 when there is none)."""
     if who.agent is not None:
         return who.agent
-    agent = _offer(record).get("agent") if offer else _value(record, "agent")
+    agent = (record.offered_to if record.state == "offered" else None) if offer \
+        else record.agent
     if not agent:
         raise ApiError(409, "no agent is offered this conversation" if offer
                        else "no agent holds this conversation")
     return str(agent)
 
 
-def _run(chat_id: str, action: str, do: Any, *, offer: bool = False) -> dict[str, Any]:
-    from ivr.routing.chats import ChatRefused, ChatUnknown, NotYours
-
+def _run(chat_id: str, action: str, do: Callable[[str], ChatRecord], *,
+         offer: bool = False) -> dict[str, Any]:
     who, record = require_conversation(chat_id)
     agent = _acting_agent(who, record, offer=offer)
     try:
-        do(agent)
+        after = do(agent)
     except ChatUnknown as exc:
         raise ApiError(404, f"no conversation {chat_id!r}") from exc
     except NotYours as exc:
@@ -263,9 +247,7 @@ def _run(chat_id: str, action: str, do: Any, *, offer: bool = False) -> dict[str
     except ChatRefused as exc:
         raise ApiError(409, str(exc) or "the conversation's state does not allow that "
                                         "now") from exc
-    after = chats().get(chat_id)
-    return {"id": chat_id, "action": action, "agent": agent,
-            "state": str(_value(after, "state") or "ended") if after is not None else "ended"}
+    return {"id": chat_id, "action": action, "agent": agent, "state": after.state}
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -296,11 +278,10 @@ def list_conversations(query: ListQuery) -> Any:
     out = []
     for agent_id in agents:
         for record in chats().of_agent(agent_id):
-            chat_id = str(_value(record, "id"))
-            if chat_id in seen:
+            if record.id in seen:
                 continue
-            seen.add(chat_id)
-            out.append(_summary(record, chats().transcript(chat_id), now))
+            seen.add(record.id)
+            out.append(_summary(record, chats().transcript(record.id), now))
     out.sort(key=lambda c: (c["n"] is not None, c["n"] or 0, c["entered"]))
     return out
 
@@ -322,7 +303,7 @@ def get_conversation(chat_id: str) -> Any:
     transcript = chats().transcript(chat_id)
     names = _names()
     out = _summary(record, transcript, now)
-    context = _value(record, "context") or {}
+    context = record.context
     caller: dict[str, Any] = dict(context.get("caller") or {})
     variables: dict[str, Any] = dict(context.get("vars") or {})
     place = place_of(caller)
@@ -345,8 +326,9 @@ def get_conversation(chat_id: str) -> Any:
         "steps": _steps(context.get("steps")),
         "vars": variables,
         "previous": _previous(out["number"], chat_id, now),
-        "agents": [str(a) for a in _value(record, "agents") or []],
-        "transfers": int(_value(record, "transfers") or 0),
+        "agents": list(record.agents),
+        "transfers": record.transfers,
+        "disposition": record.disposition,
         "script": script,
         "script_html": script_html,
         "dispositions": dispositions,
@@ -432,10 +414,15 @@ def wrapup_conversation(chat_id: str, body: s.WrapupBody) -> Any:
     none), `notes` at most 2,000 characters. Ends the agent's wrap-up of it; 409 when the
     conversation is not in the agent's wrap-up (not ended yet, or wrapped up already)."""
     _, record = require_conversation(chat_id)
-    queue = str(_value(record, "q") or _value(record, "queue") or "")
+    queue = record.queue
     allowed = get_router().queue_config(queue).dispositions if queue in _queues() else []
     if body.disposition is not None and allowed and body.disposition not in allowed:
         raise ApiError(422, f"disposition: {body.disposition!r} is not one of "
                             f"{', '.join(allowed)}")
-    return _run(chat_id, "wrapup", lambda agent: chats().wrapup(
-        agent, chat_id, body.disposition, body.notes or None))
+    notes = body.notes or None
+    done = _run(chat_id, "wrapup",
+                lambda agent: chats().wrapup(agent, chat_id, body.disposition))
+    # kept where the contact records look for an agent's wrap-up, as for a call
+    _keep_wrapup(get_redis(), chat_id, {"disposition": body.disposition, "notes": notes,
+                                        "agent": done["agent"], "at": time.time()})
+    return done

@@ -497,7 +497,8 @@
       var who = m.by === "texter" ? (conv.name || conv.number)
         : m.by === "agent" ? (m.name || names[m.agent] || m.agent || "Agent") : "Service";
       li.appendChild(el("span", who + " · " +
-        new Date(m.at * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}), "who"));
+        new Date(m.at * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}) +
+        (m.by === "agent" && m.source === "phone" ? " · from the phone" : ""), "who"));
       li.appendChild(el("span", m.body, "text"));
       (m.media || []).forEach(function (a) {
         var link = el("a", a.type || "attachment");
