@@ -55,7 +55,8 @@ class ListQuery(s.Strict):
 
 
 class TextBody(s.Strict):
-    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT, pattern=r"\S",
+                               description="1 to 1,600 characters, not only blanks")]
 
 
 class TransferBody(s.Strict):
@@ -234,9 +235,13 @@ def _acting_agent(who: Actor, record: ChatRecord, *, offer: bool) -> str:
     return str(agent)
 
 
-def _run(chat_id: str, action: str, do: Callable[[str], ChatRecord], *,
-         offer: bool = False) -> dict[str, Any]:
+def _run(chat_id: str, action: str, do: Callable[[str], ChatRecord], *, offer: bool = False,
+         check: Callable[[ChatRecord], None] | None = None) -> dict[str, Any]:
+    """Who may (403, 404), `check` the body against the conversation (422), then the
+    core's decision as the acting agent (its refusals: 403, 404, 409)."""
     who, record = require_conversation(chat_id)
+    if check is not None:
+        check(record)
     agent = _acting_agent(who, record, offer=offer)
     try:
         after = do(agent)
@@ -367,8 +372,6 @@ def send_message(chat_id: str, body: TextBody) -> Any:
     """`{"text": "..."}`, 1 to 1,600 characters, sent from the service number (the texter
     never sees the agent's number). 409 unless the conversation is active with the agent."""
     text = body.text.strip()
-    if not text:
-        raise ApiError(422, "text: the message is empty")
     return _run(chat_id, "message",
                 lambda agent: chats().from_agent(agent, chat_id, text)), 201
 
@@ -381,17 +384,17 @@ def transfer_conversation(chat_id: str, body: TransferBody) -> Any:
     """`{"to": "queue:NAME"}` (a queue with `chat: true`, 422 otherwise): the texter waits
     in that queue's line, keeping their wait; the agent's part ends."""
     queue = body.to.removeprefix("queue:")
-    config = get_router().queue_config(queue) if queue in _queues() else None
-    if config is None:
-        raise ApiError(422, f"to: no queue named {queue!r}")
-    if not config.chat:
-        raise ApiError(422, f"to: queue {queue!r} does not take text conversations "
-                            "(chat: true)")
-    return _run(chat_id, "transfer", lambda agent: chats().transfer(agent, chat_id, queue))
 
+    def chat_queue(_: ChatRecord) -> None:
+        config = get_flows().current.queues.get(queue)
+        if config is None:
+            raise ApiError(422, f"to: no queue named {queue!r}")
+        if not config.chat:
+            raise ApiError(422, f"to: queue {queue!r} does not take text conversations "
+                                "(chat: true)")
 
-def _queues() -> set[str]:
-    return set(get_flows().current.queues)
+    return _run(chat_id, "transfer", lambda agent: chats().transfer(agent, chat_id, queue),
+                check=chat_queue)
 
 
 @api.route("/conversations/<chat_id>/end", "POST", summary="End a conversation (the "
@@ -413,15 +416,16 @@ def wrapup_conversation(chat_id: str, body: s.WrapupBody) -> Any:
     """`disposition` one of the queue's `dispositions` (any word, or null, when it has
     none), `notes` at most 2,000 characters. Ends the agent's wrap-up of it; 409 when the
     conversation is not in the agent's wrap-up (not ended yet, or wrapped up already)."""
-    _, record = require_conversation(chat_id)
-    queue = record.queue
-    allowed = get_router().queue_config(queue).dispositions if queue in _queues() else []
-    if body.disposition is not None and allowed and body.disposition not in allowed:
-        raise ApiError(422, f"disposition: {body.disposition!r} is not one of "
-                            f"{', '.join(allowed)}")
+    def listed(record: ChatRecord) -> None:
+        config = get_flows().current.queues.get(record.queue)
+        allowed = config.dispositions if config is not None else []
+        if body.disposition is not None and allowed and body.disposition not in allowed:
+            raise ApiError(422, f"disposition: {body.disposition!r} is not one of "
+                                f"{', '.join(allowed)}")
+
     notes = body.notes or None
     done = _run(chat_id, "wrapup",
-                lambda agent: chats().wrapup(agent, chat_id, body.disposition))
+                lambda agent: chats().wrapup(agent, chat_id, body.disposition), check=listed)
     # kept where the contact records look for an agent's wrap-up, as for a call
     _keep_wrapup(get_redis(), chat_id, {"disposition": body.disposition, "notes": notes,
                                         "agent": done["agent"], "at": time.time()})
