@@ -313,11 +313,8 @@ def get_conversation(chat_id: str) -> Any:
     variables: dict[str, Any] = dict(context.get("vars") or {})
     place = place_of(caller)
     agent_id = out["agent"] or out["offered_to"]
-    try:
-        config = router.queue_config(out["queue"])
-        script_text, dispositions = config.script, list(config.dispositions)
-    except KeyError:  # a queue removed from queues.yaml since
-        script_text, dispositions = None, []
+    config = router.queue_config(out["queue"])  # defaults for a queue removed since
+    script_text, dispositions = config.script, list(config.dispositions)
     script, script_html = render_script(script_text, {
         "caller": {**caller, "number": out["number"], "place": place or ""},
         "vars": variables,
