@@ -40,6 +40,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import paths
 from ivr.flows.model import AgentConfig, Callflows, QueueConfig
+from ivr.routing.chats import Chats
 from ivr.routing.control import (
     BadTarget,
     ControlError,
@@ -54,7 +55,6 @@ from ivr.routing.core import (
     LiveOffer,
     QueueOutcome,
 )
-from ivr.routing.chats import Chats
 from ivr.routing.env import Env
 from ivr.routing.events import EventLog
 from ivr.routing.hold import DEFAULT_HOLD_MUSIC, Hold, HoldPlan

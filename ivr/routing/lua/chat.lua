@@ -281,13 +281,13 @@ if op == 'texter' then
 elseif op == 'agent' then
   -- A message from the agent (ARGS.msg) to the texter.
   if c.state ~= 'active' or c.agent ~= ARGS.agent then return reply(false, 'not active', c) end
-  redis.call('RPUSH', MSGS, cjson.encode(ARGS.msg))
+  local n = redis.call('RPUSH', MSGS, cjson.encode(ARGS.msg))
   if not c.fr then
     c.fr = NOW
     event('chat_reply', {chat = c.id, queue = c.q, agent = c.agent,
                          frt = string.format('%d', math.floor((NOW - c.ps) / 1000 + 0.5))})
   end
-  notice({kind = 'to_texter', chat = c.id, agent = c.agent})
+  notice({kind = 'to_texter', chat = c.id, agent = c.agent, from = n, to = n})
   return reply(true, '', c)
 
 elseif op == 'accept' then
