@@ -117,7 +117,8 @@ class ConversationDetail(Conversation):
     script_html: str | None = None
     dispositions: list[str]
     disposition: str | None = Field(None, description="the wrap-up's, once filed")
-    queues: list[str] = Field(description="the queues it may be transferred to (chat: true)")
+    queues: list[str] = Field(description="the queues it may be transferred to (the other "
+                                          "queues with chat: true)")
 
 
 class ActionResult(BaseModel):
@@ -334,7 +335,8 @@ def get_conversation(chat_id: str) -> Any:
         "script": script,
         "script_html": script_html,
         "dispositions": dispositions,
-        "queues": sorted(name for name, q in get_flows().current.queues.items() if q.chat),
+        "queues": sorted(name for name, q in get_flows().current.queues.items()
+                         if q.chat and name != record.queue),
     })
     return out
 

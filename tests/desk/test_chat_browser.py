@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from ivr import keys
+from ivr.flows.chat_relay import CLOSED_TEXTER, JOINED_TEXTER
 from ivr.sim.people import Phone
 from tests.browser import ARTIFACTS, launch, playwright_or_skip
 
@@ -181,7 +182,7 @@ def test_a_text_conversation_from_offer_to_wrap_up(live_factory: Any, callflows_
     expect(alice.locator("#conv-offer")).to_be_hidden()
     expect(alice.locator("#conv-tabs button")).to_contain_text("#1 ")
     wait_until("the texter is told Alice joined",
-               lambda: any("Alice" in t and "joined" in t for t in texts_to(TEXTER)))
+               lambda: JOINED_TEXTER.format(first_name="Alice") in texts_to(TEXTER))
     assert not any("Jones" in t or ALICE in t for t in texts_to(TEXTER))  # first name only
     alice.fill("#conv-text", "Hi! I'm looking at order 4417 now.")
     alice.click("#conv-send")
@@ -211,7 +212,7 @@ def test_a_text_conversation_from_offer_to_wrap_up(live_factory: Any, callflows_
     expect(alice.locator("#conv-form")).to_be_hidden()
     expect(alice.locator("#conv-controls")).to_be_hidden()
     wait_until("the texter is thanked",
-               lambda: any(t.startswith("Thanks for texting") for t in texts_to(TEXTER)))
+               lambda: CLOSED_TEXTER in texts_to(TEXTER))
     alice.select_option("#conv-disposition", "solved")
     alice.fill("#conv-notes", "Shipped today; customer happy")
     shot(alice, 3, "wrap-up")
