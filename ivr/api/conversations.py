@@ -98,6 +98,8 @@ class Conversation(s.Open):
     connected: float | None = None
     ended: float | None = None
     outcome: str | None = None
+    stopped: bool = Field(False, description="the texter opted out (STOP): nothing more "
+                                             "reaches them")
     first: str = Field("", description="the texter's first message")
     messages: int = Field(description="messages in the transcript")
     last: LastMessage | None = None
@@ -168,6 +170,7 @@ def _summary(record: ChatRecord, transcript: list[dict[str, Any]], now: float) -
         "connected": connected,
         "ended": _seconds(record.ended_ms),
         "outcome": record.outcome,
+        "stopped": record.stopped,
         "first": record.first,
         "messages": len(transcript),
         "last": {"at": _seconds(last.get("at")) or 0.0, "by": last.get("by") or "system",

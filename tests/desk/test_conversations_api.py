@@ -25,8 +25,9 @@ from ivr.sim.people import Phone
 
 TOKEN = "desk-conversations-token"
 SERVICE = "+15005550006"
-ALICE, BOB = "+15005550101", "+15005550102"
+ALICE, BOB, SAM = "+15005550101", "+15005550102", "+15005550103"
 TEXTER = "+14155550123"
+WA_TEXTER = "whatsapp:+14155550177"
 
 MAIN = f"""
 numbers: ["{SERVICE}", "*"]
@@ -80,6 +81,10 @@ bob:
   name: Bob Smith
   phone: "{BOB}"
   skills: {{billing: 4}}
+sam:
+  name: Sam Lee
+  phone: "{SAM}"
+  role: supervisor
 """
 
 
@@ -168,10 +173,10 @@ def start(live_factory: Any, callflows_dir: Path) -> Desk:
     return Desk(live_factory(callflows_dir, admin_token=TOKEN))
 
 
-def reach_support(d: Desk, texter: str = TEXTER) -> None:
+def reach_support(d: Desk, texter: str = TEXTER, service: str = SERVICE) -> None:
     """The texter answers the flow's question and waits for an agent by text."""
-    assert d.sim.send_sms(texter, SERVICE, "hello") == ["Hi! What is your order number?"]
-    d.sim.send_sms(texter, SERVICE, "4417")
+    assert d.sim.send_sms(texter, service, "hello") == ["Hi! What is your order number?"]
+    d.sim.send_sms(texter, service, "4417")
 
 
 def test_an_offer_accepted_answered_ended_and_wrapped_up_from_the_desk(
@@ -316,4 +321,36 @@ def test_decline_and_a_transfer_to_another_queue(live_factory: Any,
     said = d.admin.post(d.url(f"/conversations/{chat_id}/messages"), json={"text": "Bob here"})
     assert said.status_code == 201 and said.json()["agent"] == "bob"
     wait_until("Bob's reply reaches the texter", lambda: "Bob here" in d.texts_to(TEXTER))
+    d.sim.assert_no_errors()
+
+
+def test_whatsapp_a_supervisor_reading_and_the_texter_opting_out(live_factory: Any,
+                                                                callflows_dir: Path) -> None:
+    d = start(live_factory, callflows_dir)
+    wa_service = "whatsapp:" + SERVICE
+    reach_support(d, WA_TEXTER, wa_service)
+    row = d.offered(d.alice)
+    chat_id = row["id"]
+    assert (row["texter"], row["number"], row["channel"]) == (
+        WA_TEXTER, WA_TEXTER.removeprefix("whatsapp:"), "whatsapp")
+    assert d.post(d.alice, chat_id, "accept").status_code == 200
+    assert d.post(d.alice, chat_id, "messages", {"text": "Hello from Acme"}).status_code == 201
+    wait_until("the reply reaches WhatsApp", lambda: "Hello from Acme" in d.texts_to(WA_TEXTER))
+    assert {m.from_ for m in d.sim.inbox(WA_TEXTER) if m.body == "Hello from Acme"} == {
+        wa_service}
+    # a supervisor's desk reads any conversation, and acts on none that is not theirs
+    sam = desk_session(d.live, SAM)
+    assert d.detail(sam, chat_id)["agent"] == "alice"
+    assert d.post(sam, chat_id, "messages", {"text": "hi"}).status_code == 403
+    assert d.post(sam, chat_id, "end").status_code == 403
+    assert d.listed(sam) == []
+    # STOP: it ends at once; Alice wraps it up; nothing more reaches the texter
+    d.sim.send_sms(WA_TEXTER, wa_service, "STOP")
+    wait_until("Alice wraps it up", lambda: [(c["state"], c["stopped"])
+                                             for c in d.listed(d.alice)] == [("wrap", True)])
+    before = len(d.sim.inbox(WA_TEXTER))
+    assert d.post(d.alice, chat_id, "messages", {"text": "still there?"}).status_code == 409
+    assert d.post(d.alice, chat_id, "wrapup", {"disposition": "solved"}).status_code == 200
+    assert d.listed(d.alice) == []
+    assert len(d.sim.inbox(WA_TEXTER)) == before
     d.sim.assert_no_errors()

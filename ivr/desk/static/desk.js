@@ -493,7 +493,8 @@
     convShown = shown;
     list.textContent = "";
     conv.transcript.forEach(function (m) {
-      var li = el("li", null, "msg by-" + m.by + (m.by === "agent" && m.agent === me.id ? " mine" : ""));
+      var mine = m.by === "agent" && m.agent === me.id;
+      var li = el("li", null, "msg by-" + m.by + (mine ? " mine" : ""));
       var who = m.by === "texter" ? (conv.name || conv.number)
         : m.by === "agent" ? (m.name || names[m.agent] || m.agent || "Agent") : "Service";
       li.appendChild(el("span", who + " · " +
@@ -518,7 +519,8 @@
     var c = conv;
     $("conv-who").textContent = (c.n ? "#" + c.n + " " : "") +
       (c.name ? c.name + " " : "") + c.number + (c.channel === "whatsapp" ? " (WhatsApp)" : "");
-    $("conv-where").textContent = [c.queue, "waited " + mmss(c.waited)].join(" · ");
+    $("conv-where").textContent = [c.queue, "waited " + mmss(c.waited),
+      c.stopped ? "the customer opted out" : ""].filter(Boolean).join(" · ");
     var stateText = {offered: "offered", active: "active", wrap: "wrap-up", ended: "ended",
                      waiting: "waiting"}[c.state] || c.state;
     $("conv-state").textContent = stateText;
@@ -586,14 +588,26 @@
       renderConvTabs();
     }).catch(function (e) {
       if (id !== convId) { return; }
-      if (e.status === 404 || e.status === 403) { convId = null; conv = null; renderConv(); return; }
+      if (e.status === 404 || e.status === 403) {  // gone, or no longer this agent's
+        convId = null; conv = null; renderConv(); return;
+      }
       throw e;
     });
   }
 
+  var title = document.title;
+
   function pollConvs() {
     return api("GET", "/api/conversations").then(function (list) {
       convs = list;
+      list.forEach(function (c) {
+        // what a conversation holds when it first shows up is not news; what comes later is
+        if (convSeen[c.id] === undefined) {
+          convSeen[c.id] = c.state === "offered" ? 0 : c.messages;
+        }
+      });
+      var offers = list.filter(function (c) { return c.state === "offered"; }).length;
+      document.title = (offers ? "(" + offers + ") New text · " : "") + title;
       var ids = list.map(function (c) { return c.id; });
       if (convId && ids.indexOf(convId) < 0) {
         // gone from the list (wrapped up, transferred, declined, taken by someone else)
