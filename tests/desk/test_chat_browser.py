@@ -36,8 +36,8 @@ sync_api = playwright_or_skip()
 
 TOKEN = "desk-chat-token"
 SERVICE = "+15005550006"
-ALICE = "+15005550101"
-TEXTER = "+14155550142"
+ALICE, BOB = "+15005550101", "+15005550102"
+TEXTER, OTHER = "+14155550142", "+14155550143"
 
 MAIN = f"""
 numbers: ["{SERVICE}", "*"]
@@ -228,4 +228,84 @@ def test_a_text_conversation_from_offer_to_wrap_up(live_factory: Any, callflows_
     assert "Shipped today" in (live.redis.get(keys.call_wrapup(chat_id)) or "")
     shot(alice, 4, "done")
     assert alice.errors == []
+    sim.assert_no_errors()
+
+
+def test_two_conversations_a_declined_offer_and_a_transfer(live_factory: Any,
+                                                           callflows_dir: Path,
+                                                           browser: Any) -> None:
+    """Tabs at a desktop's width: a second texter arrives while Alice answers the first
+    (their tab says new, the page title counts it); while she reads that offer, the
+    first texter's tab counts their new message; she declines the offer and transfers
+    the first conversation to billing, where Bob's desk is offered it with its
+    transcript, and his reply reaches the texter."""
+    expect = sync_api.expect
+    (callflows_dir / "main.yaml").write_text(MAIN)
+    (callflows_dir / "texts.yaml").write_text(TEXTS)
+    (callflows_dir / "queues.yaml").write_text(QUEUES.replace(
+        "billing:\n  chat: true", "billing:\n  skills: [billing]\n  chat: true"))
+    (callflows_dir / "agents.yaml").write_text(AGENTS + f"""
+bob:
+  name: Bob Smith
+  phone: "{BOB}"
+  skills: {{billing: 3}}
+""")
+    live = live_factory(callflows_dir, admin_token=TOKEN)
+    sim = live.sim
+    sim.phones[ALICE] = Phone(hangup_after=None)
+    sim.phones[BOB] = Phone(hangup_after=None)
+    viewport = VIEWPORTS["desktop"]
+    alice = open_desk(browser, live, ALICE, viewport)
+    bob = open_desk(browser, live, BOB, viewport)
+    for page in (alice, bob):
+        page.click("#status-panel button[data-set=available]")
+        expect(page.locator("#status-pill")).to_have_text("available")
+    tabs = alice.locator("#conv-tabs button")
+
+    # the first texter, accepted
+    sim.send_sms(TEXTER, SERVICE, "Hello")
+    sim.send_sms(TEXTER, SERVICE, "4417")
+    expect(alice.locator("#conv-offer")).to_be_visible(timeout=5000)
+    alice.click("#conv-accept")
+    expect(alice.locator("#conv-state")).to_have_text("active", timeout=5000)
+
+    # a second texter: a new tab, the first conversation stays in view
+    sim.send_sms(OTHER, SERVICE, "Hi")
+    sim.send_sms(OTHER, SERVICE, "9001")
+    expect(tabs).to_have_count(2, timeout=5000)
+    expect(tabs.nth(0)).to_contain_text(OTHER)
+    expect(tabs.nth(0).locator(".badge")).to_have_text("new")
+    expect(alice.locator("#conv-who")).to_contain_text(TEXTER)
+    assert alice.title().startswith("(1) New text")
+    tabs.nth(0).click()
+    expect(alice.locator("#conv-offer")).to_be_visible()
+    expect(alice.locator("#conv-messages")).to_contain_text("9001")
+    # the first texter writes while Alice reads the offer: their tab counts it
+    sim.send_sms(TEXTER, SERVICE, "Can billing help?")
+    expect(tabs.nth(1).locator(".badge")).to_have_text("1", timeout=2000)
+    alice.click("#conv-decline")
+    expect(tabs).to_have_count(1, timeout=5000)
+    expect(alice.locator("#conv-who")).to_contain_text(TEXTER)
+    expect(tabs.locator(".badge")).to_have_count(0)  # shown now: read
+    assert not alice.title().startswith("(")
+    expect(alice.locator("#conv-messages li").last).to_contain_text("Can billing help?")
+
+    # the transfer to billing: off Alice's desk, offered on Bob's
+    expect(alice.locator("#conv-transfer-queue option")).to_have_text(["billing"])
+    alice.click("#conv-transfer-go")
+    expect(tabs).to_have_count(0, timeout=5000)
+    expect(alice.locator("#no-conv")).to_be_visible()
+    expect(bob.locator("#conv-offer")).to_be_visible(timeout=5000)
+    expect(bob.locator("#conv-where")).to_contain_text("billing")
+    expect(bob.locator("#conv-messages")).to_contain_text("Can billing help?")
+    bob.click("#conv-accept")
+    expect(bob.locator("#conv-state")).to_have_text("active", timeout=5000)
+    bob.fill("#conv-text", "Bob from billing here.")
+    bob.click("#conv-send")
+    wait_until("Bob's reply reaches the texter",
+               lambda: any(m.body == "Bob from billing here." for m in sim.inbox(TEXTER)))
+    ARTIFACTS.mkdir(exist_ok=True)
+    bob.screenshot(path=str(ARTIFACTS / "desk-chat-desktop-5-transferred-bob.png"),
+                   full_page=True)
+    assert alice.errors == [] and bob.errors == []
     sim.assert_no_errors()
