@@ -38,6 +38,8 @@ class Reporting:
         self.recorder = ContactRecorder(store, flows, self.contacts, self.reports,
                                         caller=router.caller, clock=router.clock,
                                         twilio=router.twilio)
+        # a text conversation an agent answered: its survey once its record is written
+        self.reports.chats.ended = self.recorder.chat_ended
 
     def call_ended(self, params: Mapping[str, str]) -> Contact | None:
         """A call's status callback: its contact record. Never raises (a record that could

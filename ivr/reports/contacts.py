@@ -23,12 +23,15 @@ import redis
 from ivr import keys
 from ivr.flows import optout
 
-OUTCOMES = ("connected", "abandoned", "overflowed", "called back", "ended in the flow")
-"""A queue's four outcomes (each caller ends in exactly one), or a contact no queue served."""
+OUTCOMES = ("connected", "abandoned", "overflowed", "called back", "ended in the flow",
+            "stopped")
+"""A queue's four outcomes (each caller ends in exactly one), or a contact no queue served;
+a text conversation with an agent may also be `stopped` (the texter opted out)."""
 
 CSV_HEADERS = ("id", "channel", "start", "end", "number", "service_number", "flow", "steps",
                "queue", "wait", "agents", "transfers", "talk", "hold", "wrap", "outcome",
                "disposition", "notes", "survey", "recording")
+CHAT_ONLY = ("first_response", "transcript")
 MAX_LIST = 10_000  # records one query returns at most
 DAY = 86_400
 
@@ -37,8 +40,8 @@ DAY = 86_400
 class Contact:
     """One customer call or text conversation, as reports and the desk read it."""
 
-    id: str  # the CallSid; for texts "sms-" + the conversation's first MessageSid
-    channel: str  # "voice" or "sms"
+    id: str  # the CallSid; for texts "sms-" + the first MessageSid; a chat's id ("ch-...")
+    channel: str  # "voice" or "sms"; a chat with an agent: "sms" or "whatsapp"
     start: float  # epoch seconds
     end: float
     number: str  # the customer's number (no whatsapp: prefix)
@@ -59,6 +62,14 @@ class Contact:
     survey_scale: int | None = None
     survey_at: float | None = None
     recording: str | None = None  # RecordingSid
+    # Text conversations with an agent only (None otherwise, and left out of the stored JSON):
+    first_response: int | None = None  # seconds from connect to the agent's first reply
+    transcript: list[dict[str, Any]] | None = None  # {at (epoch s), by, agent, body, media}
+
+    @property
+    def is_chat(self) -> bool:
+        """A text conversation with an agent (scored and counted apart from calls)."""
+        return self.transcript is not None
 
     @property
     def agent(self) -> str | None:
@@ -66,7 +77,11 @@ class Contact:
         return self.agents[-1] if self.agents else None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+        data = asdict(self)
+        for name in CHAT_ONLY:  # a call's record stays as small as it was
+            if data[name] is None:
+                del data[name]
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Contact:

@@ -116,16 +116,23 @@ class ContactRecorder:
         self._text_survey(contact)
         return contact
 
-    def _text_survey(self, contact: Contact) -> None:
+    def chat_ended(self, contact: Contact) -> None:
+        """A text conversation an agent answered has ended (its record just written): the
+        queue's `survey_by_text`, on the conversation's own channel (WhatsApp or SMS)."""
+        to = optout.WHATSAPP + contact.number if contact.channel == "whatsapp" else None
+        self._text_survey(contact, to=to)
+
+    def _text_survey(self, contact: Contact, *, to: str | None = None) -> None:
         """The queue's `survey_by_text` after an agent call (unless the caller rated it by
-        key already): one text per contact, opt-out honoured, the reply awaited a day."""
+        key already): one text per contact, opt-out honoured, the reply awaited a day.
+        `to`: the address to text when not the bare number (a WhatsApp conversation)."""
         if contact.outcome != "connected" or contact.survey is not None or not contact.queue:
             return
         text = self.reports.queue_config(contact.queue).survey_by_text
         if not text or self.twilio is None or not contact.number.startswith("+"):
             return
         service = optout.bare_number(contact.service_number)
-        if optout.send_text(self.store, self.twilio, to=contact.number, from_=service,
+        if optout.send_text(self.store, self.twilio, to=to or contact.number, from_=service,
                             body=text):
             self.store.set(keys.survey_pending(contact.number, service), contact.id,
                            ex=SURVEY_TTL)

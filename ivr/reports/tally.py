@@ -29,6 +29,17 @@ QUEUE_COUNTERS = ("offered", "answered", "abandoned", "short_abandoned", "overfl
                   "wrap", "longest_wait", "transfers_out", "surveys", "survey_total")
 AGENT_COUNTERS = ("handled", "talk", "hold", "wrap", "available_ms", "missed",
                   "transfers_out", "surveys", "survey_total")
+QUEUE_CHAT_COUNTERS = ("chats_offered", "chats_handled", "chats_abandoned", "chats_overflowed",
+                       "chats_callbacks", "chat_transfers_out", "chat_replies",
+                       "chat_frt_total", "chat_parts", "chat_handle", "chat_wrap",
+                       "chat_surveys", "chat_survey_total")
+AGENT_CHAT_COUNTERS = ("chats_handled", "chats_missed", "chat_transfers_out", "chat_replies",
+                       "chat_frt_total", "chat_parts", "chat_handle", "chat_wrap",
+                       "chat_surveys", "chat_survey_total")
+"""Text conversations with agents (the `chat_*` routing events) have counters of their own,
+so that no call figure moves because of a chat: a chat is not a call."""
+QUEUE_ALL = QUEUE_COUNTERS + QUEUE_CHAT_COUNTERS
+AGENT_ALL = AGENT_COUNTERS + AGENT_CHAT_COUNTERS
 MAX_COUNTERS = frozenset({"longest_wait"})
 
 Cell = tuple[str, str, int, str]
@@ -161,6 +172,57 @@ def fold_events(tally: Tally, agents: dict[str, AgentTrack],
                 tally.add("q", into[len("queue:"):], at, "offered")
         elif kind == "miss" and agent:
             tally.add("a", agent, at, "missed")
+        elif kind.startswith("chat_"):
+            _fold_chat(tally, kind, at, queue, agent, f)
+
+
+CHAT_ENDS = {"abandoned": "chats_abandoned", "overflowed": "chats_overflowed",
+             "callback": "chats_callbacks"}
+
+
+def _fold_chat(tally: Tally, kind: str, at: int, queue: str, agent: str,
+               f: dict[str, str]) -> None:
+    """A text conversation's event: its own counters, for the queue and the agent."""
+    both = [(scope, name) for scope, name in (("q", queue), ("a", agent)) if name]
+    if kind == "chat_enter":
+        tally.add("q", queue, at, "chats_offered")
+    elif kind == "chat_connect":
+        for scope, name in both:
+            tally.add(scope, name, at, "chats_handled")
+    elif kind == "chat_miss" and agent:
+        tally.add("a", agent, at, "chats_missed")
+    elif kind == "chat_reply":
+        for scope, name in both:
+            tally.add(scope, name, at, "chat_replies")
+            tally.add(scope, name, at, "chat_frt_total", _int(f.get("frt")))
+    elif kind == "chat_transfer":
+        for scope, name in both:
+            tally.add(scope, name, at, "chat_transfers_out")
+        into = f.get("to") or ""
+        into = into[len("queue:"):] if into.startswith("queue:") else into
+        if into:
+            tally.add("q", into, at, "chats_offered")
+        if agent and f.get("handle") is not None:  # the agent's part ends here
+            _chat_part(tally, both, at, _int(f.get("handle")))
+    elif kind == "chat_end":
+        outcome = f.get("outcome") or ""
+        # an opt-out while waiting is an abandon; with an agent, the conversation was served
+        counter = CHAT_ENDS.get(outcome) or (
+            "chats_abandoned" if outcome == "stopped" and not agent else None)
+        if counter:
+            tally.add("q", queue, at, counter)
+        if agent and outcome in ("answered", "stopped"):
+            _chat_part(tally, both, at, _int(f.get("handle")))
+    elif kind == "chat_wrap":
+        for scope, name in both:
+            tally.add(scope, name, at, "chat_wrap", _int(f.get("wrap")))
+
+
+def _chat_part(tally: Tally, both: list[tuple[str, str]], at: int, handle: int) -> None:
+    """One agent's part of a conversation ended: its handle time (connect to DONE)."""
+    for scope, name in both:
+        tally.add(scope, name, at, "chat_parts")
+        tally.add(scope, name, at, "chat_handle", handle)
 
 
 def _credit_idle(tally: Tally, agent: str, track: AgentTrack, now: int) -> None:
@@ -198,9 +260,12 @@ def contact_parts(contact: Contact, zones: Callable[[str], ZoneInfo] | None = No
     if contact.survey is not None:
         t = Tally(zones)
         at = int((contact.survey_at or contact.end) * 1000)
+        # a text conversation with an agent is scored apart from the calls
+        surveys, total = ("chat_surveys", "chat_survey_total") if contact.is_chat else \
+            ("surveys", "survey_total")
         for scope, name in (("q", contact.queue), ("a", contact.agent)):
             if name:
-                t.add(scope, name, at, "surveys")
-                t.add(scope, name, at, "survey_total", contact.survey)
+                t.add(scope, name, at, surveys)
+                t.add(scope, name, at, total, contact.survey)
         parts["survey"] = t
     return parts

@@ -1,0 +1,214 @@
+"""Contact records of text conversations with agents, kept from the `chat_*` routing events.
+
+Why from the events: every way a conversation ends (the agent's DONE, the texter's STOP,
+a wait that runs out, an overflow, a callback) is one Lua decision that logs a
+`chat_end`, on whichever worker or timer made it. The fold that counts the events
+(`Reports.fold`, each batch applied once over all workers) hands each chat event here
+after counting it, so nothing else has to remember to write the record.
+
+While the conversation is open its record is built up in `keys.contact_pending(chat id)`
+(not listed yet: a contact is listed once it has ended); at `chat_end` it is completed
+with the transcript (`keys.chat_messages`) and written like any contact, and a
+`chat_wrap` after that patches the wrap-up in place. The conversation's `ChatRecord`
+(`keys.acd("chats")`) is read once, when it enters, for what the events do not carry:
+the service number, when it entered and the flow that led there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from ivr import keys
+from ivr.flows import optout
+from ivr.reports.contacts import DAY, Contact, ContactStore
+
+log = logging.getLogger("ivr.reports")
+
+OPEN_TTL = 7 * DAY  # a conversation's record in the making; refreshed at each of its events
+OUTCOMES = {"answered": "connected", "abandoned": "abandoned", "overflowed": "overflowed",
+            "callback": "called back", "stopped": "stopped"}
+"""A `chat_end` outcome as the contact record says it (the calls' words, and `stopped`)."""
+SERVED = ("answered", "stopped")  # outcomes with which an agent's part ends
+
+
+def transcript_of(raw: list[str]) -> list[dict[str, Any]]:
+    """`keys.chat_messages` entries as the record keeps them: `at` in epoch seconds."""
+    out: list[dict[str, Any]] = []
+    for item in raw:
+        try:
+            m = json.loads(item)
+        except ValueError:
+            continue
+        if not isinstance(m, dict):
+            continue
+        out.append({"at": int(m.get("at") or 0) / 1000.0, "by": m.get("by") or "system",
+                    "agent": m.get("agent") or None, "body": m.get("body") or "",
+                    "media": list(m.get("media") or [])})
+    return out
+
+
+def _int(raw: str | None) -> int:
+    try:
+        return int(float(raw or 0))
+    except ValueError:
+        return 0
+
+
+class ChatContacts:
+    """Builds and writes the contact record of each text conversation with an agent."""
+
+    def __init__(self, store: redis.Redis, contacts: ContactStore) -> None:
+        self.db: Any = store
+        self.contacts = contacts
+        # Called with each record of a conversation an agent answered, once it is written
+        # (set by `Reporting`: the queue's texted survey).
+        self.ended: Callable[[Contact], None] | None = None
+
+    def event(self, at: int, f: dict[str, str]) -> None:
+        """One `chat_*` event (time in ms), after it was counted. Never raises: a record
+        that could not be kept is logged (the counters are right either way)."""
+        chat = f.get("chat") or ""
+        if not chat:
+            return
+        try:
+            self._event(chat, at, f)
+        except Exception:
+            log.exception("contact record of chat %s (%s)", chat, f.get("type"))
+
+    def _event(self, chat: str, at: int, f: dict[str, str]) -> None:
+        kind = f.get("type")
+        agent = f.get("agent") or ""
+        if kind == "chat_enter":
+            self._open(chat, at, f, lambda c: None)
+        elif kind == "chat_connect":
+            def connected(c: Contact) -> None:
+                c.queue = f.get("queue") or c.queue
+                if c.wait is None:  # the wait until an agent first answered
+                    c.wait = _int(f.get("wait"))
+                if agent and agent not in c.agents:
+                    c.agents.append(agent)
+            self._open(chat, at, f, connected)
+        elif kind == "chat_reply":
+            def replied(c: Contact) -> None:
+                if c.first_response is None:
+                    c.first_response = _int(f.get("frt"))
+            self._open(chat, at, f, replied)
+        elif kind == "chat_transfer":
+            def transferred(c: Contact) -> None:
+                c.transfers += 1
+                c.talk += _int(f.get("handle"))
+            self._open(chat, at, f, transferred)
+        elif kind == "chat_end":
+            self._end(chat, at, f)
+        elif kind == "chat_wrap":
+            self._wrap(chat, f)
+
+    # --- the record while the conversation is open -------------------------------------
+
+    def _open(self, chat: str, at: int, f: dict[str, str],
+              change: Callable[[Contact], None]) -> Contact:
+        """Apply `change` to the record in the making (begun here when missing), safely
+        against another worker doing the same (WATCH, retried)."""
+        key = keys.contact_pending(chat)
+        with self.db.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    contact = Contact.from_json(raw) if raw else self._begin(chat, at, f)
+                    change(contact)
+                    contact.end = max(contact.end, at / 1000.0)
+                    pipe.multi()
+                    pipe.set(key, contact.to_json(), ex=OPEN_TTL)
+                    pipe.execute()
+                    return contact
+                except redis.WatchError:
+                    continue
+
+    def _begin(self, chat: str, at: int, f: dict[str, str]) -> Contact:
+        """A new record from the conversation's routing record (when it is still kept)
+        and the event."""
+        raw = self.db.hget(keys.acd("chats"), chat)
+        record: dict[str, Any] = {}
+        if raw:
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                record = {}
+        texter = str(record.get("from") or f.get("number") or "")
+        context = record.get("context") or {}
+        start = int(record.get("t0") or at) / 1000.0
+        channel = f.get("channel") or (
+            "whatsapp" if texter.lower().startswith(optout.WHATSAPP) else "sms")
+        return Contact(id=chat, channel=channel, start=start, end=start,
+                       number=optout.bare_number(texter),
+                       service_number=optout.bare_number(str(record.get("to") or "")),
+                       flow=str(context.get("flow") or ""),
+                       steps=[str(s) for s in context.get("steps") or []],
+                       queue=f.get("queue") or record.get("q") or None, transcript=[])
+
+    # --- the end, and the wrap-up after it ----------------------------------------------
+
+    def _end(self, chat: str, at: int, f: dict[str, str]) -> None:
+        outcome = f.get("outcome") or ""
+        agent = f.get("agent") or ""
+
+        def ended(c: Contact) -> None:
+            c.outcome = OUTCOMES.get(outcome, c.outcome)
+            c.queue = f.get("queue") or c.queue
+            if agent and outcome in SERVED:
+                c.talk += _int(f.get("handle"))
+                if agent not in c.agents:
+                    c.agents.append(agent)
+            elif c.wait is None and outcome in ("abandoned", "stopped"):
+                c.wait = max(0, int(at / 1000.0 - c.start))  # gave up waiting
+
+        contact = self._open(chat, at, f, ended)
+        contact.end = at / 1000.0
+        pipe = self.db.pipeline(transaction=False)
+        pipe.lrange(keys.chat_messages(chat), 0, -1)
+        pipe.get(keys.call_wrapup(chat))
+        messages, wrapup = pipe.execute()
+        contact.transcript = transcript_of(messages)
+        _wrapup(contact, wrapup, {})
+        put = self.db.pipeline(transaction=False)
+        self.contacts.put(contact, put)
+        put.delete(keys.contact_pending(chat))
+        put.execute()
+        if outcome == "answered" and self.ended is not None:
+            self.ended(contact)
+
+    def _wrap(self, chat: str, f: dict[str, str]) -> None:
+        """The agent's wrap-up: its time, and the disposition and notes the agent gave
+        (in the event, or kept at `keys.call_wrapup(chat id)` as a call's are)."""
+        given = self.db.get(keys.call_wrapup(chat))
+
+        def wrapped(c: Contact) -> None:
+            c.wrap = _int(f.get("wrap"))
+            _wrapup(c, given, f)
+
+        if self.contacts.update(chat, wrapped) is None and \
+                self.db.exists(keys.contact_pending(chat)):
+            self._open(chat, 0, f, wrapped)  # a part wrapped up before the conversation ended
+
+
+def _wrapup(contact: Contact, raw: str | None, f: dict[str, str]) -> None:
+    """Disposition and notes, from the event first, else from the kept wrap-up."""
+    kept: dict[str, Any] = {}
+    if raw:
+        try:
+            loaded = json.loads(raw)
+            kept = loaded if isinstance(loaded, dict) else {}
+        except ValueError:
+            pass
+    disposition = f.get("disposition") or kept.get("disposition")
+    notes = f.get("notes") or kept.get("notes")
+    if disposition:
+        contact.disposition = str(disposition)
+    if notes:
+        contact.notes = str(notes)
