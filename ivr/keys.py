@@ -303,9 +303,3 @@ def chat_room(room: str) -> str:
     direct messages, `inbox:ID` for every direct message of one agent); capped, and
     trimmed to IVR_RETENTION_DAYS."""
     return f"{PREFIX}chat:{room}"
-
-
-def chat_messages(chat_id: str) -> str:
-    """List (RPUSH) of JSON {at, by, agent, body, media}: one text conversation's transcript;
-    expires IVR_RETENTION_DAYS after the conversation ends."""
-    return acd("chatmsg", chat_id)
