@@ -58,6 +58,13 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
 
     app.extensions["ivr.texting"] = TextEngine(store, flows, twilio, router, cfg)
 
+    from ivr.flows.chat_relay import ChatRelay
+
+    # Texts of conversations with agents (offers, relayed messages), from any worker.
+    router.chats.retention_days = cfg.retention_days
+    app.extensions["ivr.chat_relay"] = ChatRelay(store, twilio, router.chats,
+                                                 lambda: flows.current, router.agent)
+
     from ivr.reports import Reporting
 
     reporting = Reporting(store, flows, router, cfg)

@@ -17,6 +17,7 @@ from ivr.config import Config
 from ivr.urls import PublicUrl
 
 if TYPE_CHECKING:
+    from ivr.flows.chat_relay import ChatRelay
     from ivr.flows.engine import VoiceEngine
     from ivr.flows.registry import FlowRegistry
     from ivr.flows.texting import TextEngine
@@ -80,3 +81,8 @@ def final_writes() -> redis.client.Pipeline | None:
         return None
     pipe: redis.client.Pipeline | None = g.get("ivr_final_writes")
     return pipe
+
+
+def get_chat_relay() -> ChatRelay:
+    relay: ChatRelay = current_app.extensions["ivr.chat_relay"]
+    return relay

@@ -103,6 +103,19 @@ def acd(*parts: str) -> str:
     return f"{PREFIX}{ACD}:" + ":".join(parts)
 
 
+def chat_messages(chat_id: str) -> str:
+    """List (JSON per message): one text conversation's transcript, in order. In the
+    routing slot because the chat decisions (ivr/routing/lua/chat.lua) append to it."""
+    return acd("chatmsgs", chat_id)
+
+
+def chat_keys() -> list[str]:
+    """The chat decisions' own keys (ivr/routing/lua/chat.lua's KEYS[9..12]): chats (hash
+    id -> record), chatload (agent -> open conversations), chatwait (the line), chatof
+    (texter|service -> their open conversation)."""
+    return [acd("chats"), acd("chatload"), acd("chatwait"), acd("chatof")]
+
+
 def pin_failures(agent_id: str) -> str:
     """Sorted set: one agent's wrong PIN tries and PIN lock (ivr/routing/lua/pin.lua)."""
     return f"{PREFIX}pin:tries:{agent_id}"

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from twilio.twiml.messaging_response import MessagingResponse
 
 from ivr import keys
-from ivr.flows import optout, templates
+from ivr.flows import chat_relay, optout, templates
 from ivr.flows import state as state_mod
 from ivr.flows.analytics import StepStats
 from ivr.flows.engine_base import FINAL_STATUSES, FlowEngine, Params, caller_from, is_final
@@ -56,6 +56,7 @@ from ivr.flows.runner import (
 from ivr.flows.sms_turns import TurnTaking
 from ivr.flows.state import FlowState
 from ivr.flows.steps import asking_spec
+from ivr.routing.chats import ChatError, Chats
 
 __all__ = ["FINAL_STATUSES", "CallbackRouter", "TextEngine", "caller_from", "media_of"]
 
@@ -86,6 +87,8 @@ YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "yes please", "ok", "okay", "s
 NO_WORDS = frozenset({"no", "n", "nope", "no thanks", "no thank you", "not now"})
 CALL_WORDS = frozenset({"call", "call me", "call me back", "callback", "call back", "yes"})
 RESTART_WORDS = frozenset({"menu", "start over", "restart"})
+CHAT_CALL_WORDS = frozenset({"call", "call me", "call me back", "callback", "call back"})
+MAX_OVERFLOW_HOPS = 5  # overflow exits followed in one turn before it is an error
 OFFER_ATTEMPTS = 2  # unclear answers to a call-back offer before it counts as "no"
 
 
@@ -98,6 +101,9 @@ class CallbackRouter(Protocol):
     def waiting(self) -> list[dict[str, Any]]: ...
 
     def caller_outcome(self, call_sid: str) -> str | None: ...
+
+    @property
+    def chats(self) -> Chats: ...
 
 
 class ConversationListener(Protocol):
@@ -223,6 +229,7 @@ class TextEngine(FlowEngine[CallbackRouter]):
             if optout.opt_out(self.store, sender):
                 reply.say(STOP_CONFIRMATION)
             self.store.delete(keys.conversation(from_, to))
+            self.router.chats.stop(from_)  # a conversation with an agent ends at once
             return reply.twiml()
         if optout.is_opted_out(self.store, sender):
             if word in optout.START_WORDS:
@@ -235,6 +242,8 @@ class TextEngine(FlowEngine[CallbackRouter]):
         with self.turns.turn(from_, to):
             if word in optout.HELP_WORDS:
                 reply.say(self._help(from_, to))
+            elif self._chat_message(params, from_, to, body, reply):
+                pass  # to the agent (or asked for a callback instead)
             elif not self._survey_reply(from_, to, body, reply) and \
                     not self._missed_call_reply(from_, to, body, reply):
                 if normalize_words(body) in RESTART_WORDS:
@@ -379,11 +388,14 @@ class TextEngine(FlowEngine[CallbackRouter]):
 
     # --- rendering --------------------------------------------------------------------
 
-    def _render(self, runner: TextRunner, state: FlowState, turn: Turn, reply: Reply) -> None:
+    def _render(self, runner: TextRunner, state: FlowState, turn: Turn, reply: Reply,
+                depth: int = 0) -> None:
         self._outputs(turn.outputs, state, reply)
         end = turn.end
         if isinstance(end, Ask):
             self._outputs(end.prompt, state, reply)
+        elif isinstance(end, Queue) and self._chat_queue(runner, end.queue):
+            self._enter_chat(runner, state, end, reply, depth)
         elif isinstance(end, Queue):
             number = optout.bare_number(state.call.get("from", ""))
             reply.say(CALLBACK_OFFER.format(team=_team(end.queue), number=number))
@@ -399,6 +411,61 @@ class TextEngine(FlowEngine[CallbackRouter]):
             state.ended = "error"
             flow = runner.callflows.flows.get(state.flow)
             reply.say(self._on_error_text(flow))
+
+    # --- text conversations with agents (ivr/routing/chats.py, ivr/flows/chat_relay.py) ---
+
+    @staticmethod
+    def _chat_queue(runner: TextRunner, queue: str) -> bool:
+        config = runner.callflows.queues.get(queue)
+        return config is not None and config.chat
+
+    def _enter_chat(self, runner: TextRunner, state: FlowState, end: Queue, reply: Reply,
+                    depth: int) -> None:
+        """A queue step with `chat: true`: the texter waits in line for an agent by text.
+        The flow's conversation ends here (the agent's conversation takes over); nobody
+        who could ever answer: the step's overflow, as on voice."""
+        context = {"flow": state.flow, "step": state.step, "vars": state.vars,
+                   "caller": state.caller,
+                   "steps": [{"flow": f, "step": st, "input": inp} for f, st, inp in state.trail]}
+        entry = self.router.chats.enter(
+            state.call.get("from", ""), state.call.get("to", ""), end.queue,
+            priority=end.priority, skills=end.skills, first=state.input or "",
+            media=runner.media, context=context)
+        if entry.outcome == "overflowed":
+            if depth >= MAX_OVERFLOW_HOPS:
+                log.error("texter %s: queue overflow chain too long at %s",
+                          state.call.get("from"), state.step)
+                reply.say(self._on_error_text(runner.callflows.flows.get(state.flow)))
+                state.ended = "error"
+                return
+            self._render(runner, state, runner.after(state, "overflow"), reply, depth + 1)
+            return
+        state.ended = "chat"
+        if entry.outcome == "waiting":
+            reply.say(chat_relay.QUEUED.format(position=entry.position))
+        elif entry.outcome != "open":
+            reply.say(chat_relay.QUEUED_NEXT)
+
+    def _chat_message(self, params: Params, from_: str, to: str, body: str,
+                      reply: Reply) -> bool:
+        """A message from a texter with a conversation open: relayed to the agent, or, while
+        they wait, CALL swaps the conversation for a callback. False: no conversation."""
+        chat = self.router.chats.open_of(from_, to)
+        if chat is None:
+            return False
+        media = media_of(params)
+        if chat.state != "active" and normalize_words(body) in CHAT_CALL_WORDS and \
+                self.router.chats.leave(chat.id, "callback") is not None:
+            number = optout.bare_number(from_)
+            position = self._callback(number, chat.queue, optout.bare_number(to))
+            reply.say(CALLBACK_PLACED.format(position=position, number=number))
+            return True
+        try:
+            self.router.chats.from_texter(chat.id, body, media)
+        except ChatError as exc:  # it ended a moment ago: the flows take the message
+            log.info("texter %s: conversation %s closed (%s)", from_, chat.id, exc)
+            return False
+        return True
 
     def _outputs(self, outputs: list[Output], state: FlowState, reply: Reply) -> None:
         texter = state.call.get("from", "")

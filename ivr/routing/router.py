@@ -40,6 +40,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import paths
 from ivr.flows.model import AgentConfig, Callflows, QueueConfig
+from ivr.routing.chats import Chats
 from ivr.routing.control import (
     BadTarget,
     ControlError,
@@ -105,7 +106,10 @@ class Router:
         self.monitor = Monitor(self.env, self.scripts, self.acd, self.phones)
         self.recording = Recording(self.env, self.acd, self.phones)
         self.controls.recording = self.recording
-        self.timers = Timers(self.env, self.scripts, self.acd, self.roster, self.phones)
+        # text conversations with agents (ivr/routing/chats.py)
+        self.chats = Chats(self.env, self.scripts, miss_rest=miss_rest)
+        self.timers = Timers(self.env, self.scripts, self.acd, self.roster, self.phones,
+                             self.chats)
         self.log = EventLog(self.env)
         self.statistics = Statistics(self.env, self.layout, self.roster, self.log)
 
@@ -155,7 +159,10 @@ class Router:
 
     def set_agent_status(self, agent_id: str, status: str, *, source: str,
                          reason: str | None = None) -> dict[str, Any]:
-        return self.roster.set_status(agent_id, status, source=source, reason=reason)
+        agent = self.roster.set_status(agent_id, status, source=source, reason=reason)
+        if status == "available":
+            self.chats.dispatch()  # waiting text conversations may go to them now
+        return agent
 
     def check_pin(self, agent_id: str, pin: str) -> str:
         return self.roster.check_pin(agent_id, pin)

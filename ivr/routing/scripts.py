@@ -49,7 +49,7 @@ NAMES = (
     "enter", "match_caller", "accept", "miss", "caller_gone", "agent_done",
     "wrap_end", "set_status", "set_leg", "upsert", "remove", "overflow", "callback",
     "callback_result", "claim_timers", "timer_done", "unconnect", "wrapup",
-    "join", "conf_event", "control", "monitor",
+    "join", "conf_event", "control", "monitor", "chat",
 )
 STANDALONE = ("pin",)
 #: How long a decision's reply is kept for a retry of it (once.lua): longer than any

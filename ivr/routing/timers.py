@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 
 from ivr import keys
+from ivr.routing.chats import Chats
 from ivr.routing.core import Acd
 from ivr.routing.env import Env
 from ivr.routing.layout import ON_CALL_CHECK
@@ -34,8 +35,9 @@ class Timers:
     """Claims and fires due timers; `start()` runs this worker's timer thread."""
 
     def __init__(self, env: Env, scripts: Scripts, acd: Acd, roster: Roster,
-                 phones: Phones) -> None:
+                 phones: Phones, chats: Chats) -> None:
         self.env = env
+        self.chats = chats
         self.scripts = scripts
         self.acd = acd
         self.roster = roster
@@ -43,7 +45,7 @@ class Timers:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         # Other periodic work that rides on this thread (the reports' fold of the event log).
-        self.ticks: list[Callable[[], object]] = []
+        self.ticks: list[Callable[[], object]] = [chats.tick]
 
     def start(self) -> None:
         """Start this worker's timer thread (every worker runs one; leases make each fire once)."""
@@ -108,6 +110,8 @@ class Timers:
             acd.leave_check(args[0])
         elif kind == "forget":
             self._forget(args[0])
+        elif kind in ("cring", "cquiet", "cwrap", "cforget"):
+            self.chats.fire(kind, args)
         elif kind in ("rematch", "cbretry"):
             acd.place_offers(self.scripts.match_caller(args[0]))
         else:

@@ -21,7 +21,8 @@ from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.datastructures import MultiDict
 
 from ivr import paths
-from ivr.context import get_router
+from ivr.context import get_chat_relay, get_router
+from ivr.flows.texting import media_of
 from ivr.routing.roster import UnknownAgent
 from ivr.routing.router import Router
 from ivr.webhooks.common import TwiML, twilio_webhook
@@ -68,6 +69,15 @@ def agent_sms_answer(params: MultiDict[str, str]) -> MessagingResponse | None:
         desk.message(sms_link(agent_id))
         return desk
     wanted = WORDS.get(word)
+    if wanted is None and word != "STATUS":
+        # not a status command: an answer to a text offer, or for a texter (ivr/flows/chat_relay.py)
+        relay = get_chat_relay()
+        if router.chats.of_agent(agent_id):
+            answer = relay.agent_text(agent_id, params.get("Body", ""), media_of(params))
+            response = MessagingResponse()
+            if answer:
+                response.message(answer)
+            return response
     try:
         agent = (router.set_agent_status(agent_id, wanted, source="sms") if wanted is not None
                  else router.agent(agent_id))
