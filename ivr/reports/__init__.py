@@ -21,6 +21,7 @@ from ivr.reports.recorder import ContactRecorder
 
 if TYPE_CHECKING:
     from ivr.flows.registry import FlowRegistry
+    from ivr.routing.chats import ChatRecord
     from ivr.routing.router import Router
 
 log = logging.getLogger("ivr.reports")
@@ -38,8 +39,6 @@ class Reporting:
         self.recorder = ContactRecorder(store, flows, self.contacts, self.reports,
                                         caller=router.caller, clock=router.clock,
                                         twilio=router.twilio)
-        # a text conversation an agent answered: its survey once its record is written
-        self.reports.chats.ended = self.recorder.chat_ended
 
     def call_ended(self, params: Mapping[str, str]) -> Contact | None:
         """A call's status callback: its contact record. Never raises (a record that could
@@ -57,6 +56,15 @@ class Reporting:
             return self.recorder.survey_reply(number, service_number, body)
         except Exception:
             log.exception("survey reply of %s", number)
+            return None
+
+    def chat_survey(self, chat: ChatRecord) -> str | None:
+        """`ChatRelay.survey`: the survey to text when an agent ends a text conversation, its
+        reply awaited to score that conversation. Never raises (no survey then)."""
+        try:
+            return self.recorder.chat_survey(chat)
+        except Exception:
+            log.exception("survey of chat %s", chat.id)
             return None
 
     def text_turn(self, state: FlowState) -> None:

@@ -9,9 +9,14 @@ after counting it, so nothing else has to remember to write the record.
 While the conversation is open its record is built up in `keys.contact_pending(chat id)`
 (not listed yet: a contact is listed once it has ended); at `chat_end` it is completed
 with the transcript (`keys.chat_messages`) and written like any contact, and a
-`chat_wrap` after that patches the wrap-up in place. The conversation's `ChatRecord`
-(`keys.acd("chats")`) is read once, when it enters, for what the events do not carry:
-the service number, when it entered and the flow that led there.
+`chat_wrap` after that patches the wrap-up in place. The conversation's routing record
+(`keys.acd("chats")`, kept a while after it ends) is read for what the events do not
+carry: when it enters, the service number, when it entered and the flow that led there;
+when it ends, whether the texter opted out.
+
+The queue's texted survey is not sent from here: the relay texts it when the agent ends
+the conversation (`ChatRelay.survey` -> `Reporting.chat_survey`), and the reply scores
+this record (`ContactRecorder.survey_reply`).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ OPEN_TTL = 7 * DAY  # a conversation's record in the making; refreshed at each o
 OUTCOMES = {"answered": "connected", "abandoned": "abandoned", "overflowed": "overflowed",
             "callback": "called back", "stopped": "stopped"}
 """A `chat_end` outcome as the contact record says it (the calls' words, and `stopped`)."""
-SERVED = ("answered", "stopped")  # outcomes with which an agent's part ends
+SERVED = ("answered", "stopped")  # how a part ends with an agent (`chat_end` part)
 
 
 def transcript_of(raw: list[str]) -> list[dict[str, Any]]:
@@ -65,9 +70,6 @@ class ChatContacts:
     def __init__(self, store: redis.Redis, contacts: ContactStore) -> None:
         self.db: Any = store
         self.contacts = contacts
-        # Called with each record of a conversation an agent answered, once it is written
-        # (set by `Reporting`: the queue's texted survey).
-        self.ended: Callable[[Contact], None] | None = None
 
     def event(self, at: int, f: dict[str, str]) -> None:
         """One `chat_*` event (time in ms), after it was counted. Never raises: a record
@@ -83,8 +85,10 @@ class ChatContacts:
     def _event(self, chat: str, at: int, f: dict[str, str]) -> None:
         kind = f.get("type")
         agent = f.get("agent") or ""
-        if kind == "chat_enter":
-            self._open(chat, at, f, lambda c: None)
+        if kind == "chat_enter":  # first, or again in the queue it was transferred to
+            def entered(c: Contact) -> None:
+                c.queue = f.get("queue") or c.queue
+            self._open(chat, at, f, entered)
         elif kind == "chat_connect":
             def connected(c: Contact) -> None:
                 c.queue = f.get("queue") or c.queue
@@ -130,16 +134,19 @@ class ChatContacts:
                 except redis.WatchError:
                     continue
 
+    def _record(self, chat: str) -> dict[str, Any]:
+        """The conversation's routing record, or {} once it is forgotten."""
+        raw = self.db.hget(keys.acd("chats"), chat)
+        try:
+            record = json.loads(raw) if raw else {}
+        except ValueError:
+            return {}
+        return record if isinstance(record, dict) else {}
+
     def _begin(self, chat: str, at: int, f: dict[str, str]) -> Contact:
         """A new record from the conversation's routing record (when it is still kept)
         and the event."""
-        raw = self.db.hget(keys.acd("chats"), chat)
-        record: dict[str, Any] = {}
-        if raw:
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                record = {}
+        record = self._record(chat)
         texter = str(record.get("from") or f.get("number") or "")
         context = record.get("context") or {}
         start = int(record.get("t0") or at) / 1000.0
@@ -149,23 +156,27 @@ class ChatContacts:
                        number=optout.bare_number(texter),
                        service_number=optout.bare_number(str(record.get("to") or "")),
                        flow=str(context.get("flow") or ""),
-                       steps=[str(s) for s in context.get("steps") or []],
+                       steps=_steps(context.get("steps")),
                        queue=f.get("queue") or record.get("q") or None, transcript=[])
 
     # --- the end, and the wrap-up after it ----------------------------------------------
 
     def _end(self, chat: str, at: int, f: dict[str, str]) -> None:
+        # outcome: the conversation's (answered once an agent took it); part: how it ended
+        # in the queue it was last in
         outcome = f.get("outcome") or ""
+        part = f.get("part") or outcome
         agent = f.get("agent") or ""
+        stopped = outcome == "stopped" or bool(self._record(chat).get("stopped"))
 
         def ended(c: Contact) -> None:
-            c.outcome = OUTCOMES.get(outcome, c.outcome)
+            c.outcome = "stopped" if stopped else OUTCOMES.get(outcome, c.outcome)
             c.queue = f.get("queue") or c.queue
-            if agent and outcome in SERVED:
+            if agent and part in SERVED:
                 c.talk += _int(f.get("handle"))
                 if agent not in c.agents:
                     c.agents.append(agent)
-            elif c.wait is None and outcome in ("abandoned", "stopped"):
+            elif c.wait is None and part in ("abandoned", "stopped"):
                 c.wait = max(0, int(at / 1000.0 - c.start))  # gave up waiting
 
         contact = self._open(chat, at, f, ended)
@@ -180,8 +191,6 @@ class ChatContacts:
         self.contacts.put(contact, put)
         put.delete(keys.contact_pending(chat))
         put.execute()
-        if outcome == "answered" and self.ended is not None:
-            self.ended(contact)
 
     def _wrap(self, chat: str, f: dict[str, str]) -> None:
         """The agent's wrap-up: its time, and the disposition and notes the agent gave
@@ -195,6 +204,22 @@ class ChatContacts:
         if self.contacts.update(chat, wrapped) is None and \
                 self.db.exists(keys.contact_pending(chat)):
             self._open(chat, 0, f, wrapped)  # a part wrapped up before the conversation ended
+
+
+def _steps(raw: Any) -> list[str]:
+    """The flow's steps before the line ("flow.step", each once, in order), from the
+    conversation's context (its trail: {flow, step, input} each)."""
+    out: list[str] = []
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, dict):
+            name = f"{item.get('flow') or ''}.{item.get('step') or ''}"
+        elif isinstance(item, list | tuple) and len(item) >= 2:
+            name = f"{item[0]}.{item[1]}"
+        else:
+            name = str(item)
+        if name not in out:
+            out.append(name)
+    return out
 
 
 def _wrapup(contact: Contact, raw: str | None, f: dict[str, str]) -> None:

@@ -145,6 +145,16 @@ class ContactStore:
         if own:
             p.execute()
 
+    def delete(self, contact_id: str, number: str = "") -> None:
+        """Forget a record and its index entries (a text flow's record, when the texter went
+        on to an agent by text: that conversation's record has the flow)."""
+        pipe = self.db.pipeline(transaction=False)
+        pipe.delete(keys.contact(contact_id))
+        pipe.zrem(keys.contacts_by_time(), contact_id)
+        if number:
+            pipe.zrem(keys.contacts_of_number(number), contact_id)
+        pipe.execute()
+
     def get(self, contact_id: str) -> Contact | None:
         raw = self.db.get(keys.contact(contact_id))
         return Contact.from_json(raw) if raw else None

@@ -196,22 +196,22 @@ def _fold_chat(tally: Tally, kind: str, at: int, queue: str, agent: str,
             tally.add(scope, name, at, "chat_replies")
             tally.add(scope, name, at, "chat_frt_total", _int(f.get("frt")))
     elif kind == "chat_transfer":
+        # out of the agent's hands; the conversation's `chat_enter` in the queue it goes to
+        # is offered there
         for scope, name in both:
             tally.add(scope, name, at, "chat_transfers_out")
-        into = f.get("to") or ""
-        into = into[len("queue:"):] if into.startswith("queue:") else into
-        if into:
-            tally.add("q", into, at, "chats_offered")
         if agent and f.get("handle") is not None:  # the agent's part ends here
             _chat_part(tally, both, at, _int(f.get("handle")))
     elif kind == "chat_end":
-        outcome = f.get("outcome") or ""
+        # part: how it ended in the queue it was last in (answered there, or not); older
+        # or simpler events: the conversation's outcome
+        part = f.get("part") or f.get("outcome") or ""
         # an opt-out while waiting is an abandon; with an agent, the conversation was served
-        counter = CHAT_ENDS.get(outcome) or (
-            "chats_abandoned" if outcome == "stopped" and not agent else None)
+        counter = CHAT_ENDS.get(part) or (
+            "chats_abandoned" if part == "stopped" and not agent else None)
         if counter:
             tally.add("q", queue, at, counter)
-        if agent and outcome in ("answered", "stopped"):
+        if agent and part in ("answered", "stopped"):
             _chat_part(tally, both, at, _int(f.get("handle")))
     elif kind == "chat_wrap":
         for scope, name in both:

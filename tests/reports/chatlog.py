@@ -25,13 +25,27 @@ def log(r: redis.Redis, clock: Clock, kind: str, **fields: object) -> None:
 
 def chat_record(r: redis.Redis, chat: str, *, texter: str, queue: str, t0: float,
                 flow: str = "text", steps: tuple[str, ...] = ()) -> None:
-    """The conversation's routing record (`keys.acd("chats")`), as the core keeps it."""
+    """The conversation's routing record (`keys.acd("chats")`), as chat.lua keeps it (the
+    context's steps: the flow's trail)."""
+    channel = "whatsapp" if texter.startswith("whatsapp:") else "sms"
     record: dict[str, Any] = {
-        "id": chat, "q": queue, "from": texter, "to": SERVICE, "p": 0, "t0": int(t0 * 1000),
+        "id": chat, "q": queue, "from": texter, "to": SERVICE, "channel": channel, "p": 0,
+        "t0": int(t0 * 1000), "tq": int(t0 * 1000),
         "skills": [], "lvl": 1, "state": "waiting", "agent": None, "n": None,
         "offer": None, "outcome": None, "connected": None, "first_reply": None,
         "ended": None, "agents": [], "transfers": 0, "first": "hi",
-        "context": {"flow": flow, "steps": list(steps), "vars": {}, "caller": {}}}
+        "context": {"flow": flow, "step": steps[-1].split(".")[1] if steps else "",
+                    "vars": {}, "caller": {},
+                    "steps": [{"flow": s.split(".")[0], "step": s.split(".")[1], "input": ""}
+                              for s in steps]}}
+    r.hset(keys.acd("chats"), chat, json.dumps(record))
+
+
+def update_record(r: redis.Redis, chat: str, **changes: object) -> None:
+    """A change chat.lua makes to the record: `stopped` when the texter opts out (its
+    `chat_end` says abandoned, or answered when an agent had it), `q` at a transfer."""
+    record = json.loads(r.hget(keys.acd("chats"), chat) or "{}")
+    record.update(changes)
     r.hset(keys.acd("chats"), chat, json.dumps(record))
 
 
@@ -52,6 +66,10 @@ def play_chats(r: redis.Redis, clock: Clock) -> float:
     reply 6 s, DONE after 60 s, wrap 5. ch-3 abandoned after 300 s; ch-4 overflowed;
     ch-5 asks for a callback; ch-6 opts out while waiting (an abandon); ch-7 answered by
     a00 after 10 s, the texter opts out 50 s later (served, not abandoned).
+
+    The events' fields are chat.lua's (`chat_end` has `part`: how it ended in the queue it
+    was last in; a transfer enters the next queue again); `chat_transfer` also carries the
+    transferring agent's `handle`, as `chat_end` does.
     """
     t = clock()
 
@@ -61,7 +79,7 @@ def play_chats(r: redis.Redis, clock: Clock) -> float:
     def enter(chat: str, texter: str, channel: str = "sms") -> None:
         address = f"whatsapp:{texter}" if channel == "whatsapp" else texter
         chat_record(r, chat, texter=address, queue="sales", t0=clock(),
-                    steps=("text.hello", "text.agent"))
+                    steps=("text.hello", "text.menu", "text.menu", "text.agent"))
         log(r, clock, "chat_enter", chat=chat, queue="sales", number=address, channel=channel)
 
     at(0)
@@ -90,43 +108,48 @@ def play_chats(r: redis.Redis, clock: Clock) -> float:
     at(120)
     enter("ch-4", "+14155550104")
     log(r, clock, "chat_end", chat="ch-4", queue="sales", agent="", outcome="overflowed",
-        handle=0)
+        part="overflowed", handle=0)
     at(130)
     enter("ch-5", "+14155550105")
     at(140)
     enter("ch-6", "+14155550106")
     at(150)
     log(r, clock, "chat_end", chat="ch-5", queue="sales", agent="", outcome="callback",
-        handle=0)
+        part="callback", handle=0)
     enter("ch-7", "+14155550107")
     at(160)
-    log(r, clock, "chat_end", chat="ch-6", queue="sales", agent="", outcome="stopped",
-        handle=0)
+    update_record(r, "ch-6", stopped=True)
+    log(r, clock, "chat_end", chat="ch-6", queue="sales", agent="", outcome="abandoned",
+        part="abandoned", handle=0)
     log(r, clock, "chat_connect", chat="ch-7", queue="sales", agent="a00", wait=10)
     at(170)
     log(r, clock, "chat_transfer", chat="ch-2", queue="sales", agent="a00", to="support",
         handle=100)
+    update_record(r, "ch-2", q="support", transfers=1)
+    log(r, clock, "chat_enter", chat="ch-2", queue="support", number="whatsapp:+14155550102",
+        channel="whatsapp", transfer=1)
     at(200)
     log(r, clock, "chat_connect", chat="ch-2", queue="support", agent="a01", wait=30)
     at(206)
     log(r, clock, "chat_reply", chat="ch-2", queue="support", agent="a01", frt=6)
     at(210)
-    log(r, clock, "chat_end", chat="ch-7", queue="sales", agent="a00", outcome="stopped",
-        handle=50)
+    update_record(r, "ch-7", stopped=True)
+    log(r, clock, "chat_end", chat="ch-7", queue="sales", agent="a00", outcome="answered",
+        part="answered", handle=50)
     at(230)
     message(r, clock, "ch-1", "system", "Thanks for texting Acme!")
     log(r, clock, "chat_end", chat="ch-1", queue="sales", agent="a01", outcome="answered",
-        handle=200)
+        part="answered", handle=200)
     at(245)
     log(r, clock, "chat_wrap", chat="ch-1", queue="sales", agent="a01", wrap=15,
         disposition="sale")
     at(260)
     log(r, clock, "chat_end", chat="ch-2", queue="support", agent="a01", outcome="answered",
-        handle=60)
+        part="answered", handle=60)
     at(265)
     log(r, clock, "chat_wrap", chat="ch-2", queue="support", agent="a01", wrap=5,
         disposition="")
     at(400)
     log(r, clock, "chat_end", chat="ch-3", queue="sales", agent="", outcome="abandoned",
-        handle=0)
+        part="abandoned", handle=0)
     return t

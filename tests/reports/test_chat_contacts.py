@@ -11,6 +11,7 @@ from ivr import keys
 from ivr.flows import optout
 from ivr.reports.contacts import CSV_HEADERS, to_csv
 from ivr.reports.recorder import SURVEY_THANKS, ContactRecorder
+from ivr.routing.chats import ChatRecord
 from tests.reports.chatlog import SERVICE, chat_record, log, play_chats
 from tests.routing.conftest import agents_of
 
@@ -19,12 +20,15 @@ QUEUES = {"sales": {"survey_by_text": "How did we do? Reply 1 to 5.", "wrap_up":
 
 
 def wired(setup, twilio, clock, r):
-    """Reports and the recorder, wired as `Reporting` wires them."""
+    """Reports and the recorder, as `Reporting` has them."""
     _, reports = setup(QUEUES, agents_of(2))
     rec = ContactRecorder(r, None, reports.contacts, reports,  # type: ignore[arg-type]
                           caller=lambda sid: None, clock=clock, twilio=twilio)
-    reports.chats.ended = rec.chat_ended
     return reports, rec
+
+
+def record(r, chat: str) -> ChatRecord:
+    return ChatRecord.from_dict(json.loads(r.hget(keys.acd("chats"), chat)))
 
 
 def test_one_record_per_conversation_once_it_ends(setup, twilio, clock, r) -> None:
@@ -36,7 +40,7 @@ def test_one_record_per_conversation_once_it_ends(setup, twilio, clock, r) -> No
     assert sorted(got) == [f"ch-{n}" for n in range(1, 8)]
     one = got["ch-1"]
     assert (one.channel, one.number, one.service_number, one.flow, one.steps) == (
-        "sms", "+14155550101", SERVICE, "text", ["text.hello", "text.agent"])
+        "sms", "+14155550101", SERVICE, "text", ["text.hello", "text.menu", "text.agent"])
     assert (one.start, one.end, one.queue, one.wait, one.agents, one.transfers) == (
         t, t + 230, "sales", 30, ["a01"], 0)
     assert (one.outcome, one.talk, one.wrap, one.first_response) == ("connected", 200, 15, 12)
@@ -99,27 +103,32 @@ def test_not_listed_while_open_and_a_late_wrap_up_patches(setup, twilio, clock, 
 
 
 def test_the_texted_survey_scores_the_conversation(setup, twilio, clock, r) -> None:
+    """The relay asks for the survey when the agent ends the conversation (before its end
+    is folded); a reply scores the conversation's record, counted apart from calls."""
     reports, rec = wired(setup, twilio, clock, r)
-    optout.opt_out(r, "+14155550107")  # ch-7 opted out (and was not answered by DONE)
+    optout.opt_out(r, "+14155550105")
     play_chats(r, clock)
-    reports.fold()
-    # one survey per conversation an agent answered, on its own channel; none otherwise
-    assert sorted((t["to"], t["from_"], t["body"]) for t in twilio.texts) == [
-        ("+14155550101", SERVICE, "How did we do? Reply 1 to 5."),
-        ("whatsapp:+14155550102", f"whatsapp:{SERVICE}", "Rate us 1 to 5.")]
+    assert rec.chat_survey(record(r, "ch-1")) == "How did we do? Reply 1 to 5."
+    assert rec.chat_survey(record(r, "ch-2")) == "Rate us 1 to 5."  # its queue at the end
     assert r.get(keys.survey_pending("+14155550101", SERVICE)) == "ch-1"
-    assert r.get(keys.survey_pending("+14155550102", SERVICE)) == "ch-2"
+    assert r.get(keys.survey_pending("+14155550102", SERVICE)) == "ch-2"  # WhatsApp: bare
+    assert rec.chat_survey(record(r, "ch-7")) is None  # opted out mid-conversation
+    assert rec.chat_survey(record(r, "ch-5")) is None  # opted out before
+    # a quick reply: the conversation's end is not folded yet, the reply folds it
+    assert reports.contacts.get("ch-2") is None
     clock.advance(60)
     assert rec.survey_reply("+14155550102", SERVICE, "4") == SURVEY_THANKS
     scored = reports.contacts.get("ch-2")
     assert scored is not None and (scored.survey, scored.survey_at) == (4, clock())
+    assert rec.survey_reply("+14155550101", SERVICE, "5") == SURVEY_THANKS
     support = reports.report(scope="q", names=["support"], start=_day(clock),
                              end=_day(clock, 1), interval="day")[0]
     assert (support["chat_surveys"], support["chat_csat"]) == (1, 4.0)
     assert (support["surveys"], support["csat"]) == (0, None)  # the calls' own score
     a01 = reports.report(scope="a", names=["a01"], start=_day(clock), end=_day(clock, 1),
                          interval="day")[0]
-    assert (a01["chat_surveys"], a01["surveys"]) == (1, 0)
+    assert (a01["chat_surveys"], a01["chat_csat"], a01["surveys"]) == (2, 4.5, 0)
+    assert twilio.texts == []  # the relay texts the survey, not the reports
     assert reports.stored() == reports.rebuild()
 
 
