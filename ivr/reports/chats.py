@@ -42,7 +42,8 @@ SERVED = ("answered", "stopped")  # how a part ends with an agent (`chat_end` pa
 
 
 def transcript_of(raw: list[str]) -> list[dict[str, Any]]:
-    """`keys.chat_messages` entries as the record keeps them: `at` in epoch seconds."""
+    """`keys.chat_messages` entries as the record keeps them: `at` in epoch seconds, each
+    attachment as {url, type} (the webhook's `content_type` is the type)."""
     out: list[dict[str, Any]] = []
     for item in raw:
         try:
@@ -53,7 +54,9 @@ def transcript_of(raw: list[str]) -> list[dict[str, Any]]:
             continue
         out.append({"at": int(m.get("at") or 0) / 1000.0, "by": m.get("by") or "system",
                     "agent": m.get("agent") or None, "body": m.get("body") or "",
-                    "media": list(m.get("media") or [])})
+                    "media": [{"url": str(a.get("url") or ""),
+                               "type": str(a.get("type") or a.get("content_type") or "")}
+                              for a in m.get("media") or [] if isinstance(a, dict)]})
     return out
 
 
