@@ -64,6 +64,7 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     router.chats.retention_days = cfg.retention_days
     app.extensions["ivr.chat_relay"] = ChatRelay(store, twilio, router.chats,
                                                  lambda: flows.current, router.agent)
+    router.chats.texter_turn = app.extensions["ivr.texting"].turns.turn
 
     from ivr.reports import Reporting
 
