@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import redis
@@ -67,6 +68,31 @@ def _int(raw: str | None) -> int:
         return 0
 
 
+@dataclass
+class Making:
+    """A conversation's record while it is open, and when its current agent joined it (ms),
+    for the handle time of a part the event does not give."""
+
+    contact: Contact
+    joined: int | None = None
+
+    def handle(self, at: int, f: dict[str, str]) -> int:
+        """The part that ends now: the event's handle, else since the agent joined."""
+        joined, self.joined = self.joined, None
+        if f.get("handle") is not None:
+            return _int(f.get("handle"))
+        return round((at - joined) / 1000) if joined is not None else 0
+
+    def to_json(self) -> str:
+        return json.dumps({"contact": asdict(self.contact), "joined": self.joined},
+                          separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Making:
+        data = json.loads(raw)
+        return cls(Contact.from_dict(data["contact"]), data.get("joined"))
+
+
 class ChatContacts:
     """Builds and writes the contact record of each text conversation with an agent."""
 
@@ -89,26 +115,28 @@ class ChatContacts:
         kind = f.get("type")
         agent = f.get("agent") or ""
         if kind == "chat_enter":  # first, or again in the queue it was transferred to
-            def entered(c: Contact) -> None:
-                c.queue = f.get("queue") or c.queue
+            def entered(m: Making) -> None:
+                m.contact.queue = f.get("queue") or m.contact.queue
             self._open(chat, at, f, entered)
         elif kind == "chat_connect":
-            def connected(c: Contact) -> None:
+            def connected(m: Making) -> None:
+                c = m.contact
                 c.queue = f.get("queue") or c.queue
                 if c.wait is None:  # the wait until an agent first answered
                     c.wait = _int(f.get("wait"))
                 if agent and agent not in c.agents:
                     c.agents.append(agent)
+                m.joined = at
             self._open(chat, at, f, connected)
         elif kind == "chat_reply":
-            def replied(c: Contact) -> None:
-                if c.first_response is None:
-                    c.first_response = _int(f.get("frt"))
+            def replied(m: Making) -> None:
+                if m.contact.first_response is None:
+                    m.contact.first_response = _int(f.get("frt"))
             self._open(chat, at, f, replied)
         elif kind == "chat_transfer":
-            def transferred(c: Contact) -> None:
-                c.transfers += 1
-                c.talk += _int(f.get("handle"))
+            def transferred(m: Making) -> None:
+                m.contact.transfers += 1
+                m.contact.talk += m.handle(at, f)
             self._open(chat, at, f, transferred)
         elif kind == "chat_end":
             self._end(chat, at, f)
@@ -118,7 +146,7 @@ class ChatContacts:
     # --- the record while the conversation is open -------------------------------------
 
     def _open(self, chat: str, at: int, f: dict[str, str],
-              change: Callable[[Contact], None]) -> Contact:
+              change: Callable[[Making], None]) -> Contact:
         """Apply `change` to the record in the making (begun here when missing), safely
         against another worker doing the same (WATCH, retried)."""
         key = keys.contact_pending(chat)
@@ -127,13 +155,14 @@ class ChatContacts:
                 try:
                     pipe.watch(key)
                     raw = pipe.get(key)
-                    contact = Contact.from_json(raw) if raw else self._begin(chat, at, f)
-                    change(contact)
-                    contact.end = max(contact.end, at / 1000.0)
+                    making = Making.from_json(raw) if raw else \
+                        Making(self._begin(chat, at, f))
+                    change(making)
+                    making.contact.end = max(making.contact.end, at / 1000.0)
                     pipe.multi()
-                    pipe.set(key, contact.to_json(), ex=OPEN_TTL)
+                    pipe.set(key, making.to_json(), ex=OPEN_TTL)
                     pipe.execute()
-                    return contact
+                    return making.contact
                 except redis.WatchError:
                     continue
 
@@ -172,11 +201,12 @@ class ChatContacts:
         agent = f.get("agent") or ""
         stopped = outcome == "stopped" or bool(self._record(chat).get("stopped"))
 
-        def ended(c: Contact) -> None:
+        def ended(m: Making) -> None:
+            c = m.contact
             c.outcome = "stopped" if stopped else OUTCOMES.get(outcome, c.outcome)
             c.queue = f.get("queue") or c.queue
             if agent and part in SERVED:
-                c.talk += _int(f.get("handle"))
+                c.talk += m.handle(at, f)
                 if agent not in c.agents:
                     c.agents.append(agent)
             elif c.wait is None and part in ("abandoned", "stopped"):
@@ -206,7 +236,8 @@ class ChatContacts:
 
         if self.contacts.update(chat, wrapped) is None and \
                 self.db.exists(keys.contact_pending(chat)):
-            self._open(chat, 0, f, wrapped)  # a part wrapped up before the conversation ended
+            # a part wrapped up before the conversation ended (it was transferred)
+            self._open(chat, 0, f, lambda m: wrapped(m.contact))
 
 
 def _steps(raw: Any) -> list[str]:

@@ -85,7 +85,10 @@ class Contact:
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Contact:
-        data = json.loads(raw)
+        return cls.from_dict(json.loads(raw))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Contact:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 

@@ -14,7 +14,7 @@ available time when it was spent.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -88,18 +88,26 @@ class Tally:
 @dataclass
 class AgentTrack:
     """What the fold knows of an agent between events: available or not, and busy (on a
-    call: -1; in wrap-up: until that time in ms; 0: free) since `t` (ms)."""
+    call: -1; in wrap-up: until that time in ms; 0: free) since `t` (ms); and when they
+    joined each text conversation they hold (chat id -> ms), for the handle time of a
+    part that ends in a transfer."""
 
     available: bool = False
     busy: int = 0
     t: int = 0
+    chats: dict[str, int] = field(default_factory=dict)
 
-    def to_list(self) -> list[int]:
-        return [int(self.available), self.busy, self.t]
+    def to_list(self) -> list[Any]:
+        out: list[Any] = [int(self.available), self.busy, self.t]
+        if self.chats:
+            out.append(self.chats)
+        return out
 
     @classmethod
-    def from_list(cls, raw: list[int]) -> AgentTrack:
-        return cls(bool(raw[0]), int(raw[1]), int(raw[2]))
+    def from_list(cls, raw: list[Any]) -> AgentTrack:
+        chats = raw[3] if len(raw) > 3 and isinstance(raw[3], dict) else {}
+        return cls(bool(raw[0]), int(raw[1]), int(raw[2]),
+                   {str(k): int(v) for k, v in chats.items()})
 
 
 def fold_events(tally: Tally, agents: dict[str, AgentTrack],
@@ -173,22 +181,31 @@ def fold_events(tally: Tally, agents: dict[str, AgentTrack],
         elif kind == "miss" and agent:
             tally.add("a", agent, at, "missed")
         elif kind.startswith("chat_"):
-            _fold_chat(tally, kind, at, queue, agent, f)
+            _fold_chat(tally, agents, kind, at, queue, agent, f)
 
 
 CHAT_ENDS = {"abandoned": "chats_abandoned", "overflowed": "chats_overflowed",
              "callback": "chats_callbacks"}
+CHAT_PART_MAX_MS = 7 * 86_400_000  # a part's start forgotten after that (its end was lost)
 
 
-def _fold_chat(tally: Tally, kind: str, at: int, queue: str, agent: str,
-               f: dict[str, str]) -> None:
-    """A text conversation's event: its own counters, for the queue and the agent."""
+def _fold_chat(tally: Tally, agents: dict[str, AgentTrack], kind: str, at: int, queue: str,
+               agent: str, f: dict[str, str]) -> None:
+    """A text conversation's event: its own counters, for the queue and the agent (no
+    call figure: the agent's availability and occupancy are the calls')."""
     both = [(scope, name) for scope, name in (("q", queue), ("a", agent)) if name]
+    chat = f.get("chat") or ""
+    joined = agents[agent].chats.pop(chat, None) \
+        if agent and agent in agents and kind in ("chat_transfer", "chat_end") else None
     if kind == "chat_enter":
         tally.add("q", queue, at, "chats_offered")
     elif kind == "chat_connect":
         for scope, name in both:
             tally.add(scope, name, at, "chats_handled")
+        if agent and chat:
+            track = agents.setdefault(agent, AgentTrack(t=at))
+            track.chats = {c: t for c, t in track.chats.items() if at - t < CHAT_PART_MAX_MS}
+            track.chats[chat] = at
     elif kind == "chat_miss" and agent:
         tally.add("a", agent, at, "chats_missed")
     elif kind == "chat_reply":
@@ -200,8 +217,11 @@ def _fold_chat(tally: Tally, kind: str, at: int, queue: str, agent: str,
         # is offered there
         for scope, name in both:
             tally.add(scope, name, at, "chat_transfers_out")
-        if agent and f.get("handle") is not None:  # the agent's part ends here
+        # the agent's part ends here: its handle time (the event's, else since they joined)
+        if agent and f.get("handle") is not None:
             _chat_part(tally, both, at, _int(f.get("handle")))
+        elif agent and joined is not None:
+            _chat_part(tally, both, at, round((at - joined) / 1000))
     elif kind == "chat_end":
         # part: how it ended in the queue it was last in (answered there, or not); older
         # or simpler events: the conversation's outcome

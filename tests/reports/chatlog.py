@@ -57,7 +57,7 @@ def message(r: redis.Redis, clock: Clock, chat: str, by: str, body: str,
         "media": media or []}))
 
 
-def play_chats(r: redis.Redis, clock: Clock) -> float:
+def play_chats(r: redis.Redis, clock: Clock, *, transfer_handle: bool = True) -> float:
     """Seven conversations from the clock's time (T); returns T.
 
     sales: ch-1 missed by a00 (expired), answered by a01 after 30 s, first reply 12 s,
@@ -68,8 +68,9 @@ def play_chats(r: redis.Redis, clock: Clock) -> float:
     a00 after 10 s, the texter opts out 50 s later (served, not abandoned).
 
     The events' fields are chat.lua's (`chat_end` has `part`: how it ended in the queue it
-    was last in; a transfer enters the next queue again); `chat_transfer` also carries the
-    transferring agent's `handle`, as `chat_end` does.
+    was last in; a transfer enters the next queue again). With `transfer_handle`,
+    `chat_transfer` also carries the transferring agent's `handle`, as `chat_end` does;
+    without, the reports count it from the agent's `chat_connect` (the same 100 s).
     """
     t = clock()
 
@@ -124,7 +125,7 @@ def play_chats(r: redis.Redis, clock: Clock) -> float:
     log(r, clock, "chat_connect", chat="ch-7", queue="sales", agent="a00", wait=10)
     at(170)
     log(r, clock, "chat_transfer", chat="ch-2", queue="sales", agent="a00", to="support",
-        handle=100)
+        **({"handle": 100} if transfer_handle else {}))
     update_record(r, "ch-2", q="support", transfers=1)
     log(r, clock, "chat_enter", chat="ch-2", queue="support", number="whatsapp:+14155550102",
         channel="whatsapp", transfer=1)

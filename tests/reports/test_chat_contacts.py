@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ivr import keys
 from ivr.flows import optout
 from ivr.reports.contacts import CSV_HEADERS, to_csv
@@ -31,10 +33,12 @@ def record(r, chat: str) -> ChatRecord:
     return ChatRecord.from_dict(json.loads(r.hget(keys.acd("chats"), chat)))
 
 
-def test_one_record_per_conversation_once_it_ends(setup, twilio, clock, r) -> None:
+@pytest.mark.parametrize("transfer_handle", [True, False])
+def test_one_record_per_conversation_once_it_ends(setup, twilio, clock, r,
+                                                  transfer_handle) -> None:
     reports, _ = wired(setup, twilio, clock, r)
     r.set(keys.call_wrapup("ch-1"), json.dumps({"disposition": "sale", "notes": "two seats"}))
-    t = play_chats(r, clock)
+    t = play_chats(r, clock, transfer_handle=transfer_handle)
     reports.fold()
     got = {c.id: c for c in reports.contacts.find()}
     assert sorted(got) == [f"ch-{n}" for n in range(1, 8)]

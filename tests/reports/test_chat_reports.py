@@ -8,6 +8,8 @@ import csv
 import io
 from typing import Any
 
+import pytest
+
 from ivr.reports.intervals import (
     AGENT_CHAT_FIELDS,
     AGENT_COLUMNS,
@@ -33,9 +35,11 @@ def day_row(reports: Any, router: Any, clock: Any, **who: str | None) -> dict[st
     return answer["rows"][0]
 
 
-def test_chats_are_counted_per_queue_and_agent(setup, twilio, clock, r) -> None:
+@pytest.mark.parametrize("transfer_handle", [True, False])
+def test_chats_are_counted_per_queue_and_agent(setup, twilio, clock, r,
+                                               transfer_handle) -> None:
     router, reports = setup(CHAT_QUEUES, agents_of(2))
-    play_chats(r, clock)
+    play_chats(r, clock, transfer_handle=transfer_handle)
     assert reports.fold() > 0
     sales = day_row(reports, router, clock, queue="sales")
     assert {k: sales[k] for k in QUEUE_CHAT_FIELDS} == {
