@@ -10,9 +10,9 @@ While the conversation is open its record is built up in `keys.contact_pending(c
 (not listed yet: a contact is listed once it has ended); at `chat_end` it is completed
 with the transcript (`keys.chat_messages`) and written like any contact, and a
 `chat_wrap` after that patches the wrap-up in place. The conversation's routing record
-(`keys.acd("chats")`, kept a while after it ends) is read for what the events do not
-carry: when it enters, the service number, when it entered and the flow that led there;
-when it ends, whether the texter opted out.
+(`keys.acd("chats")`, kept a while after it ends) gives what the events do not carry:
+read when the conversation enters (the service number, when it entered, the flow that
+led there) and when it ends (whether the texter opted out).
 
 The queue's texted survey is not sent from here: the relay texts it when the agent ends
 the conversation (`ChatRelay.survey` -> `Reporting.chat_survey`), and the reply scores
