@@ -120,3 +120,50 @@ def test_a_conversation_with_an_agent_is_one_contact_and_counts(
     reports = reporting.reports
     reports.fold()
     assert reports.stored() == reports.rebuild()
+
+
+def test_a_transferred_conversation_counts_each_agents_part(
+        live_factory: Callable[..., Any], callflows_dir: Any) -> None:
+    """Alice transfers the texter to billing, where Bob ends it: one contact with both
+    agents; Alice's part counts in her handle time although `chat_transfer` gives none."""
+    lv = live_factory(write_flows(callflows_dir, FILES_CHAT))
+    api = f"{lv.url}/api"
+    sign_on(lv, ALICE)
+    sign_on(lv, BOB)
+    lv.sim.send_sms(TEXTER, SERVICE, "hi")
+    lv.sim.send_sms(TEXTER, SERVICE, "1")
+    wait_text(lv, ALICE, "New text from +1 415… (support)")
+    lv.sim.send_sms(ALICE, SERVICE, "A")
+    wait_text(lv, TEXTER, "Alice has joined")
+    lv.sim.send_sms(ALICE, SERVICE, "Let me pass you to billing.")
+    lv.sim.send_sms(ALICE, SERVICE, "XFER billing")
+    wait_text(lv, BOB, "New text from +1 415… (billing)")
+    lv.sim.send_sms(BOB, SERVICE, "A")
+    wait_text(lv, TEXTER, "Bob has joined")
+    lv.sim.send_sms(BOB, SERVICE, "Refund on its way.")
+    wait_text(lv, TEXTER, "Refund on its way.")
+    lv.sim.send_sms(BOB, SERVICE, "DONE")
+    wait_text(lv, TEXTER, "This conversation has ended.")
+    lv.sim.assert_no_errors()
+
+    [contact] = wait_until(lambda: requests.get(f"{api}/contacts", timeout=10).json(),
+                           timeout=15)
+    assert (contact["queue"], contact["agents"], contact["transfers"], contact["outcome"]) == (
+        "billing", ["alice", "bob"], 1, "connected")
+    assert [(m["by"], m["agent"]) for m in contact["transcript"] if m["by"] == "agent"] == [
+        ("agent", "alice"), ("agent", "bob")]
+    rows = {who: requests.get(f"{api}/reports", params={**params, "interval": "day"},
+                              timeout=10).json()["rows"][0]
+            for who, params in (("support", {"queue": "support"}),
+                                ("billing", {"queue": "billing"}),
+                                ("alice", {"agent": "alice"}), ("bob", {"agent": "bob"}))}
+    assert (rows["support"]["chats_offered"], rows["support"]["chats_handled"],
+            rows["support"]["chat_transfers_out"]) == (1, 1, 1)
+    assert (rows["billing"]["chats_offered"], rows["billing"]["chats_handled"],
+            rows["billing"]["chat_transfers_out"]) == (1, 1, 0)
+    for who in ("support", "billing", "alice", "bob"):
+        assert rows[who]["chat_aht"] is not None and rows[who]["chat_frt"] is not None, who
+    assert rows["alice"]["chat_transfers_out"] == 1
+    reports = lv.app.extensions["ivr.reports"].reports
+    reports.fold()
+    assert reports.stored() == reports.rebuild()
