@@ -71,6 +71,7 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     reporting = Reporting(store, flows, router, cfg)
     app.extensions["ivr.reports"] = reporting
     app.extensions["ivr.texting"].contacts = reporting
+    app.extensions["ivr.chat_relay"].survey = reporting.chat_survey  # texted after DONE
     router.timers.ticks.append(reporting.reports.tick)  # the event log folded as the day goes
 
     import ivr.api

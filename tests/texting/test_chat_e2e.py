@@ -112,6 +112,7 @@ def test_texter_reaches_agent_by_phone_relay_done_survey(live):
     assert not any("STATUS" in t for t in texts_to(lv, TEXTER))
     lv.sim.send_sms(ALICE, SERVICE, "DONE")
     wait_text(lv, TEXTER, "This conversation has ended.")
+    wait_text(lv, TEXTER, "How did we do?")
     wait_text(lv, ALICE, "You are wrapping up")
     router = lv.app.extensions["ivr.router"]
     [chat] = [c for c in router.chats.of_agent("alice")]
