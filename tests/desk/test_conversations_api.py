@@ -280,6 +280,16 @@ def test_an_offer_accepted_answered_ended_and_wrapped_up_from_the_desk(
     assert done.json()["action"] == "wrapup"
     assert d.listed(d.alice) == []
     assert d.post(d.alice, chat_id, "wrapup", {"disposition": "solved"}).status_code == 409
+
+    def contact() -> dict[str, Any] | None:
+        answer = d.admin.get(d.url(f"/contacts?number=%2B{TEXTER[1:]}"))
+        assert answer.status_code == 200, answer.text
+        found = [c for c in answer.json() if c["id"] == chat_id]
+        return found[0] if found and found[0].get("notes") else None
+
+    record = wait_until("the wrap-up on the conversation's contact record", contact)
+    assert (record["disposition"], record["notes"], record["agents"]) == (
+        "solved", "ships", ["alice"])
     # the agent who served it still reads it (the history), Bob still does not
     assert d.detail(d.alice, chat_id)["agents"] == ["alice"]
     assert d.bob.get(d.url(f"/conversations/{chat_id}")).status_code == 403
