@@ -1,7 +1,7 @@
 """Text conversations with agents, as the agent desk sees and works them (`/api/conversations`).
 
 A texter who reaches a `chat: true` queue by SMS or WhatsApp waits for an agent, who is
-offered the conversation on their phone and on the desk (docs/routing.md, "Text
+offered the conversation on their phone and on the desk (docs/desk.md, "Text
 conversations"). These endpoints are the desk's side of it: the agent's conversations
 with their last message, one conversation with its transcript and the texter's context
 (the steps they took, the flow's variables, the queue's script rendered for them), and
@@ -23,7 +23,6 @@ caller's.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -38,11 +37,8 @@ from ivr.api.spec import ApiError
 from ivr.context import get_flows, get_redis, get_router
 from ivr.routing.chats import ChatRecord, ChatRefused, Chats, ChatUnknown, NotYours
 
-log = logging.getLogger("ivr.api")
-
 TAG = "conversations"
 MAX_TEXT = 1600  # characters: Twilio's limit for one message's body
-OPEN_STATES = ("offered", "active", "wrap")
 
 
 # --- models -------------------------------------------------------------------------------
