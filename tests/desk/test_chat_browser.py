@@ -277,6 +277,7 @@ bob:
     expect(tabs.nth(0).locator(".badge")).to_have_text("new")
     expect(alice.locator("#conv-who")).to_contain_text(TEXTER)
     assert alice.title().startswith("(1) New text")
+    alice.fill("#conv-text", "Let me check with")  # a draft, kept while she looks away
     tabs.nth(0).click()
     expect(alice.locator("#conv-offer")).to_be_visible()
     expect(alice.locator("#conv-messages")).to_contain_text("9001")
@@ -289,6 +290,7 @@ bob:
     expect(tabs.locator(".badge")).to_have_count(0)  # shown now: read
     assert not alice.title().startswith("(")
     expect(alice.locator("#conv-messages li").last).to_contain_text("Can billing help?")
+    expect(alice.locator("#conv-text")).to_have_value("Let me check with")
 
     # the transfer to billing: off Alice's desk, offered on Bob's
     expect(alice.locator("#conv-transfer-queue option")).to_have_text(["billing"])

@@ -475,11 +475,14 @@
     });
   }
 
+  var drafts = {};       // id -> a reply typed but not sent, kept across tab switches
+
   function showConv(id) {
+    if (convId) { drafts[convId] = $("conv-text").value; }
     convId = id;
     conv = null;
     convShown = "";
-    $("conv-text").value = "";
+    $("conv-text").value = drafts[id] || "";
     renderConvTabs();
     return pollConv();
   }
@@ -611,12 +614,15 @@
       var ids = list.map(function (c) { return c.id; });
       if (convId && ids.indexOf(convId) < 0) {
         // gone from the list (wrapped up, transferred, declined, taken by someone else)
+        delete drafts[convId];
         convId = null; conv = null; convShown = "";
+        $("conv-text").value = "";
       }
       if (!convId && list.length) {
         // an offer first (it rings), else the first active one
         var offer = list.filter(function (c) { return c.state === "offered"; })[0];
         convId = (offer || list[0]).id;
+        $("conv-text").value = drafts[convId] || "";
       }
       renderConvTabs();
       return pollConv();
@@ -645,8 +651,9 @@
     var text = input.value.trim();
     if (!text) { return; }
     $("conv-send").disabled = true;
+    var id = convId;
     convAct("/messages", {text: text}).then(function (j) {
-      if (j) { input.value = ""; }
+      if (j) { drafts[id] = ""; if (convId === id) { input.value = ""; } }
     }).finally(function () { $("conv-send").disabled = false; input.focus(); });
   });
   $("conv-transfer").addEventListener("submit", function (ev) {
