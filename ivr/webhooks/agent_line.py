@@ -88,7 +88,15 @@ def agent_sms_answer(params: MultiDict[str, str]) -> MessagingResponse | None:
     if agent is None:  # removed a moment ago (another worker's phone book is behind)
         return None
     response = MessagingResponse()
-    response.message(describe(agent) if wanted is not None or word == "STATUS" else SMS_HELP)
+    if wanted is None and word != "STATUS":
+        response.message(SMS_HELP)
+        return response
+    text = describe(agent)
+    talking = [c for c in router.chats.of_agent(agent_id) if c.state == "active"]
+    if talking:  # texts with agents (docs/texting.md): their open conversations
+        text += (f" You have {len(talking)} text conversation"
+                 f"{'s' if len(talking) > 1 else ''} open (LIST to see them).")
+    response.message(text)
     return response
 
 

@@ -108,7 +108,8 @@ def test_texter_reaches_agent_by_phone_relay_done_survey(live):
     assert senders_to(lv, TEXTER) == {SERVICE} and senders_to(lv, ALICE) == {SERVICE}
     assert all(ALICE not in t for t in texts_to(lv, TEXTER))
     # the commands of the agents' phones never reach the texter
-    assert "available" in lv.sim.send_sms(ALICE, SERVICE, "STATUS")[0]
+    status = lv.sim.send_sms(ALICE, SERVICE, "STATUS")[0]
+    assert "available" in status and "You have 1 text conversation open" in status
     assert not any("STATUS" in t for t in texts_to(lv, TEXTER))
     lv.sim.send_sms(ALICE, SERVICE, "DONE")
     wait_text(lv, TEXTER, "This conversation has ended.")
