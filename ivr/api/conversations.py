@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 
 from ivr.api import schemas as s
 from ivr.api.actor import Actor, actor, desk_allowed
-from ivr.api.calls import _keep_wrapup, _previous, place_of, render_script
+from ivr.api.calls import keep_wrapup, place_of, previous_contacts, render_script
 from ivr.api.routes import api
 from ivr.api.spec import ApiError
 from ivr.context import get_flows, get_redis, get_router
@@ -327,7 +327,7 @@ def get_conversation(chat_id: str) -> Any:
         "place": place,
         "steps": _steps(context.get("steps")),
         "vars": variables,
-        "previous": _previous(out["number"], chat_id, now),
+        "previous": previous_contacts(out["number"], chat_id, now),
         "agents": list(record.agents),
         "transfers": record.transfers,
         "disposition": record.disposition,
@@ -425,6 +425,6 @@ def wrapup_conversation(chat_id: str, body: s.WrapupBody) -> Any:
     done = _run(chat_id, "wrapup",
                 lambda agent: chats().wrapup(agent, chat_id, body.disposition), check=listed)
     # kept where the contact records look for an agent's wrap-up, as for a call
-    _keep_wrapup(get_redis(), chat_id, {"disposition": body.disposition, "notes": notes,
+    keep_wrapup(get_redis(), chat_id, {"disposition": body.disposition, "notes": notes,
                                         "agent": done["agent"], "at": time.time()})
     return done
