@@ -119,8 +119,9 @@ def test_texter_reaches_agent_by_phone_relay_done_survey(live):
     [chat] = [c for c in router.chats.of_agent("alice")]
     assert chat.state == "wrap" and chat.outcome == "answered"
     bodies = [(m["by"], m["body"]) for m in router.chats.transcript(chat.id)]
-    assert bodies == [("texter", "1"), ("texter", "My order is late"),
-                      ("agent", "Sorry! Checking now.")]
+    assert bodies == [("texter", "1"), ("system", "Alice Jones joined"),
+                      ("texter", "My order is late"), ("agent", "Sorry! Checking now."),
+                      ("system", "Ended by Alice Jones")]
     lv.sim.assert_no_errors()
 
 
