@@ -127,7 +127,9 @@ local function dispatch()
            not (c.mb == a.id and NOW < (c.mu or 0)) then
           local better = false
           if not best then better = true
-          elseif q.strategy == 'random' then better = RAND < 1 / i
+          elseif q.strategy == 'random' then
+            -- one random number per decision (ARGV): spread it per candidate, keep 1 in i
+            better = (RAND * 7919 * i) % 1 < 1 / i
           elseif open_count(a.load) ~= open_count(best.load) then
             better = open_count(a.load) < open_count(best.load)
           elseif q.strategy == 'most-skilled' then
