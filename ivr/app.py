@@ -64,12 +64,14 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     router.chats.retention_days = cfg.retention_days
     app.extensions["ivr.chat_relay"] = ChatRelay(store, twilio, router.chats,
                                                  lambda: flows.current, router.agent)
+    router.chats.texter_turn = app.extensions["ivr.texting"].turns.turn
 
     from ivr.reports import Reporting
 
     reporting = Reporting(store, flows, router, cfg)
     app.extensions["ivr.reports"] = reporting
     app.extensions["ivr.texting"].contacts = reporting
+    app.extensions["ivr.chat_relay"].survey = reporting.chat_survey  # texted after DONE
     router.timers.ticks.append(reporting.reports.tick)  # the event log folded as the day goes
 
     import ivr.api

@@ -113,7 +113,7 @@ def render_script(text: str | None, context: dict[str, Any]) -> tuple[str | None
     return rendered, _markdown().render(source)
 
 
-def _previous(number: str, sid: str, now: float) -> list[dict[str, Any]]:
+def previous_contacts(number: str, sid: str, now: float) -> list[dict[str, Any]]:
     from ivr.context import get_reporting
 
     if not number:
@@ -198,7 +198,7 @@ def call_context(sid: str) -> Any:
         "place": place,
         "steps": steps,
         "vars": variables,
-        "previous": _previous(number, sid, now),
+        "previous": previous_contacts(number, sid, now),
         "script": script,
         "script_html": script_html,
         "dispositions": list(config.dispositions),
@@ -223,7 +223,7 @@ def _consult(caller: CallerRecord) -> dict[str, Any] | None:
 # --- wrap-up ------------------------------------------------------------------------------
 
 
-def _keep_wrapup(store: redis.Redis, sid: str, wrapup: dict[str, Any]) -> None:
+def keep_wrapup(store: redis.Redis, sid: str, wrapup: dict[str, Any]) -> None:
     """On the contact record now, or when it is written (ivr/reports/recorder.py reads the
     key when it writes the record, and again in the same round trip as the write)."""
     from ivr.context import get_reporting
@@ -271,7 +271,7 @@ def call_wrapup(sid: str, body: s.WrapupBody) -> Any:
     if verdict == "conflict":
         raise ApiError(409, f"agent {agent!r} is neither on this call nor wrapping it up")
     notes = body.notes or None
-    _keep_wrapup(get_redis(), sid, {"disposition": body.disposition, "notes": notes,
+    keep_wrapup(get_redis(), sid, {"disposition": body.disposition, "notes": notes,
                                     "agent": agent, "at": time.time()})
     return {"sid": sid, "agent": agent, "disposition": body.disposition, "notes": notes,
             "wrap_up_ended": verdict != "connected"}

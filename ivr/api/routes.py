@@ -525,5 +525,6 @@ def wallboard() -> Any:
 from ivr.api import calls as _calls  # noqa: E402,F401  (registers /api/calls/{sid}...)
 from ivr.api import chat as _chat  # noqa: E402,F401 - registers /chat/<room> (the desk)
 from ivr.api import control as _control  # noqa: E402,F401 - registers the call controls
+from ivr.api import conversations as _conversations  # noqa: E402,F401 - texts with agents
 from ivr.api import monitor as _monitor  # noqa: E402,F401 - supervision, recording pause
 from ivr.api import recordings as _recordings  # noqa: E402,F401 - registers /recordings

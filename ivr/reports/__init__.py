@@ -21,6 +21,7 @@ from ivr.reports.recorder import ContactRecorder
 
 if TYPE_CHECKING:
     from ivr.flows.registry import FlowRegistry
+    from ivr.routing.chats import ChatRecord
     from ivr.routing.router import Router
 
 log = logging.getLogger("ivr.reports")
@@ -55,6 +56,15 @@ class Reporting:
             return self.recorder.survey_reply(number, service_number, body)
         except Exception:
             log.exception("survey reply of %s", number)
+            return None
+
+    def chat_survey(self, chat: ChatRecord) -> str | None:
+        """`ChatRelay.survey`: the survey to text when an agent ends a text conversation, its
+        reply awaited to score that conversation. Never raises (no survey then)."""
+        try:
+            return self.recorder.chat_survey(chat)
+        except Exception:
+            log.exception("survey of chat %s", chat.id)
             return None
 
     def text_turn(self, state: FlowState) -> None:

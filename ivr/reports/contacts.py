@@ -23,12 +23,15 @@ import redis
 from ivr import keys
 from ivr.flows import optout
 
-OUTCOMES = ("connected", "abandoned", "overflowed", "called back", "ended in the flow")
-"""A queue's four outcomes (each caller ends in exactly one), or a contact no queue served."""
+OUTCOMES = ("connected", "abandoned", "overflowed", "called back", "ended in the flow",
+            "stopped")
+"""A queue's four outcomes (each caller ends in exactly one), or a contact no queue served;
+a text conversation with an agent may also be `stopped` (the texter opted out)."""
 
 CSV_HEADERS = ("id", "channel", "start", "end", "number", "service_number", "flow", "steps",
                "queue", "wait", "agents", "transfers", "talk", "hold", "wrap", "outcome",
                "disposition", "notes", "survey", "recording")
+CHAT_ONLY = ("first_response", "transcript")
 MAX_LIST = 10_000  # records one query returns at most
 DAY = 86_400
 
@@ -37,8 +40,8 @@ DAY = 86_400
 class Contact:
     """One customer call or text conversation, as reports and the desk read it."""
 
-    id: str  # the CallSid; for texts "sms-" + the conversation's first MessageSid
-    channel: str  # "voice" or "sms"
+    id: str  # the CallSid; for texts "sms-" + the first MessageSid; a chat's id ("ch-...")
+    channel: str  # "voice" or "sms"; a chat with an agent: "sms" or "whatsapp"
     start: float  # epoch seconds
     end: float
     number: str  # the customer's number (no whatsapp: prefix)
@@ -59,6 +62,14 @@ class Contact:
     survey_scale: int | None = None
     survey_at: float | None = None
     recording: str | None = None  # RecordingSid
+    # Text conversations with an agent only (None otherwise, and left out of the stored JSON):
+    first_response: int | None = None  # seconds from connect to the agent's first reply
+    transcript: list[dict[str, Any]] | None = None  # {at (epoch s), by, agent, body, media}
+
+    @property
+    def is_chat(self) -> bool:
+        """A text conversation with an agent (scored and counted apart from calls)."""
+        return self.transcript is not None
 
     @property
     def agent(self) -> str | None:
@@ -66,11 +77,18 @@ class Contact:
         return self.agents[-1] if self.agents else None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+        data = asdict(self)
+        for name in CHAT_ONLY:  # a call's record stays as small as it was
+            if data[name] is None:
+                del data[name]
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Contact:
-        data = json.loads(raw)
+        return cls.from_dict(json.loads(raw))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Contact:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -129,6 +147,16 @@ class ContactStore:
             p.expire(by_number, self.ttl(contact))
         if own:
             p.execute()
+
+    def delete(self, contact_id: str, number: str = "") -> None:
+        """Forget a record and its index entries (a text flow's record, when the texter went
+        on to an agent by text: that conversation's record has the flow)."""
+        pipe = self.db.pipeline(transaction=False)
+        pipe.delete(keys.contact(contact_id))
+        pipe.zrem(keys.contacts_by_time(), contact_id)
+        if number:
+            pipe.zrem(keys.contacts_of_number(number), contact_id)
+        pipe.execute()
 
     def get(self, contact_id: str) -> Contact | None:
         raw = self.db.get(keys.contact(contact_id))

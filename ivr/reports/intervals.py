@@ -26,11 +26,12 @@ import redis
 
 from ivr import keys
 from ivr.flows.model import Callflows, QueueConfig
+from ivr.reports.chats import ChatContacts
 from ivr.reports.contacts import DAY, Contact, ContactStore
 from ivr.reports.tally import (
-    AGENT_COUNTERS,
+    AGENT_ALL,
     MAX_COUNTERS,
-    QUEUE_COUNTERS,
+    QUEUE_ALL,
     SLOT_MS,
     AgentTrack,
     Cell,
@@ -58,6 +59,13 @@ QUEUE_COLUMNS = ("interval_start", "queue", "offered", "answered", "abandoned",
                  "avg_wrap", "longest_wait", "transfers_out", "surveys", "csat")
 AGENT_COLUMNS = ("interval_start", "agent", "handled", "talk", "hold", "wrap", "available",
                  "occupancy", "missed", "transfers_out", "surveys", "csat")
+"""The CSV columns (other tools parse them: never changed). JSON rows also have the text
+conversations' fields below, after these."""
+QUEUE_CHAT_FIELDS = ("chats_offered", "chats_handled", "chats_abandoned", "chats_overflowed",
+                     "chats_callbacks", "chat_transfers_out", "chat_frt", "chat_aht",
+                     "chat_surveys", "chat_csat")
+AGENT_CHAT_FIELDS = ("chats_handled", "chats_missed", "chat_transfers_out", "chat_frt",
+                     "chat_aht", "chat_surveys", "chat_csat")
 
 
 def ratio(top: float, bottom: float, places: int = 4) -> float | None:
@@ -66,17 +74,20 @@ def ratio(top: float, bottom: float, places: int = 4) -> float | None:
 
 
 def queue_row(c: dict[str, int]) -> dict[str, Any]:
-    """A queue's columns from its counters (the definitions of docs/reports.md)."""
-    return queue_cells([c[k] for k in QUEUE_COUNTERS])
+    """A queue's columns from its counters (the definitions of docs/reports.md); a counter
+    missing is 0."""
+    return queue_cells([c.get(k, 0) for k in QUEUE_ALL])
 
 
 def queue_cells(v: Sequence[int]) -> dict[str, Any]:
-    """`queue_row` from the counters as a sequence in `QUEUE_COUNTERS` order: a long
+    """`queue_row` from the counters as a sequence in `QUEUE_ALL` order: a long
     report builds hundreds of thousands of these, so no dict of counters in between
     and `ratio` written out."""
     (offered, answered, abandoned, short_abandoned, overflowed, callbacks, in_sl,
      wait_answered, handled, talk, hold, wrap, longest_wait, transfers_out, surveys,
-     survey_total) = v
+     survey_total, chats_offered, chats_handled, chats_abandoned, chats_overflowed,
+     chats_callbacks, chat_transfers_out, chat_replies, chat_frt_total, chat_parts,
+     chat_handle, chat_wrap, chat_surveys, chat_survey_total) = v
     offered_long = offered - short_abandoned
     return {
         "offered": offered, "answered": answered, "abandoned": abandoned,
@@ -92,17 +103,27 @@ def queue_cells(v: Sequence[int]) -> dict[str, Any]:
         "longest_wait": longest_wait,
         "transfers_out": transfers_out, "surveys": surveys,
         "csat": round(survey_total / surveys, 2) if surveys > 0 else None,
+        "chats_offered": chats_offered, "chats_handled": chats_handled,
+        "chats_abandoned": chats_abandoned, "chats_overflowed": chats_overflowed,
+        "chats_callbacks": chats_callbacks, "chat_transfers_out": chat_transfers_out,
+        "chat_frt": round(chat_frt_total / chat_replies, 2) if chat_replies > 0 else None,
+        "chat_aht": round((chat_handle + chat_wrap) / chat_parts, 2) if chat_parts > 0
+        else None,
+        "chat_surveys": chat_surveys,
+        "chat_csat": round(chat_survey_total / chat_surveys, 2) if chat_surveys > 0 else None,
     }
 
 
 def agent_row(c: dict[str, int]) -> dict[str, Any]:
-    """An agent's columns from its counters."""
-    return agent_cells([c[k] for k in AGENT_COUNTERS])
+    """An agent's columns from its counters; a counter missing is 0."""
+    return agent_cells([c.get(k, 0) for k in AGENT_ALL])
 
 
 def agent_cells(v: Sequence[int]) -> dict[str, Any]:
-    """`agent_row` from the counters as a sequence in `AGENT_COUNTERS` order."""
-    handled, talk, hold, wrap, available_ms, missed, transfers_out, surveys, survey_total = v
+    """`agent_row` from the counters as a sequence in `AGENT_ALL` order."""
+    (handled, talk, hold, wrap, available_ms, missed, transfers_out, surveys, survey_total,
+     chats_handled, chats_missed, chat_transfers_out, chat_replies, chat_frt_total,
+     chat_parts, chat_handle, chat_wrap, chat_surveys, chat_survey_total) = v
     work = talk + hold + wrap
     available = available_ms / 1000.0
     return {
@@ -111,6 +132,13 @@ def agent_cells(v: Sequence[int]) -> dict[str, Any]:
         "occupancy": ratio(work, work + available),
         "missed": missed, "transfers_out": transfers_out, "surveys": surveys,
         "csat": round(survey_total / surveys, 2) if surveys > 0 else None,
+        "chats_handled": chats_handled, "chats_missed": chats_missed,
+        "chat_transfers_out": chat_transfers_out,
+        "chat_frt": round(chat_frt_total / chat_replies, 2) if chat_replies > 0 else None,
+        "chat_aht": round((chat_handle + chat_wrap) / chat_parts, 2) if chat_parts > 0
+        else None,
+        "chat_surveys": chat_surveys,
+        "chat_csat": round(chat_survey_total / chat_surveys, 2) if chat_surveys > 0 else None,
     }
 
 
@@ -140,6 +168,7 @@ class Reports:
         self.contacts = contacts
         self.retention = retention_days * DAY
         self.clock = clock
+        self.chats = ChatContacts(store, contacts)  # text conversations' contact records
         self._fold = store.register_script(FOLD_SCRIPT)
         self._sum = store.register_script(SUM_SCRIPT)
         self._lock = threading.Lock()  # one fold at a time in this process
@@ -184,9 +213,12 @@ class Reports:
                 if not self._apply(tally, cursor=cursor, last=batch[-1][0], agents=agents):
                     continue  # another worker folded it; read the cursor again
                 folded += len(batch)
-                for _, f in batch:
-                    if f.get("type") == "complete" and f.get("call"):
+                for event_id, f in batch:
+                    kind = f.get("type") or ""
+                    if kind == "complete" and f.get("call"):
                         self._complete_contact(f)
+                    elif kind.startswith("chat_"):
+                        self.chats.event(at_ms(event_id, f), f)
                 if len(batch) < BATCH:
                     break
         return folded
@@ -317,7 +349,7 @@ class Reports:
         rows: list[dict[str, Any]] = []
         for name in names:
             for lo, _ in bounds:
-                total = dict.fromkeys(QUEUE_COUNTERS, 0)
+                total = dict.fromkeys(QUEUE_ALL, 0)
                 for field, value in next(replies).items():
                     counter = field.split(":", 1)[1]
                     if counter in total:
@@ -334,7 +366,7 @@ class Reports:
             pipe.hgetall(keys.report_slots("d", name, local.isoformat()))
         out: dict[str, dict[str, Any]] = {}
         for name, raw in zip(names, pipe.execute(), strict=True):
-            total = dict.fromkeys(QUEUE_COUNTERS, 0)
+            total = dict.fromkeys(QUEUE_ALL, 0)
             for field, value in raw.items():
                 counter = field.split(":", 1)[1]
                 if counter in total:
@@ -349,7 +381,7 @@ class Reports:
         Redis (sum.lua): a 90-day report reads a few numbers per interval, not every
         quarter."""
         bounds = interval_bounds(start, end, interval)
-        counters = QUEUE_COUNTERS if scope == "q" else AGENT_COUNTERS
+        counters = QUEUE_ALL if scope == "q" else AGENT_ALL
         rows: list[dict[str, Any]] = []
         if not bounds:
             return rows

@@ -27,6 +27,7 @@ from ivr.flows.state import FlowState
 from ivr.flows.steps.survey import DEFAULT_INTO, scale_of
 from ivr.reports.contacts import Contact, ContactStore
 from ivr.reports.intervals import Reports, apply_completion
+from ivr.routing.chats import ChatRecord
 from ivr.routing.records import FINAL_CALL_STATUSES, CallerRecord
 
 if TYPE_CHECKING:
@@ -130,6 +131,17 @@ class ContactRecorder:
             self.store.set(keys.survey_pending(contact.number, service), contact.id,
                            ex=SURVEY_TTL)
 
+    def chat_survey(self, chat: ChatRecord) -> str | None:
+        """A text conversation its agent ended: the queue's `survey_by_text` for the relay
+        to text (on the conversation's own channel), its reply awaited a day to score the
+        conversation's record (id = the chat id). None: no survey (none set, opted out)."""
+        text = self.reports.queue_config(chat.queue).survey_by_text
+        number, service = optout.bare_number(chat.texter), optout.bare_number(chat.service)
+        if not text or chat.stopped or optout.is_opted_out(self.store, number):
+            return None
+        self.store.set(keys.survey_pending(number, service), chat.id, ex=SURVEY_TTL)
+        return text
+
     def survey_reply(self, number: str, service_number: str, body: str) -> str | None:
         """A text from someone a survey was texted to: a score 1-5 lands on the contact and
         is thanked (the answer to text back); anything else is not a survey reply (None),
@@ -147,6 +159,10 @@ class ContactRecorder:
             c.survey, c.survey_scale, c.survey_at = score, SURVEY_SCALE, now
 
         contact = self.contacts.update(str(contact_id), scored)
+        if contact is None and self.reports.fold():
+            # a conversation's record is written when its end is folded (about once a
+            # second): a quick reply folds it now
+            contact = self.contacts.update(str(contact_id), scored)
         if contact is not None:
             self.reports.add_contact(contact)
         return SURVEY_THANKS
@@ -177,11 +193,17 @@ class ContactRecorder:
 
     # --- texts ------------------------------------------------------------------------
 
-    def text_turn(self, state: FlowState) -> Contact:
-        """After each turn of a text conversation: its record as it stands now."""
+    def text_turn(self, state: FlowState) -> Contact | None:
+        """After each turn of a text conversation: its record as it stands now. A flow
+        that hands the texter to an agent by text (`state.ended == "chat"`) has none: the
+        conversation's record (ivr/reports/chats.py) has the flow and its steps."""
         first = state.call.get("sid") or f"{state.call.get('from', '')}-{int(state.started)}"
         contact_id = f"sms-{first}"
         old = self.contacts.get(contact_id)
+        if state.ended == "chat" and (old is None or old.survey is None):
+            if old is not None:
+                self.contacts.delete(contact_id, old.number)
+            return None
         contact = Contact(id=contact_id, channel="sms", start=state.started,
                           end=max(self.clock(), state.started),
                           number=optout.bare_number(state.call.get("from", "")),

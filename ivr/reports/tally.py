@@ -14,7 +14,7 @@ available time when it was spent.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +29,17 @@ QUEUE_COUNTERS = ("offered", "answered", "abandoned", "short_abandoned", "overfl
                   "wrap", "longest_wait", "transfers_out", "surveys", "survey_total")
 AGENT_COUNTERS = ("handled", "talk", "hold", "wrap", "available_ms", "missed",
                   "transfers_out", "surveys", "survey_total")
+QUEUE_CHAT_COUNTERS = ("chats_offered", "chats_handled", "chats_abandoned", "chats_overflowed",
+                       "chats_callbacks", "chat_transfers_out", "chat_replies",
+                       "chat_frt_total", "chat_parts", "chat_handle", "chat_wrap",
+                       "chat_surveys", "chat_survey_total")
+AGENT_CHAT_COUNTERS = ("chats_handled", "chats_missed", "chat_transfers_out", "chat_replies",
+                       "chat_frt_total", "chat_parts", "chat_handle", "chat_wrap",
+                       "chat_surveys", "chat_survey_total")
+"""Text conversations with agents (the `chat_*` routing events) have counters of their own,
+so that no call figure moves because of a chat: a chat is not a call."""
+QUEUE_ALL = QUEUE_COUNTERS + QUEUE_CHAT_COUNTERS
+AGENT_ALL = AGENT_COUNTERS + AGENT_CHAT_COUNTERS
 MAX_COUNTERS = frozenset({"longest_wait"})
 
 Cell = tuple[str, str, int, str]
@@ -77,18 +88,26 @@ class Tally:
 @dataclass
 class AgentTrack:
     """What the fold knows of an agent between events: available or not, and busy (on a
-    call: -1; in wrap-up: until that time in ms; 0: free) since `t` (ms)."""
+    call: -1; in wrap-up: until that time in ms; 0: free) since `t` (ms); and when they
+    joined each text conversation they hold (chat id -> ms), for the handle time of a
+    part that ends in a transfer."""
 
     available: bool = False
     busy: int = 0
     t: int = 0
+    chats: dict[str, int] = field(default_factory=dict)
 
-    def to_list(self) -> list[int]:
-        return [int(self.available), self.busy, self.t]
+    def to_list(self) -> list[Any]:
+        out: list[Any] = [int(self.available), self.busy, self.t]
+        if self.chats:
+            out.append(self.chats)
+        return out
 
     @classmethod
-    def from_list(cls, raw: list[int]) -> AgentTrack:
-        return cls(bool(raw[0]), int(raw[1]), int(raw[2]))
+    def from_list(cls, raw: list[Any]) -> AgentTrack:
+        chats = raw[3] if len(raw) > 3 and isinstance(raw[3], dict) else {}
+        return cls(bool(raw[0]), int(raw[1]), int(raw[2]),
+                   {str(k): int(v) for k, v in chats.items()})
 
 
 def fold_events(tally: Tally, agents: dict[str, AgentTrack],
@@ -161,6 +180,69 @@ def fold_events(tally: Tally, agents: dict[str, AgentTrack],
                 tally.add("q", into[len("queue:"):], at, "offered")
         elif kind == "miss" and agent:
             tally.add("a", agent, at, "missed")
+        elif kind.startswith("chat_"):
+            _fold_chat(tally, agents, kind, at, queue, agent, f)
+
+
+CHAT_ENDS = {"abandoned": "chats_abandoned", "overflowed": "chats_overflowed",
+             "callback": "chats_callbacks"}
+CHAT_PART_MAX_MS = 7 * 86_400_000  # a part's start forgotten after that (its end was lost)
+
+
+def _fold_chat(tally: Tally, agents: dict[str, AgentTrack], kind: str, at: int, queue: str,
+               agent: str, f: dict[str, str]) -> None:
+    """A text conversation's event: its own counters, for the queue and the agent (no
+    call figure: the agent's availability and occupancy are the calls')."""
+    both = [(scope, name) for scope, name in (("q", queue), ("a", agent)) if name]
+    chat = f.get("chat") or ""
+    joined = agents[agent].chats.pop(chat, None) \
+        if agent and agent in agents and kind in ("chat_transfer", "chat_end") else None
+    if kind == "chat_enter":
+        tally.add("q", queue, at, "chats_offered")
+    elif kind == "chat_connect":
+        for scope, name in both:
+            tally.add(scope, name, at, "chats_handled")
+        if agent and chat:
+            track = agents.setdefault(agent, AgentTrack(t=at))
+            track.chats = {c: t for c, t in track.chats.items() if at - t < CHAT_PART_MAX_MS}
+            track.chats[chat] = at
+    elif kind == "chat_miss" and agent:
+        tally.add("a", agent, at, "chats_missed")
+    elif kind == "chat_reply":
+        for scope, name in both:
+            tally.add(scope, name, at, "chat_replies")
+            tally.add(scope, name, at, "chat_frt_total", _int(f.get("frt")))
+    elif kind == "chat_transfer":
+        # out of the agent's hands; the conversation's `chat_enter` in the queue it goes to
+        # is offered there
+        for scope, name in both:
+            tally.add(scope, name, at, "chat_transfers_out")
+        # the agent's part ends here: its handle time (the event's, else since they joined)
+        if agent and f.get("handle") is not None:
+            _chat_part(tally, both, at, _int(f.get("handle")))
+        elif agent and joined is not None:
+            _chat_part(tally, both, at, round((at - joined) / 1000))
+    elif kind == "chat_end":
+        # part: how it ended in the queue it was last in (answered there, or not); older
+        # or simpler events: the conversation's outcome
+        part = f.get("part") or f.get("outcome") or ""
+        # an opt-out while waiting is an abandon; with an agent, the conversation was served
+        counter = CHAT_ENDS.get(part) or (
+            "chats_abandoned" if part == "stopped" and not agent else None)
+        if counter:
+            tally.add("q", queue, at, counter)
+        if agent and part in ("answered", "stopped"):
+            _chat_part(tally, both, at, _int(f.get("handle")))
+    elif kind == "chat_wrap":
+        for scope, name in both:
+            tally.add(scope, name, at, "chat_wrap", _int(f.get("wrap")))
+
+
+def _chat_part(tally: Tally, both: list[tuple[str, str]], at: int, handle: int) -> None:
+    """One agent's part of a conversation ended: its handle time (connect to DONE)."""
+    for scope, name in both:
+        tally.add(scope, name, at, "chat_parts")
+        tally.add(scope, name, at, "chat_handle", handle)
 
 
 def _credit_idle(tally: Tally, agent: str, track: AgentTrack, now: int) -> None:
@@ -198,9 +280,12 @@ def contact_parts(contact: Contact, zones: Callable[[str], ZoneInfo] | None = No
     if contact.survey is not None:
         t = Tally(zones)
         at = int((contact.survey_at or contact.end) * 1000)
+        # a text conversation with an agent is scored apart from the calls
+        surveys, total = ("chat_surveys", "chat_survey_total") if contact.is_chat else \
+            ("surveys", "survey_total")
         for scope, name in (("q", contact.queue), ("a", contact.agent)):
             if name:
-                t.add(scope, name, at, "surveys")
-                t.add(scope, name, at, "survey_total", contact.survey)
+                t.add(scope, name, at, surveys)
+                t.add(scope, name, at, total, contact.survey)
         parts["survey"] = t
     return parts

@@ -22,6 +22,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,6 +150,11 @@ class ChatEntry:
 
 
 Listener = Callable[[list[Notice]], None]
+Turn = Callable[[str, str], AbstractContextManager[Any]]
+
+
+def _no_turn(texter: str, service: str) -> AbstractContextManager[Any]:
+    return nullcontext()
 
 
 class Chats:
@@ -161,6 +167,10 @@ class Chats:
         self.retention_days = 90  # set by create_app from IVR_RETENTION_DAYS
         self._listeners: list[Listener] = []
         self._last_tick = 0.0
+        #: Waits for the texter's turn (the text engine's, ivr/flows/sms_turns.py) around an
+        #: accept, so the messages relayed when the agent joins reach them before any the
+        #: texter sends while the accept runs. Set by the relay; none by default.
+        self.texter_turn: Turn = _no_turn
 
     def listen(self, listener: Listener) -> None:
         """Called with every decision's notices (the relay texts people from them)."""
@@ -261,7 +271,11 @@ class Chats:
         return self._must("agent", chat_id, agent=agent_id, msg=msg)
 
     def accept(self, agent_id: str, chat_id: str) -> ChatRecord:
-        return self._must("accept", chat_id, agent=agent_id)
+        chat = self.get(chat_id)
+        if chat is None:
+            raise ChatUnknown(chat_id)
+        with self.texter_turn(chat.texter, chat.service):
+            return self._must("accept", chat_id, agent=agent_id)
 
     def decline(self, agent_id: str, chat_id: str) -> ChatRecord:
         return self._must("decline", chat_id, agent=agent_id)

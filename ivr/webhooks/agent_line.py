@@ -21,7 +21,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.datastructures import MultiDict
 
 from ivr import paths
-from ivr.context import get_chat_relay, get_router
+from ivr.context import get_chat_relay, get_router, get_texting
 from ivr.flows.texting import media_of
 from ivr.routing.roster import UnknownAgent
 from ivr.routing.router import Router
@@ -73,7 +73,9 @@ def agent_sms_answer(params: MultiDict[str, str]) -> MessagingResponse | None:
         # not a status command: an answer to a text offer, or for a texter (ivr/flows/chat_relay.py)
         relay = get_chat_relay()
         if router.chats.of_agent(agent_id):
-            answer = relay.agent_text(agent_id, params.get("Body", ""), media_of(params))
+            # one at a time, in arrival order, like a texter's (ivr/flows/sms_turns.py)
+            with get_texting().turns.turn(params.get("From", ""), params.get("To", "")):
+                answer = relay.agent_text(agent_id, params.get("Body", ""), media_of(params))
             response = MessagingResponse()
             if answer:
                 response.message(answer)
@@ -86,7 +88,15 @@ def agent_sms_answer(params: MultiDict[str, str]) -> MessagingResponse | None:
     if agent is None:  # removed a moment ago (another worker's phone book is behind)
         return None
     response = MessagingResponse()
-    response.message(describe(agent) if wanted is not None or word == "STATUS" else SMS_HELP)
+    if wanted is None and word != "STATUS":
+        response.message(SMS_HELP)
+        return response
+    text = describe(agent)
+    talking = [c for c in router.chats.of_agent(agent_id) if c.state == "active"]
+    if talking:  # texts with agents (docs/texting.md): their open conversations
+        text += (f" You have {len(talking)} text conversation"
+                 f"{'s' if len(talking) > 1 else ''} open (LIST to see them).")
+    response.message(text)
     return response
 
 

@@ -113,6 +113,17 @@ class DeskRouter:
     def agent_by_phone(self, phone: str) -> None:
         return None  # no agents: every call is a customer's
 
+    @property
+    def chats(self) -> DeskRouter:
+        """Text conversations with agents: none here (no queue has `chat: true`)."""
+        return self
+
+    def open_of(self, texter: str, service: str) -> None:
+        return None
+
+    def stop(self, texter: str) -> list[Any]:
+        return []
+
     def call_ended(self, call_sid: str, call_status: str) -> None:
         self.ended.append(call_sid)
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from ivr import keys
 from ivr.reports.contacts import Contact
-from ivr.reports.intervals import QUEUE_COLUMNS
+from ivr.reports.intervals import QUEUE_CHAT_FIELDS, QUEUE_COLUMNS
 from ivr.reports.query import run_report
 from tests.routing.conftest import agents_of, enqueue
 from tests.routing.test_matching import token_of
@@ -181,7 +181,7 @@ def test_quiet_intervals_are_rows_of_their_own_in_column_order(setup, twilio, cl
     assert len(busy) == 1 and len(quiet) == 95
     assert busy[0]["interval_start"] == datetime.fromtimestamp(t0, UTC).isoformat()
     for row in (busy[0], quiet[0], quiet[-1]):
-        assert tuple(row) == QUEUE_COLUMNS
+        assert tuple(row) == QUEUE_COLUMNS + QUEUE_CHAT_FIELDS
     assert len({r["interval_start"] for r in quiet}) == 95
     quiet[0]["offered"] = 99
     assert quiet[1]["offered"] == 0 and quiet[0] is not quiet[1]

@@ -58,8 +58,9 @@ def test_offer_accept_relay_done_wrapup(make_router, clock, r):
     assert router.chats.open_of(texter(2), SERVICE) is None
     done = router.chats.wrapup("a00", chat.id, "solved")
     assert done.state == "ended" and done.disposition == "solved"
-    assert [m["by"] for m in router.chats.transcript(chat.id)] == \
-        ["texter", "texter", "texter", "agent"]
+    assert [(m["by"], m["body"]) for m in router.chats.transcript(chat.id)] == [
+        ("texter", "hi there"), ("texter", "are you there?"), ("system", "Agent 0 joined"),
+        ("texter", "order 42"), ("agent", "Let me look"), ("system", "Ended by Agent 0")]
     events = [(e[1]["type"], e[1]) for e in r.xrange(keys.acd("events"))
               if e[1]["type"].startswith("chat_")]
     kinds = [k for k, _ in events]

@@ -108,17 +108,20 @@ def test_texter_reaches_agent_by_phone_relay_done_survey(live):
     assert senders_to(lv, TEXTER) == {SERVICE} and senders_to(lv, ALICE) == {SERVICE}
     assert all(ALICE not in t for t in texts_to(lv, TEXTER))
     # the commands of the agents' phones never reach the texter
-    assert "available" in lv.sim.send_sms(ALICE, SERVICE, "STATUS")[0]
+    status = lv.sim.send_sms(ALICE, SERVICE, "STATUS")[0]
+    assert "available" in status and "You have 1 text conversation open" in status
     assert not any("STATUS" in t for t in texts_to(lv, TEXTER))
     lv.sim.send_sms(ALICE, SERVICE, "DONE")
     wait_text(lv, TEXTER, "This conversation has ended.")
+    wait_text(lv, TEXTER, "How did we do?")
     wait_text(lv, ALICE, "You are wrapping up")
     router = lv.app.extensions["ivr.router"]
     [chat] = [c for c in router.chats.of_agent("alice")]
     assert chat.state == "wrap" and chat.outcome == "answered"
     bodies = [(m["by"], m["body"]) for m in router.chats.transcript(chat.id)]
-    assert bodies == [("texter", "1"), ("texter", "My order is late"),
-                      ("agent", "Sorry! Checking now.")]
+    assert bodies == [("texter", "1"), ("system", "Alice Jones joined"),
+                      ("texter", "My order is late"), ("agent", "Sorry! Checking now."),
+                      ("system", "Ended by Alice Jones")]
     lv.sim.assert_no_errors()
 
 

@@ -15,7 +15,8 @@ DEMO_NUMBER = "+15005550006"
 BOB = "+15005550102"
 OPEN = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)  # Wednesday 10:00 in New York
 CLOSED = datetime(2026, 11, 18, 3, 0, tzinfo=UTC)  # Tuesday 22:00 in New York
-MENU = "Reply 1 (or SALES) for a call back from sales, 2 (or HOURS) for our opening hours."
+MENU = ("Reply 1 (or SALES) for a call back from sales, 2 (or HOURS) for our opening hours, "
+        "3 (or AGENT) to text with our support team.")
 
 
 def demo(live_factory: Callable[..., Live], now: datetime) -> Live:

@@ -436,6 +436,238 @@
     setInterval(pollLive, 3000);
   })();
 
+  // --- text conversations with texters (GET /api/conversations, one shown at a time) -----
+  // The transcript is read again with each poll, so what the agent sends from the phone
+  // shows here too: the phone and the desk are two ways into the same conversations.
+
+  var convs = [];        // the agent's conversations (offered, active, wrap), by #N
+  var convId = null;     // the one shown
+  var conv = null;       // its detail: GET /api/conversations/ID
+  var convSeen = {};     // id -> messages counted when it was last shown (for the badge)
+  var convShown = "";    // what the transcript shows (id and length): redraw on change only
+
+  function convPath(id, suffix) {
+    return "/api/conversations/" + encodeURIComponent(id) + (suffix || "");
+  }
+
+  function convLabel(c) {
+    var who = c.number || c.texter;
+    return (c.n ? "#" + c.n + " " : "") + who + " · " + c.queue;
+  }
+
+  function renderConvTabs() {
+    var nav = $("conv-tabs");
+    nav.textContent = "";
+    $("no-conv").hidden = convs.length > 0;
+    nav.hidden = !convs.length;
+    convs.forEach(function (c) {
+      var b = el("button", convLabel(c));
+      b.type = "button";
+      b.dataset.conv = c.id;
+      b.dataset.state = c.state;
+      if (c.id === convId) { b.className = "current"; b.setAttribute("aria-current", "true"); }
+      if (c.state === "offered") { b.appendChild(el("span", "new", "badge ring")); }
+      else if (c.state === "wrap") { b.appendChild(el("span", "wrap-up", "badge quiet")); }
+      var unread = c.id === convId ? 0 : c.messages - (convSeen[c.id] || 0);
+      if (unread > 0 && c.state !== "offered") { b.appendChild(el("span", unread, "badge")); }
+      b.addEventListener("click", function () { showConv(c.id); });
+      nav.appendChild(b);
+    });
+  }
+
+  var drafts = {};       // id -> a reply typed but not sent, kept across tab switches
+
+  function showConv(id) {
+    if (convId) { drafts[convId] = $("conv-text").value; }
+    convId = id;
+    conv = null;
+    convShown = "";
+    $("conv-text").value = drafts[id] || "";
+    renderConvTabs();
+    return pollConv();
+  }
+
+  function renderTranscript() {
+    var list = $("conv-messages");
+    var shown = conv.id + ":" + conv.transcript.length;
+    if (shown === convShown) { return; }
+    var atBottom = !convShown || convShown.split(":")[0] !== conv.id ||
+      list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
+    convShown = shown;
+    list.textContent = "";
+    conv.transcript.forEach(function (m) {
+      var mine = m.by === "agent" && m.agent === me.id;
+      var li = el("li", null, "msg by-" + m.by + (mine ? " mine" : ""));
+      var who = m.by === "texter" ? (conv.name || conv.number)
+        : m.by === "agent" ? (m.name || names[m.agent] || m.agent || "Agent") : "Service";
+      li.appendChild(el("span", who + " · " +
+        new Date(m.at * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}) +
+        (m.by === "agent" && m.source === "phone" ? " · from the phone" : ""), "who"));
+      li.appendChild(el("span", m.body, "text"));
+      (m.media || []).forEach(function (a) {
+        var link = el("a", a.type || "attachment");
+        link.href = a.url;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        li.appendChild(link);
+      });
+      list.appendChild(li);
+    });
+    if (atBottom) { list.scrollTop = list.scrollHeight; }
+  }
+
+  function renderConv() {
+    $("conv").hidden = !conv;
+    if (!conv) { return; }
+    var c = conv;
+    $("conv-who").textContent = (c.n ? "#" + c.n + " " : "") +
+      (c.name ? c.name + " " : "") + c.number + (c.channel === "whatsapp" ? " (WhatsApp)" : "");
+    $("conv-where").textContent = [c.queue, "waited " + mmss(c.waited),
+      c.stopped ? "the customer opted out" : ""].filter(Boolean).join(" · ");
+    var stateText = {offered: "offered", active: "active", wrap: "wrap-up", ended: "ended",
+                     waiting: "waiting"}[c.state] || c.state;
+    $("conv-state").textContent = stateText;
+    $("conv-state").dataset.state = c.state;
+    var mine = c.agent === me.id;
+    $("conv-offer").hidden = !(c.state === "offered" && c.offered_to === me.id);
+    $("conv-form").hidden = !(c.state === "active" && mine);
+    $("conv-controls").hidden = !(c.state === "active" && mine);
+    $("conv-wrapup").hidden = !(c.state === "wrap" && mine);
+    renderTranscript();
+    convSeen[c.id] = c.transcript.length;
+    $("conv-script").innerHTML = c.script_html || "";  // rendered and escaped by the server
+    var select = $("conv-transfer-queue");
+    var wanted = (c.queues || []).join("|");
+    if (select.dataset.options !== wanted) {
+      select.textContent = "";
+      (c.queues || []).forEach(function (q) {
+        var o = el("option", q); o.value = q; select.appendChild(o);
+      });
+      select.dataset.options = wanted;
+    }
+    var disp = $("conv-disposition");
+    var codes = (c.dispositions || []).join("|");
+    if (disp.dataset.options !== codes) {
+      disp.textContent = "";
+      disp.appendChild(el("option", "—"));
+      disp.firstChild.value = "";
+      (c.dispositions || []).forEach(function (d) {
+        var o = el("option", d); o.value = d; disp.appendChild(o);
+      });
+      disp.dataset.options = codes;
+    }
+    var dl = $("conv-texter");
+    dl.textContent = "";
+    fact(dl, "Number", c.number);
+    fact(dl, "Name", c.name);
+    fact(dl, "Place", c.place);
+    fact(dl, "Channel", c.channel === "whatsapp" ? "WhatsApp" : "SMS");
+    fact(dl, "First message", c.first);
+    var steps = $("conv-steps");
+    steps.textContent = "";
+    (c.steps || []).forEach(function (s) {
+      steps.appendChild(el("li", s.flow + " › " + s.step + (s.input ? " — " + s.input : "")));
+    });
+    var vars = $("conv-vars");
+    vars.textContent = "";
+    Object.keys(c.vars || {}).forEach(function (k) { fact(vars, k, c.vars[k]); });
+    var prev = $("conv-previous");
+    prev.textContent = "";
+    (c.previous || []).forEach(function (p) {
+      prev.appendChild(el("li", [new Date(p.start * 1000).toLocaleString(), p.queue,
+        (p.agents || []).map(function (id) { return names[id] || id; }).join(", "),
+        p.outcome, p.disposition, p.notes].filter(Boolean).join(" · ")));
+    });
+    if (!(c.previous || []).length) { prev.appendChild(el("li", "none", "muted")); }
+  }
+
+  function pollConv() {
+    if (!convId) { conv = null; renderConv(); return Promise.resolve(); }
+    var id = convId;
+    return api("GET", convPath(id)).then(function (c) {
+      if (id !== convId) { return; }
+      conv = c;
+      renderConv();
+      renderConvTabs();
+    }).catch(function (e) {
+      if (id !== convId) { return; }
+      if (e.status === 404 || e.status === 403) {  // gone, or no longer this agent's
+        convId = null; conv = null; renderConv(); return;
+      }
+      throw e;
+    });
+  }
+
+  var title = document.title;
+
+  function pollConvs() {
+    return api("GET", "/api/conversations").then(function (list) {
+      convs = list;
+      list.forEach(function (c) {
+        // what a conversation holds when it first shows up is not news; what comes later is
+        if (convSeen[c.id] === undefined) {
+          convSeen[c.id] = c.state === "offered" ? 0 : c.messages;
+        }
+      });
+      var offers = list.filter(function (c) { return c.state === "offered"; }).length;
+      document.title = (offers ? "(" + offers + ") New text · " : "") + title;
+      var ids = list.map(function (c) { return c.id; });
+      if (convId && ids.indexOf(convId) < 0) {
+        // gone from the list (wrapped up, transferred, declined, taken by someone else)
+        delete drafts[convId];
+        convId = null; conv = null; convShown = "";
+        $("conv-text").value = "";
+      }
+      if (!convId && list.length) {
+        // an offer first (it rings), else the first active one
+        var offer = list.filter(function (c) { return c.state === "offered"; })[0];
+        convId = (offer || list[0]).id;
+        $("conv-text").value = drafts[convId] || "";
+      }
+      renderConvTabs();
+      return pollConv();
+    });
+  }
+
+  function convAct(suffix, body) {
+    if (!convId) { return Promise.resolve(null); }
+    banner("");
+    var id = convId;
+    return api("POST", convPath(id, suffix), body || {}).then(function (j) {
+      return pollConvs().then(function () { return j; });
+    }).catch(function (e) { banner(e.message); return null; });
+  }
+
+  $("conv-accept").addEventListener("click", function () { convAct("/accept"); });
+  $("conv-decline").addEventListener("click", function () { convAct("/decline"); });
+  $("conv-end").addEventListener("click", function () {
+    if (confirm("End this conversation? The texter is thanked and it goes to wrap-up.")) {
+      convAct("/end");
+    }
+  });
+  $("conv-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var input = $("conv-text");
+    var text = input.value.trim();
+    if (!text) { return; }
+    $("conv-send").disabled = true;
+    var id = convId;
+    convAct("/messages", {text: text}).then(function (j) {
+      if (j) { drafts[id] = ""; if (convId === id) { input.value = ""; } }
+    }).finally(function () { $("conv-send").disabled = false; input.focus(); });
+  });
+  $("conv-transfer").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var q = $("conv-transfer-queue").value;
+    if (q) { convAct("/transfer", {to: "queue:" + q}); }
+  });
+  $("conv-wrapup").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var body = {notes: $("conv-notes").value};
+    if ($("conv-disposition").value) { body.disposition = $("conv-disposition").value; }
+    convAct("/wrapup", body).then(function (j) { if (j) { $("conv-notes").value = ""; } });
+  });
+
   // --- the poll ----------------------------------------------------------------------
 
   function tick() {
@@ -468,7 +700,8 @@
   function loop() {
     if (busy) { return; }
     busy = true;
-    Promise.all([tick().catch(function (e) { banner(e.message); }), pollChat()])
+    Promise.all([tick().catch(function (e) { banner(e.message); }), pollChat(),
+                 pollConvs().catch(function (e) { banner(e.message); })])
       .then(function () { $("banner").dataset.ok = "1"; })
       .finally(function () { busy = false; document.body.dataset.polled = String(Date.now()); });
   }

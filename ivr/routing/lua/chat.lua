@@ -127,7 +127,9 @@ local function dispatch()
            not (c.mb == a.id and NOW < (c.mu or 0)) then
           local better = false
           if not best then better = true
-          elseif q.strategy == 'random' then better = RAND < 1 / i
+          elseif q.strategy == 'random' then
+            -- one random number per decision (ARGV): spread it per candidate, keep 1 in i
+            better = (RAND * 7919 * i) % 1 < 1 / i
           elseif open_count(a.load) ~= open_count(best.load) then
             better = open_count(a.load) < open_count(best.load)
           elseif q.strategy == 'most-skilled' then
@@ -180,6 +182,17 @@ local function unslot(c)
   for k, v in pairs(l.ids) do if v == c.id then l.ids[k] = nil end end
   l.last = NOW
   load_put(c.agent, l)
+end
+
+-- A line of the transcript that nobody typed (joined, transferred, ended): the desk and
+-- the contact record show it; the relay never sends it (it relays texters' and agents').
+local function sysmsg(agent, text)
+  redis.call('RPUSH', MSGS, cjson.encode({at = NOW, by = 'system', agent = agent or cjson.null,
+                                          body = text, media = {}}))
+end
+local function agent_name(id)
+  local a = id and agent_get(id) or nil
+  return a and a.name or id or 'the agent'
 end
 
 local function close_open(c) redis.call('HDEL', OPEN, c.from .. '|' .. c.to) end
@@ -314,8 +327,9 @@ elseif op == 'accept' then
   event('chat_connect', {chat = c.id, queue = c.q, agent = agent,
                          wait = string.format('%d', math.floor((NOW - c.tq) / 1000 + 0.5))})
   local total = redis.call('LLEN', MSGS)
+  sysmsg(agent, agent_name(agent) .. ' joined')
   notice({kind = 'joined', chat = c.id, agent = agent, n = n, from = c.relay, to = total})
-  c.relay = total + 1
+  c.relay = total + 2  -- past the "joined" line
   chat_put(c)
   dispatch()  -- the agent may have room for the next one: one offer rings at a time
   return reply(true, '', chat_get(c.id))
@@ -336,6 +350,7 @@ elseif op == 'done' then
   -- The agent ends the conversation: the texter is thanked, the agent wraps up.
   if c.state ~= 'active' or c.agent ~= ARGS.agent then return reply(false, 'not active', c) end
   finish(c, 'answered', true)
+  sysmsg(c.agent, 'Ended by ' .. agent_name(c.agent))
   notice({kind = 'closed', chat = c.id, agent = c.agent, n = c.n, why = 'done'})
   return reply(true, '', c)
 
@@ -346,6 +361,7 @@ elseif op == 'transfer' then
   if not Q[ARGS.to] then return reply(false, 'no such queue', c) end
   local from_q, agent, n = c.q, c.agent, c.n
   event('chat_transfer', {chat = c.id, queue = from_q, agent = agent, to = ARGS.to})
+  sysmsg(agent, 'Transferred to ' .. ARGS.to .. ' by ' .. agent_name(agent))
   unslot(c)
   c.transfers = c.transfers + 1
   c.q = ARGS.to
@@ -384,6 +400,9 @@ elseif op == 'leave' then
     outcome = 'answered'
   end
   c.stopped = ARGS.why == 'stop' or nil
+  if ARGS.why == 'stop' then sysmsg(nil, 'The texter opted out')
+  elseif ARGS.why == 'callback' then sysmsg(nil, 'The texter asked for a call back instead')
+  elseif ARGS.why == 'quiet' then sysmsg(nil, 'The texter went quiet') end
   local was_active = c.state == 'active'
   finish(c, outcome, was_active)
   chat_put(c)
