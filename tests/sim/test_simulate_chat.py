@@ -91,3 +91,26 @@ def test_the_keyboard_answers_a_texter_as_the_agent(redis_url: str, r: redis.Red
     assert not [line for line in out if line.startswith("📱") and TEXTER in line
                 and "texts:" not in line]
     assert not [line for line in out if line.startswith("💬") and ALICE in line]
+
+
+def test_ivr_simulate_sms_command_with_agent_lines_piped_in(redis_url: str, r: redis.Redis,
+                                                          tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ivr.cli import main
+
+    result = CliRunner().invoke(
+        main, ["simulate", "--sms", "--from", TEXTER, "--to", SERVICE, "--private"],
+        input="hi\n1\n@alice A\n@alice Hi, Alice here.\nthanks\n@alice DONE\n\n",
+        env={"REDIS_URL": redis_url, "IVR_CALLFLOWS": str(folder(tmp_path)),
+             "IVR_DATA_DIR": str(tmp_path / "data"),
+             "IVR_RECORDINGS": str(tmp_path / "recordings")},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output
+    order = [f"📱 alice ({ALICE}) gets: New text from +1 415… (support)",
+             "💬 Alice has joined the conversation.", "💬 Hi, Alice here.",
+             f"📱 alice ({ALICE}) gets: thanks", "💬 This conversation has ended."]
+    at = [out.index(line) for line in order]
+    assert at == sorted(at), out
