@@ -451,6 +451,31 @@ def latencies(texts: list[SimMessage], seen: dict[str, Seen],
     return to_agent, to_texter
 
 
+def stale_offers(check: redis.Redis, texts: list[SimMessage], tags: dict[str, str]) -> int:
+    """Offers whose text reached the agent's phone only after the offer was over (taken,
+    declined, expired, withdrawn), by the routing's own event times: a figure, since
+    texts of different decisions race to a phone (each decision texts after it is made)."""
+    chats = {c["id"]: c for c in server_chats(check)}
+    events = [e for _id, e in check.xrange(keys.acd("events"))
+              if e.get("type") in ("chat_offer", "chat_miss", "chat_connect", "chat_end")]
+    offer_texts: dict[tuple[str, str], list[float]] = collections.defaultdict(list)
+    for m in texts:
+        found = TOKEN.search(m.body) if m.via == "rest" and OFFER.search(m.body) else None
+        if found:
+            offer_texts[(m.to, found.group(1))].append(m.at * 1000)
+    stale = 0
+    for i, e in enumerate(events):
+        if e["type"] != "chat_offer" or e["chat"] not in chats:
+            continue
+        over = next((int(f["at"]) for f in events[i + 1:] if f["chat"] == e["chat"]), None)
+        phone = AGENT_PHONE.format(int(e["agent"].removeprefix("agent")))
+        tag = tags.get(chats[e["chat"]]["from"], "")
+        texted = next((at for at in offer_texts[(phone, tag)] if at >= int(e["at"])), None)
+        if over is not None and texted is not None and texted > over:
+            stale += 1
+    return stale
+
+
 # --- the run -------------------------------------------------------------------------
 
 
@@ -594,10 +619,11 @@ def test_100_texters_and_40_callers_on_10_agents(redis_url: str, r: redis.Redis,
         offers = collections.Counter(choice for p in phones.values() for _, choice in p.offers)
         connected = sum(1 for c in callers if any(b.kind == "conference"
                                                   for b in c.record.bridges))
+        late = stale_offers(check, texts, {t.address: t.tag for t in texters})
         print(f"\nchat load: {elapsed:.0f} s; {len(texts)} texts carried; texters {dict(kinds)}"
               f" -> {dict(outcomes)}; offers {dict(offers)}; callers connected "
               f"{connected}/{len(callers)}; agents by most conversations at once "
-              f"{dict(sorted(busiest.items()))}")
+              f"{dict(sorted(busiest.items()))}; offers texted after they were over {late}")
         print(f"  relayed {relayed} texts after joining: texter->agent n={len(to_agent)} p50 "
               f"{percentile(to_agent, 50) * 1000:.0f} ms p99 "
               f"{percentile(to_agent, 99) * 1000:.0f} ms; agent->texter n={len(to_texter)} "
