@@ -180,7 +180,9 @@ class AgentTextPhone(TextPerson):
     message of conversation N (and its joining: a greeting) is answered
     `#N <reply_text(conv)>` until the phone has
     replied `replies` (a range) times; the next one is answered `#N DONE`, and so is a
-    texter who says nothing for `idle_done` simulated seconds after a reply.
+    texter who says nothing for `idle_done` simulated seconds after a reply. An offer
+    that is gone ("You missed", "no longer waiting") or replaced by a newer one before
+    its answer went out gets none (an `A` with no offer ringing would reach a texter).
     """
 
     def __init__(self, sim: TwilioSim, number: str, service: str, *,
@@ -207,6 +209,7 @@ class AgentTextPhone(TextPerson):
         self.offers: list[tuple[SimMessage, OfferChoice]] = []
         self.accepted: list[SimMessage] = []  # offers answered A, not yet joined
         self.notes: list[SimMessage] = []  # everything else (status replies, refusals)
+        self._ringing: SimMessage | None = None  # the offer an answer may still be sent to
         self._state = threading.Lock()
 
     def _pause(self) -> float:
@@ -235,6 +238,7 @@ class AgentTextPhone(TextPerson):
         elif MISSED.search(msg.body):
             with self._state:
                 self.notes.append(msg)
+                self._ringing = None  # gone: an answer still to send is not sent
         else:
             with self._state:
                 conv_or_none = self.conversations.get(n)
@@ -252,14 +256,22 @@ class AgentTextPhone(TextPerson):
                 choice = self.rng.choices(CHOICES, self.weights)[0]
         with self._state:
             self.offers.append((msg, choice))
+            self._ringing = msg  # a newer offer replaces an older one's pending answer
         if choice == "ignore":
             return
 
         def answer() -> None:
-            with self._state:
-                if choice == "accept":
-                    self.accepted.append(msg)
-            reply = self.send("A" if choice == "accept" else "D")
+            with self._sending:
+                with self._state:
+                    if self._ringing is not msg:
+                        return  # withdrawn, missed or replaced meanwhile
+                    self._ringing = None
+                    if choice == "accept":
+                        self.accepted.append(msg)
+                reply = self.sim.text_app(self.address, self.service,
+                                          "A" if choice == "accept" else "D")
+                with self._cond:
+                    self.sent.append(reply)
             if choice == "accept" and reply.replies:
                 with self._state:  # refused (it expired meanwhile): nothing will join
                     if msg in self.accepted:

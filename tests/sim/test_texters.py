@@ -142,3 +142,23 @@ def test_agent_phone_answers_offers_and_relayed_messages(canned: Canned, sim: Tw
     assert phone.conversations == {}
     assert [c for _, c in phone.offers] == ["accept"]
     sim.assert_no_errors()
+
+
+def test_agent_phone_does_not_answer_an_offer_gone_meanwhile(canned: Canned,
+                                                             sim: TwilioSim) -> None:
+    @canned.twiml("/twilio/sms")
+    def sms(p: dict[str, str]) -> str:
+        return resp()
+
+    client = client_for(sim)
+    phone = AgentTextPhone(sim, AGENT, SERVICE, think=(100, 100))  # 0.2 s here
+    client.messages.create(to=AGENT, from_=SERVICE, body='New text: "hi" Reply A to accept.')
+    client.messages.create(to=AGENT, from_=SERVICE,
+                           body="The text from +1 555… is no longer waiting for you.")
+    client.messages.create(to=AGENT, from_=SERVICE, body='New text: "yo" Reply A to accept.')
+    client.messages.create(to=AGENT, from_=SERVICE, body='New text: "hey" Reply A to accept.')
+    assert sim.texts_settled(5)
+    assert [c for _, c in phone.offers] == ["accept"] * 3
+    assert [m.body for m in phone.sent] == ["A"]  # the newest offer's answer only
+    assert phone.accepted and '"hey"' in phone.accepted[0].body
+    sim.assert_no_errors()
