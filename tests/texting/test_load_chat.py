@@ -386,6 +386,7 @@ def open_spans(stints: list[Stint], seen: dict[str, Seen]) -> list[tuple[float, 
     the answer to the `A` that took it to the start of the text that ended it (the agent's
     DONE, or the texter's STOP); one never ended is open to the end (inf)."""
     spans = []
+    stops = [x.stop for x in seen.values() if x.stop is not None]
     for st in stints:
         if st.accept is None or st.accept.done_at is None:
             continue
@@ -394,6 +395,12 @@ def open_spans(stints: list[Stint], seen: dict[str, Seen]) -> list[tuple[float, 
             stop = seen[tag].stop if tag in seen else None
             if stop is not None and stop.at > st.accept.at:
                 ends.append(stop.at)
+        if st.ended is not None and "opted out" in st.ended.body:
+            # the texter's STOP texted it from its webhook: whoever's STOP was being
+            # answered then (the earliest such STOP is a safe bound, when it was not known
+            # who it was: a texter who never spoke, nor got a reply)
+            ends += [stop.at for stop in stops
+                     if stop.at <= st.ended.at <= (stop.done_at or math.inf)]
         spans.append((st.accept.done_at, min(ends) if ends else math.inf,
                       f"#{st.n}@{st.joined.seq}"))
     return spans
@@ -737,3 +744,27 @@ def test_the_capacity_check_counts_conversations_open_at_once() -> None:
     spans = [(0.0, 10.0, "a"), (1.0, 5.0, "b"), (2.0, 3.0, "c"), (3.0, 4.0, "d")]
     assert most_at_once(spans) == (3, ["a", "b", "c"])
     assert most_at_once([*spans, (2.5, 6.0, "e")]) == (4, ["a", "b", "c", "e"])
+
+
+def test_a_conversation_ended_by_a_silent_texters_stop_ends_at_that_stop() -> None:
+    """Nothing was relayed and no reply sent: only the STOP being answered when the agent
+    was told tells who it was; the span ends at that STOP, not never."""
+    def text(seq: int, via: str, f: str, t: str, body: str, done: float | None = None,
+             replies: list[str] | None = None) -> SimMessage:
+        return SimMessage(sid=f"SM{seq}", from_=f, to=t, body=body, via=via, seq=seq,
+                          at=float(seq), status=200 if via == "inbound" else None,
+                          replies=replies or [], done_at=done)
+    texts = [
+        text(1, "inbound", T2, SERVICE, "AGENT please [t002:0]", 1.5, ["An agent will be with "
+                                                                       "you shortly."]),
+        text(2, "rest", SERVICE, PHONE, 'New text from +1 415… (support): "AGENT please '
+                                        '[t002:0]" Reply A to accept, D to decline.'),
+        text(3, "inbound", PHONE, SERVICE, "A", 4.5),
+        text(4, "rest", SERVICE, PHONE, "You're texting with +1 415… (support)."),
+        text(5, "inbound", T2, SERVICE, "STOP", 6.5, ["You have been unsubscribed."]),
+        text(6, "rest", SERVICE, PHONE, "+1 415… opted out; the conversation has ended."),
+    ]
+    seen = seen_by_texters(texts, [("t002", T2)], {PHONE})
+    (stint,) = stints_of(texts, PHONE)
+    assert stint.ended is not None and texter_of(stint, seen) == set()
+    assert open_spans([stint], seen) == [(4.5, 5.0, "#1@4")]
