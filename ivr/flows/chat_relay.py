@@ -44,6 +44,7 @@ TRANSFERRED_AGENT = "{tag}Transferred to {queue}."
 WHICH = ("You have {count} conversations: start your reply with its number, e.g. #{n} ... "
          "{listing}")
 NONE_OPEN = "You have no text conversation open."
+NOTHING_RINGING = "No text is waiting for your answer now (send #N A to text a lone A)."
 LISTING_EMPTY = "No text conversations."
 AGENT_HELP = ("Texts: A accept, D decline, DONE end, XFER QUEUE transfer, LIST, #N to pick a "
               "conversation.")
@@ -178,6 +179,9 @@ class ChatRelay:
             return self._try(lambda: self.chats.accept(agent_id, offered[0].id), silent=True)
         if word in ("D", "DECLINE") and offered:
             return self._try(lambda: self.chats.decline(agent_id, offered[0].id), "Declined.")
+        if word in ("A", "ACCEPT", "D", "DECLINE"):
+            # an offer that went (rang out, withdrawn) a moment before: never to a texter
+            return NOTHING_RINGING
         active = [c for c in mine if c.state == "active" and c.agent == agent_id]
         if word == "LIST":
             return self._listing(mine)

@@ -107,6 +107,9 @@ def test_texter_reaches_agent_by_phone_relay_done_survey(live):
     wait_text(lv, TEXTER, "Sorry! Checking now.")
     assert senders_to(lv, TEXTER) == {SERVICE} and senders_to(lv, ALICE) == {SERVICE}
     assert all(ALICE not in t for t in texts_to(lv, TEXTER))
+    # a late A (its offer rang out a moment before) never reaches the texter
+    assert "No text is waiting for your answer" in lv.sim.send_sms(ALICE, SERVICE, "A")[0]
+    assert "A" not in texts_to(lv, TEXTER)
     # the commands of the agents' phones never reach the texter
     status = lv.sim.send_sms(ALICE, SERVICE, "STATUS")[0]
     assert "available" in status and "You have 1 text conversation open" in status
