@@ -182,7 +182,7 @@ class AgentTextPhone(TextPerson):
     replied `replies` (a range) times; the next one is answered `#N DONE`, and so is a
     texter who says nothing for `idle_done` simulated seconds after a reply. An offer
     that is gone ("You missed", "no longer waiting") or replaced by a newer one before
-    its answer went out gets none (an `A` with no offer ringing would reach a texter).
+    its answer went out gets none (an `A` then would take whatever rings, if anything).
     """
 
     def __init__(self, sim: TwilioSim, number: str, service: str, *,
