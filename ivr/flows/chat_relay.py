@@ -107,8 +107,12 @@ class ChatRelay:
         return ""
 
     def tell(self, notices: list[Notice]) -> None:
-        """Text what each notice says (see ivr/routing/lua/chat.lua)."""
-        for notice in notices:
+        """Text what each notice says (see ivr/routing/lua/chat.lua). Offers and their
+        withdrawals go first: a decision's other texts (joined, relayed backlog) take a
+        REST call each, and an offer texted late can reach the agent after another
+        worker's "no longer waiting" for it."""
+        first = [n for n in notices if n.kind in ("withdrawn", "offer")]
+        for notice in first + [n for n in notices if n.kind not in ("withdrawn", "offer")]:
             try:
                 self._tell_one(notice)
             except Exception:  # noqa: BLE001 - the next notice still goes out
