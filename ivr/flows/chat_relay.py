@@ -27,6 +27,7 @@ from ivr.routing.chats import ChatError, ChatRecord, Chats, Notice
 log = logging.getLogger("ivr.flows.chat_relay")
 
 OFFER = 'New text from {who} ({queue}): "{first}" Reply A to accept, D to decline.'
+OFFER_QUIET = "New text from {who} ({queue}). Reply A to accept, D to decline."
 OFFER_GONE = "The text from {who} is no longer waiting for you."
 OFFER_MISSED = "You missed the text from {who}; it went back in line."
 JOINED_TEXTER = "{first_name} has joined the conversation."
@@ -126,8 +127,9 @@ class ChatRelay:
         tag = self._tag(notice.agent, notice.n)
         kind = notice.kind
         if kind == "offer" and phone:
-            self._send(phone, service, OFFER.format(who=who, queue=chat.queue,
-                                                    first=_short(chat.first)))
+            text = OFFER if chat.first else OFFER_QUIET
+            self._send(phone, service, text.format(who=who, queue=chat.queue,
+                                                   first=_short(chat.first)))
         elif kind == "withdrawn" and phone:
             text = OFFER_MISSED if notice.why == "expired" else OFFER_GONE
             self._send(phone, service, text.format(who=who))

@@ -427,10 +427,11 @@ class TextEngine(FlowEngine[CallbackRouter]):
         context = {"flow": state.flow, "step": state.step, "vars": state.vars,
                    "caller": state.caller,
                    "steps": [{"flow": f, "step": st, "input": inp} for f, st, inp in state.trail]}
+        first = self._first_words(runner, state)
         entry = self.router.chats.enter(
             state.call.get("from", ""), state.call.get("to", ""), end.queue,
-            priority=end.priority, skills=end.skills, first=state.input or "",
-            media=runner.media, context=context)
+            priority=end.priority, skills=end.skills, first=first,
+            media=runner.media if first else [], context=context)
         if entry.outcome == "overflowed":
             if depth >= MAX_OVERFLOW_HOPS:
                 log.error("texter %s: queue overflow chain too long at %s",
@@ -445,6 +446,20 @@ class TextEngine(FlowEngine[CallbackRouter]):
             reply.say(chat_relay.QUEUED.format(position=entry.position))
         elif entry.outcome != "open":
             reply.say(chat_relay.QUEUED_NEXT)
+
+    @staticmethod
+    def _first_words(runner: TextRunner, state: FlowState) -> str:
+        """What the texter wrote that the agent should see first: their last message,
+        unless it only chose a menu option ("3") on the way to the queue."""
+        for flow_name, step_name, said in reversed(state.trail):
+            if not said:
+                continue
+            flow = runner.callflows.flows.get(flow_name)
+            step = flow.steps.get(step_name) if flow is not None else None
+            if step is not None and step.action == "menu" and said == state.input:
+                return ""
+            break
+        return state.input or ""
 
     def _chat_message(self, params: Params, from_: str, to: str, body: str,
                       reply: Reply) -> bool:

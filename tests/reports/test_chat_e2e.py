@@ -83,10 +83,10 @@ def test_a_conversation_with_an_agent_is_one_contact_and_counts(
     assert served["wait"] >= 0 and served["talk"] >= 0 and served["first_response"] >= 0
     assert served["wrap"] >= 0
     assert [(m["by"], m["agent"], m["body"]) for m in served["transcript"]] == [
-        ("texter", None, "1"), ("system", "alice", "Alice Jones joined"),
+        ("system", "alice", "Alice Jones joined"),
         ("texter", None, "My order is late"), ("agent", "alice", "Sorry! Checking now."),
         ("system", "alice", "Ended by Alice Jones")]
-    assert served["transcript"][2]["media"] == [{"url": "https://img.test/a.jpg",
+    assert served["transcript"][1]["media"] == [{"url": "https://img.test/a.jpg",
                                                 "type": "image/jpeg"}]
     assert all(served["start"] <= m["at"] <= served["end"] for m in served["transcript"])
     assert (gone["channel"], gone["number"], gone["queue"], gone["outcome"]) == (

@@ -253,9 +253,14 @@ elseif op == 'enter' then
   r.state = 'waiting'
   r.agents = {}
   r.transfers = 0
-  r.relay = 2  -- the first message goes in the offer; later ones are relayed after accept
+  -- the first message goes in the offer; later ones are relayed after accept (none when
+  -- what brought them here was only a menu choice)
+  r.relay = 1
   r.qdue = NOW + cfg(r).maxwait * 1000
-  redis.call('RPUSH', MSGS, cjson.encode(ARGS.msg))
+  if (ARGS.msg.body or '') ~= '' or next(ARGS.msg.media or {}) ~= nil then
+    redis.call('RPUSH', MSGS, cjson.encode(ARGS.msg))
+    r.relay = 2
+  end
   event('chat_enter', {chat = r.id, queue = r.q, number = r.from, channel = r.channel})
   if not anyone_for(r) then
     r.state = 'ended'
