@@ -308,6 +308,21 @@ class Chats:
                     ended.append(record)
         return ended
 
+    def hand_back(self, agent_id: str) -> None:
+        """An agent left the roster: their offer goes to the next agent, their
+        conversations back in line in their queue (the texter is told of a transfer), their
+        wrap-ups end."""
+        for chat in self.of_agent(agent_id):
+            try:
+                if chat.state == "offered":
+                    self.decline(agent_id, chat.id)
+                elif chat.state == "active":
+                    self.transfer(agent_id, chat.id, chat.queue)
+                elif chat.state == "wrap":
+                    self._run("wrapend", chat.id)
+            except ChatError as exc:  # it moved on meanwhile
+                log.info("agent %s removed: conversation %s: %s", agent_id, chat.id, exc)
+
     # --- timers (ivr/routing/timers.py) --------------------------------------------
 
     def tick(self) -> None:

@@ -46,6 +46,9 @@ class Roster:
         self.version: str | None = None  # the agents.yaml version this worker applied
         self._lock = threading.Lock()
         self._phones: tuple[float, dict[str, str]] = (0.0, {})
+        #: told the id of every agent taken off the roster (their text conversations go
+        #: back in line: ivr/routing/chats.py)
+        self.on_removed: list[Callable[[str], None]] = []
 
     # --- agents.yaml ---------------------------------------------------------------
 
@@ -68,6 +71,7 @@ class Roster:
                 if row.source == "yaml" and row.id not in listed:
                     self.scripts.remove(row.id)
                     self.forget_phones()
+                    self._removed(row.id)
             self.version = config.version
             if config.version:
                 db.set(keys.acd("roster_version"), config.version)
@@ -105,7 +109,12 @@ class Roster:
         self.forget_phones()
         if verdict == "unknown":
             raise UnknownAgent(agent_id)
+        self._removed(agent_id)
         return verdict
+
+    def _removed(self, agent_id: str) -> None:
+        for listener in self.on_removed:
+            listener(agent_id)
 
     def set_status(self, agent_id: str, status: str, *, source: str,
                    reason: str | None = None) -> dict[str, Any]:

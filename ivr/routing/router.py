@@ -108,6 +108,7 @@ class Router:
         self.controls.recording = self.recording
         # text conversations with agents (ivr/routing/chats.py)
         self.chats = Chats(self.env, self.scripts, miss_rest=miss_rest)
+        self.roster.on_removed.append(self.chats.hand_back)
         self.timers = Timers(self.env, self.scripts, self.acd, self.roster, self.phones,
                              self.chats)
         self.log = EventLog(self.env)

@@ -218,3 +218,23 @@ def test_many_workers_never_over_capacity(make_router, r, clock):
         records = router.chats.of_agent(aid)
         assert len([c for c in records if c.state != "offered"]) <= 3
         assert len([c for c in records if c.state == "offered"]) <= 1
+
+
+def test_an_agent_taken_off_the_roster_hands_conversations_back(make_router, clock):
+    router, notices = chat_router(make_router, 2)
+    router.set_agent_status("a00", "available", source="test")
+    talking = router.chats.enter(texter(1), SERVICE, "support", first="hi").chat
+    router.chats.accept("a00", talking.id)
+    clock.advance(1)
+    ringing = router.chats.enter(texter(2), SERVICE, "support", first="hello").chat
+    assert router.chats.get(ringing.id).offered_to == "a00"
+    clock.advance(1)
+    router.remove_agent("a00")
+    assert router.chats.of_agent("a00") == []
+    back = router.chats.get(talking.id)
+    assert back.state == "waiting" and back.queue == "support" and back.agents == ["a00"]
+    assert router.chats.get(ringing.id).state == "waiting"
+    router.set_agent_status("a01", "available", source="test")
+    # one offer at a time, and the one waiting since before the hand-back goes first
+    assert router.chats.get(ringing.id).offered_to == "a01"
+    assert "transferred" in [n.kind for n in notices]
