@@ -139,7 +139,7 @@ def _with_config(stats: dict[str, Any]) -> dict[str, Any]:
     config = router().queue_config(stats["queue"])
     return {**stats, "service_level_target": config.service_level,
             "max_wait": config.max_wait, "strategy": config.strategy,
-            "skills": list(config.skills), "alerts": dict(config.alerts)}
+            "skills": list(config.skills), "alerts": dict(config.alerts), "chat": config.chat}
 
 
 def breached(q: dict[str, Any]) -> list[str]:
@@ -166,6 +166,10 @@ def _with_today(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             q.update({k: figures.get(k) for k in ("asa", "aht", "abandon_rate")})
     for q in rows:
         q["alerting"] = breached(q)
+    if any(q.get("chat") for q in rows):  # texts with agents (docs/texting.md)
+        texts = router().chats.waiting_by_queue()
+        for q in rows:
+            q["texts_waiting"] = texts.get(q["queue"], 0) if q.get("chat") else None
     return rows
 
 

@@ -125,6 +125,9 @@ class QueueStats(Open):
         "waiting (callers), service_level (below), abandon_rate (above)")
     alerting: list[str] = Field(
         default_factory=list, description="the thresholds of `alerts` the queue is past now")
+    chat: bool = Field(False, description="texters in this queue talk to an agent by text")
+    texts_waiting: int | None = Field(
+        None, description="text conversations waiting for an agent now (chat queues only)")
 
 
 class WaitingCaller(Open):

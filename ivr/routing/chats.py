@@ -377,6 +377,18 @@ class Chats:
                                  last - 1 if last > 0 else -1)
         return [json.loads(m) for m in raw]
 
+    def waiting_by_queue(self) -> dict[str, int]:
+        """Conversations waiting for an agent, per queue (two round trips, for the
+        wallboard's poll)."""
+        ids = self.env.db.zrange(keys.acd("chatwait"), 0, -1)
+        counts: dict[str, int] = {}
+        for raw in self.env.db.hmget(keys.acd("chats"), ids) if ids else []:
+            if raw:
+                record = json.loads(raw)
+                if record.get("state") == "waiting":
+                    counts[record["q"]] = counts.get(record["q"], 0) + 1
+        return counts
+
     def waiting(self) -> list[ChatRecord]:
         ids = self.env.db.zrange(keys.acd("chatwait"), 0, -1)
         return [r for r in (self.get(i) for i in ids) if r is not None]

@@ -15,6 +15,7 @@ TEXTER2 = "+14155550177"
 WA_TEXTER = "whatsapp:+14155550188"
 ALICE = "+15005550101"
 BOB = "+15005550102"
+TOKEN = "chat-e2e-admin-token"
 
 CHAT_QUEUES = """
 support:
@@ -189,13 +190,19 @@ def test_stop_mid_conversation_ends_it_and_nothing_more_is_sent(live):
 
 
 def test_nobody_logged_in_overflows_and_call_swaps_for_a_callback(live):
-    lv = live(FILES_CHAT)
+    lv = live(FILES_CHAT, admin_token=TOKEN)
     lv.sim.send_sms(TEXTER, SERVICE, "hi")
     assert lv.sim.send_sms(TEXTER, SERVICE, "1") == ["Nobody can answer texts right now."]
     lv.sim.send_sms(ALICE, SERVICE, "BREAK")  # logged in, not free: the texter waits
     lv.sim.send_sms(TEXTER, SERVICE, "hi")
     [queued] = lv.sim.send_sms(TEXTER, SERVICE, "1")
     assert queued.startswith("You're number 1 in line for an agent")
+    # the wallboard's queue figures count texters waiting (chat queues only)
+    board = lv.app.test_client().get("/api/wallboard",
+                                     headers={"Authorization": f"Bearer {TOKEN}"}).get_json()
+    figures = {q["queue"]: q for q in board["queues"]}
+    assert figures["support"]["chat"] and figures["support"]["texts_waiting"] == 1
+    assert figures["billing"]["texts_waiting"] == 0
     [called] = lv.sim.send_sms(TEXTER, SERVICE, "call me")
     assert "call back" in called
     router = lv.app.extensions["ivr.router"]

@@ -181,6 +181,13 @@
       setField(card, "answered", String(q.answered));
       setField(card, "abandoned", String(q.abandoned), q.abandoned > 0 ? "amber" : null);
       setField(card, "overflowed", String(q.overflowed), q.overflowed > 0 ? "amber" : null);
+      // texters waiting for an agent by text (chat queues only)
+      const texts = card.querySelector('[data-field="texts_waiting"]');
+      if (texts) {
+        texts.hidden = texts.previousElementSibling.hidden = !q.chat;
+        if (q.chat) setField(card, "texts_waiting", String(q.texts_waiting || 0),
+          q.texts_waiting > 0 ? "amber" : null);
+      }
       setField(card, "average_wait", duration(q.average_wait));
       setField(card, "average_talk", duration(q.average_talk));
       setField(card, "asa", duration(q.asa));
