@@ -22,6 +22,7 @@ from twilio.rest import Client
 
 from ivr.flows.model import Callflows
 from ivr.flows.optout import bare_number, send_text
+from ivr.flows.state import FlowState
 from ivr.routing.chats import ChatError, ChatRecord, Chats, Notice
 
 log = logging.getLogger("ivr.flows.chat_relay")
@@ -52,6 +53,33 @@ AGENT_HELP = ("Texts: A accept, D decline, DONE end, XFER QUEUE transfer, LIST, 
 
 TAGGED = re.compile(r"^\s*#(\d+)\s*(.*)$", re.DOTALL)
 SurveyHook = Callable[[ChatRecord], str | None]
+
+
+def is_chat_queue(callflows: Callflows, queue: str) -> bool:
+    """Does a texter reaching this queue talk to an agent by text (`chat: true`)?"""
+    config = callflows.queues.get(queue)
+    return config is not None and config.chat
+
+
+def texter_context(state: FlowState) -> dict[str, Any]:
+    """What the desk shows beside the conversation: the flow, its variables, the steps
+    taken with what the texter answered."""
+    return {"flow": state.flow, "step": state.step, "vars": state.vars, "caller": state.caller,
+            "steps": [{"flow": f, "step": st, "input": said} for f, st, said in state.trail]}
+
+
+def first_words(callflows: Callflows, state: FlowState) -> str:
+    """What the texter wrote that the agent should see first: their last message,
+    unless it only chose a menu option ("3") on the way to the queue."""
+    for flow_name, step_name, said in reversed(state.trail):
+        if not said:
+            continue
+        flow = callflows.flows.get(flow_name)
+        step = flow.steps.get(step_name) if flow is not None else None
+        if step is not None and step.action == "menu" and said == state.input:
+            return ""
+        break
+    return state.input or ""
 
 
 def masked(number: str) -> str:

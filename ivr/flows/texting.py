@@ -394,7 +394,7 @@ class TextEngine(FlowEngine[CallbackRouter]):
         end = turn.end
         if isinstance(end, Ask):
             self._outputs(end.prompt, state, reply)
-        elif isinstance(end, Queue) and self._chat_queue(runner, end.queue):
+        elif isinstance(end, Queue) and chat_relay.is_chat_queue(runner.callflows, end.queue):
             self._enter_chat(runner, state, end, reply, depth)
         elif isinstance(end, Queue):
             number = optout.bare_number(state.call.get("from", ""))
@@ -414,24 +414,16 @@ class TextEngine(FlowEngine[CallbackRouter]):
 
     # --- text conversations with agents (ivr/routing/chats.py, ivr/flows/chat_relay.py) ---
 
-    @staticmethod
-    def _chat_queue(runner: TextRunner, queue: str) -> bool:
-        config = runner.callflows.queues.get(queue)
-        return config is not None and config.chat
-
     def _enter_chat(self, runner: TextRunner, state: FlowState, end: Queue, reply: Reply,
                     depth: int) -> None:
         """A queue step with `chat: true`: the texter waits in line for an agent by text.
         The flow's conversation ends here (the agent's conversation takes over); nobody
         who could ever answer: the step's overflow, as on voice."""
-        context = {"flow": state.flow, "step": state.step, "vars": state.vars,
-                   "caller": state.caller,
-                   "steps": [{"flow": f, "step": st, "input": inp} for f, st, inp in state.trail]}
-        first = self._first_words(runner, state)
+        first = chat_relay.first_words(runner.callflows, state)
         entry = self.router.chats.enter(
             state.call.get("from", ""), state.call.get("to", ""), end.queue,
             priority=end.priority, skills=end.skills, first=first,
-            media=runner.media if first else [], context=context)
+            media=runner.media if first else [], context=chat_relay.texter_context(state))
         if entry.outcome == "overflowed":
             if depth >= MAX_OVERFLOW_HOPS:
                 log.error("texter %s: queue overflow chain too long at %s",
@@ -446,20 +438,6 @@ class TextEngine(FlowEngine[CallbackRouter]):
             reply.say(chat_relay.QUEUED.format(position=entry.position))
         elif entry.outcome != "open":
             reply.say(chat_relay.QUEUED_NEXT)
-
-    @staticmethod
-    def _first_words(runner: TextRunner, state: FlowState) -> str:
-        """What the texter wrote that the agent should see first: their last message,
-        unless it only chose a menu option ("3") on the way to the queue."""
-        for flow_name, step_name, said in reversed(state.trail):
-            if not said:
-                continue
-            flow = runner.callflows.flows.get(flow_name)
-            step = flow.steps.get(step_name) if flow is not None else None
-            if step is not None and step.action == "menu" and said == state.input:
-                return ""
-            break
-        return state.input or ""
 
     def _chat_message(self, params: Params, from_: str, to: str, body: str,
                       reply: Reply) -> bool:
