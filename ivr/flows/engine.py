@@ -38,6 +38,7 @@ from ivr.flows.actions_http import HttpResult
 from ivr.flows.analytics import StepStats
 from ivr.flows.engine_base import (
     FINAL_STATUSES,
+    MAX_OVERFLOW_HOPS,
     FlowEngine,
     Params,
     Pipeline,
@@ -71,7 +72,6 @@ __all__ = ["FINAL_STATUSES", "QueueRouter", "VoiceEngine", "caller_from"]
 log = logging.getLogger("ivr.flows.engine")
 
 NOT_IN_SERVICE = "Sorry, this number is not in service. Goodbye."
-MAX_OVERFLOW_HOPS = 5  # a queue overflowing into a queue overflowing into ...
 MAX_SAY_CHARS = 4096  # Twilio's limit for the text of one <Say>
 DIAL_RECORDING_EVENTS = "in-progress completed absent"  # as the conference recordings'
 

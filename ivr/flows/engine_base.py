@@ -48,6 +48,7 @@ Params = Mapping[str, str]
 Pipeline = redis.client.Pipeline
 
 FINAL_STATUSES = ("completed", "busy", "failed", "no-answer", "canceled")
+MAX_OVERFLOW_HOPS = 5  # a queue overflowing into a queue overflowing into ... (both engines)
 """Twilio's CallStatus values after which a call is over."""
 
 _CALLER_FIELDS = {"country": "FromCountry", "city": "FromCity", "state": "FromState",

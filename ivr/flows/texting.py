@@ -35,7 +35,14 @@ from ivr import keys
 from ivr.flows import chat_relay, optout, templates
 from ivr.flows import state as state_mod
 from ivr.flows.analytics import StepStats
-from ivr.flows.engine_base import FINAL_STATUSES, FlowEngine, Params, caller_from, is_final
+from ivr.flows.engine_base import (
+    FINAL_STATUSES,
+    MAX_OVERFLOW_HOPS,
+    FlowEngine,
+    Params,
+    caller_from,
+    is_final,
+)
 from ivr.flows.exits import split_target
 from ivr.flows.model import Callflows, Flow
 from ivr.flows.on_error import on_error_text
@@ -87,8 +94,7 @@ YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "yes please", "ok", "okay", "s
 NO_WORDS = frozenset({"no", "n", "nope", "no thanks", "no thank you", "not now"})
 CALL_WORDS = frozenset({"call", "call me", "call me back", "callback", "call back", "yes"})
 RESTART_WORDS = frozenset({"menu", "start over", "restart"})
-CHAT_CALL_WORDS = frozenset({"call", "call me", "call me back", "callback", "call back"})
-MAX_OVERFLOW_HOPS = 5  # overflow exits followed in one turn before it is an error
+CHAT_CALL_WORDS = CALL_WORDS - {"yes"}  # while waiting for an agent, "yes" is just a word
 OFFER_ATTEMPTS = 2  # unclear answers to a call-back offer before it counts as "no"
 
 

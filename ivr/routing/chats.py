@@ -83,7 +83,6 @@ class ChatRecord:
     context: dict[str, Any] = field(default_factory=dict)
     stopped: bool = False
     disposition: str | None = None
-    position: int = 0
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ChatRecord:
@@ -102,7 +101,6 @@ class ChatRecord:
             transfers=int(d.get("transfers") or 0), first=d.get("first") or "",
             context=context if isinstance(context, dict) else {},
             stopped=bool(d.get("stopped")), disposition=d.get("disposition"),
-            position=int(d.get("position") or 0),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -140,6 +138,17 @@ class Notice:
 
 
 @dataclass
+class Decision:
+    """One run of chat.lua: whether it applied (`why` not), the conversation as it left
+    it, and, for an entry, the place in line."""
+
+    ok: bool
+    why: str
+    chat: ChatRecord | None
+    position: int = 0
+
+
+@dataclass
 class ChatEntry:
     """How entering the line went: `outcome` "waiting", "offered", "overflowed" or "open"
     (they already have a conversation open: `chat` is that one)."""
@@ -167,6 +176,7 @@ class Chats:
         self.retention_days = 90  # set by create_app from IVR_RETENTION_DAYS
         self._listeners: list[Listener] = []
         self._last_tick = 0.0
+        self._queue_args: tuple[str, dict[str, Any]] = ("", {})
         #: Waits for the texter's turn (the text engine's, ivr/flows/sms_turns.py) around an
         #: accept, so the messages relayed when the agent joins reach them before any the
         #: texter sends while the accept runs. Set by the relay; none by default.
@@ -179,19 +189,20 @@ class Chats:
     # --- the decisions --------------------------------------------------------------
 
     def _queues(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, q in self.env.config().queues.items():
-            out[name] = {
-                "cap": max(1, int(q.chat_capacity)), "ring": q.ring_timeout, "wrap": q.wrap_up,
-                "skills": list(q.skills), "strategy": q.strategy, "rest": self.miss_rest,
-                "maxwait": q.max_wait,
-                "escalate": [{"after": e.after, "skills": e.skills, "lvl": e.min_level}
-                             for e in q.escalate],
-            }
-        return out
+        """The queues' settings the decisions need, built once per call-flow version."""
+        config = self.env.config()
+        if self._queue_args[0] != config.version or not config.version:
+            self._queue_args = (config.version, {
+                name: {"cap": max(1, int(q.chat_capacity)), "ring": q.ring_timeout,
+                       "wrap": q.wrap_up, "skills": list(q.skills), "strategy": q.strategy,
+                       "rest": self.miss_rest, "maxwait": q.max_wait,
+                       "escalate": [{"after": e.after, "skills": e.skills, "lvl": e.min_level}
+                                    for e in q.escalate]}
+                for name, q in config.queues.items()})
+        return self._queue_args[1]
 
-    def _run(self, op: str, chat: str | None = None, *, notify: bool = True,
-             **fields: Any) -> tuple[bool, str, ChatRecord | None, list[Notice]]:
+    def _run(self, op: str, chat: str | None = None, **fields: Any) -> Decision:
+        """Run one decision, then hand its notices to the listeners."""
         # None is left out: Lua would see cjson.null, which is truthy there
         args = {k: v for k, v in {"op": op, "chat": chat, "queues": self._queues(),
                                   **fields}.items() if v is not None}
@@ -200,17 +211,24 @@ class Chats:
                                extra_keys=[*keys.chat_keys(), messages])
         reply = json.loads(raw)
         record = ChatRecord.from_dict(reply["chat"]) if isinstance(reply["chat"], dict) else None
-        notices = [self._notice(n) for n in reply.get("notices") or []]
+        known = {record.id: record} if record is not None else {}
+        notices = [self._notice(n, known) for n in reply.get("notices") or []]
         if record is not None and record.state == "ended":
             self.env.db.expire(messages, self.retention_days * 86400)
-        if notify and notices:
+        if notices:
             self._tell(notices)
-        return bool(reply["ok"]), str(reply.get("why") or ""), record, notices
+        return Decision(bool(reply["ok"]), str(reply.get("why") or ""), record,
+                        int(reply.get("position") or 0))
 
-    def _notice(self, raw: dict[str, Any]) -> Notice:
-        record = self.get(raw["chat"])
+    def _notice(self, raw: dict[str, Any], known: dict[str, ChatRecord]) -> Notice:
+        """A notice with its conversation (the decision's own record, or read for the
+        others a dispatch offered)."""
+        record = known.get(raw["chat"])
         if record is None:
-            raise ChatUnknown(raw["chat"])
+            record = self.get(raw["chat"])
+            if record is None:
+                raise ChatUnknown(raw["chat"])
+            known[record.id] = record
         return Notice(kind=raw["kind"], chat=record, agent=raw.get("agent"), n=raw.get("n"),
                       first=int(raw.get("from") or 0), last=int(raw.get("to") or 0),
                       why=str(raw.get("why") or ""), to_queue=str(raw.get("queue") or ""))
@@ -223,10 +241,11 @@ class Chats:
                 log.exception("chat notices %s not delivered", [n.kind for n in notices])
 
     def _must(self, op: str, chat: str, **fields: Any) -> ChatRecord:
-        ok, why, record, _ = self._run(op, chat, **fields)
+        done = self._run(op, chat, **fields)
+        record, why = done.chat, done.why
         if record is None or why == "unknown":
             raise ChatUnknown(chat)
-        if not ok:
+        if not done.ok:
             if why == "not yours" or (fields.get("agent") and record.holder() != fields["agent"]):
                 raise NotYours(why or chat)
             raise ChatRefused(why)
@@ -243,14 +262,14 @@ class Chats:
                   "p": priority, "t0": now, "skills": list(skills), "lvl": 1, "first": first,
                   "context": context or {}}
         msg = {"at": now, "by": "texter", "agent": None, "body": first, "media": list(media)}
-        ok, why, chat, _ = self._run("enter", chat_id, record=record, msg=msg)
-        if chat is None:
-            raise ChatRefused(why)
-        if not ok:
-            return ChatEntry(chat, "open", 0)
-        if why == "overflowed":
-            return ChatEntry(chat, "overflowed", 0)
-        return ChatEntry(chat, chat.state, chat.position)
+        done = self._run("enter", chat_id, record=record, msg=msg)
+        if done.chat is None:
+            raise ChatRefused(done.why)
+        if not done.ok:
+            return ChatEntry(done.chat, "open", 0)
+        if done.why == "overflowed":
+            return ChatEntry(done.chat, "overflowed", 0)
+        return ChatEntry(done.chat, done.chat.state, done.position)
 
     def dispatch(self) -> None:
         """Offer waiting conversations to agents with room (after a status change; the
@@ -294,8 +313,8 @@ class Chats:
 
     def leave(self, chat_id: str, why: str) -> ChatRecord | None:
         """The texter left: "stop" (opted out), "callback" (asked to be called), "quiet"."""
-        ok, _, record, _ = self._run("leave", chat_id, why=why)
-        return record if ok else None
+        done = self._run("leave", chat_id, why=why)
+        return done.chat if done.ok else None
 
     def stop(self, texter: str) -> list[ChatRecord]:
         """An opt-out: every open conversation of that number ends at once."""

@@ -28,16 +28,11 @@ local function chat_put(c) redis.call('HSET', CHATS, c.id, cjson.encode(c)) end
 local function load_get(id)
   local raw = redis.call('HGET', LOAD, id)
   local l = raw and cjson.decode(raw) or {ids = {}, last = 0}
-  if type(l.ids) ~= 'table' or next(l.ids) == nil then l.ids = {} end
+  if type(l.ids) ~= 'table' then l.ids = {} end
   return l
 end
-local function load_put(id, l)
-  if next(l.ids) == nil and not l.offer then
-    -- cjson writes an empty table as {} and reads it back as an object: fine either way
-    l.ids = {}
-  end
-  redis.call('HSET', LOAD, id, cjson.encode(l))
-end
+-- cjson writes an empty `ids` as {} and reads it back as an empty table: fine either way
+local function load_put(id, l) redis.call('HSET', LOAD, id, cjson.encode(l)) end
 local function open_count(l)
   local n = 0
   for _, _ in pairs(l.ids) do n = n + 1 end
@@ -48,14 +43,14 @@ local function cfg(c) return Q[c.q] or {cap = 3, ring = 20, wrap = 30, skills = 
                                          strategy = 'longest-idle', rest = 30, maxwait = 600} end
 local function quiet(c) timer(c.qdue, 'cquiet|' .. c.id) end
 
--- What the conversation needs of an agent now: the queue's skills at level 1, relaxed by
--- the escalation steps it has waited past (as a caller's requirements relax).
-local function needs(c)
+-- What the conversation needs of an agent after waiting `waited` seconds: the queue's
+-- skills (and the step's extra ones) at level 1, relaxed by the escalation steps it has
+-- waited past (as a caller's requirements relax); math.huge: every step passed.
+local function needs(c, waited)
   local q = cfg(c)
   local skills, lvl = {}, 1
   for _, v in ipairs(q.skills or {}) do skills[#skills + 1] = v end
   for _, v in ipairs(c.skills or {}) do skills[#skills + 1] = v end
-  local waited = (NOW - c.tq) / 1000
   for _, e in ipairs(q.escalate or {}) do
     if waited >= e.after then
       if e.skills ~= nil and e.skills ~= cjson.null then skills = e.skills end
@@ -65,37 +60,25 @@ local function needs(c)
   return skills, lvl
 end
 
+local function fits(a, skills, lvl)
+  for _, s in ipairs(skills) do
+    if ((a.skills or {})[s] or 0) < lvl then return false end
+  end
+  return true
+end
+
 -- Could anyone logged in (available or on break) ever take it, once it has waited long
 -- enough for every escalation? If not, it overflows at once, as a call does.
 local function anyone_for(c)
-  local q = cfg(c)
-  local skills, lvl = {}, 1
-  for _, v in ipairs(q.skills or {}) do skills[#skills + 1] = v end
-  for _, v in ipairs(c.skills or {}) do skills[#skills + 1] = v end
-  for _, e in ipairs(q.escalate or {}) do
-    if e.skills ~= nil and e.skills ~= cjson.null then skills = e.skills end
-    lvl = e.lvl or 1
-  end
+  local skills, lvl = needs(c, math.huge)
   local raw = redis.call('HGETALL', AGENTS)
   for i = 1, #raw, 2 do
     local a = cjson.decode(raw[i + 1])
-    if a.status ~= 'offline' and not a.gone then
-      local ok = true
-      for _, s in ipairs(skills) do
-        if ((a.skills or {})[s] or 0) < lvl then ok = false end
-      end
-      if ok then return true end
-    end
+    if a.status ~= 'offline' and not a.gone and fits(a, skills, lvl) then return true end
   end
   return false
 end
 
-local function fits(a, skills, lvl)
-  for _, s in ipairs(skills) do
-    if (a.skills[s] or 0) < lvl then return false end
-  end
-  return true
-end
 
 -- Offer waiting conversations, best first (priority, then time in line), each to the
 -- agent with room who has the fewest open conversations (then the longest since their
@@ -120,7 +103,7 @@ local function dispatch()
       redis.call('ZREM', LINE, id)
     else
       local q = cfg(c)
-      local skills, lvl = needs(c)
+      local skills, lvl = needs(c, (NOW - c.tq) / 1000)
       local best, bi = nil, nil
       for i, a in ipairs(avail) do
         if not a.load.offer and open_count(a.load) < q.cap and fits(a, skills, lvl) and
@@ -222,9 +205,10 @@ local function finish(c, outcome, wrap)
   end
 end
 
-local function reply(ok, why, c)
+local function reply(ok, why, c, place)
   if c then chat_put(c) end
-  return cjson.encode({ok = ok, why = why or '', chat = c or cjson.null, notices = notices})
+  return cjson.encode({ok = ok, why = why or '', chat = c or cjson.null, notices = notices,
+                       position = place or 0})
 end
 
 local function position(c)
@@ -277,8 +261,7 @@ elseif op == 'enter' then
   chat_put(r)
   dispatch()
   c = chat_get(r.id)
-  c.position = c.state == 'waiting' and position(c) or 0
-  return reply(true, '', c)
+  return reply(true, '', c, c.state == 'waiting' and position(c) or 0)
 end
 
 if not c then return reply(false, 'unknown') end
