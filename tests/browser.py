@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,10 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -33,3 +40,27 @@ def launch(playwright: Any) -> Any:
     return playwright.chromium.launch(
         executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
         args=LAUNCH_ARGS)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium for one test (skipped, saying why, when it cannot run)."""
+    api = playwright_or_skip()
+    with api.sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def wait_until(what: str, pred: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Wait on something no DOM reflects (the simulator's record); its first true value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached in {timeout} s: {what}")
+        time.sleep(0.02)

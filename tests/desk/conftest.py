@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from itertools import count
 from typing import Any
 
@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
 from tests.api.conftest import SERVICE, TOKEN, make_app  # noqa: F401
+from tests.browser import chromium
 
 TWILIO_TOKEN = "desk-test-twilio-token"
 ACCOUNT_SID = "AC" + "7" * 32
@@ -79,3 +80,10 @@ def csrf_headers(client: FlaskClient) -> dict[str, str]:
 
 
 __all__ = ["TOKEN", "make_app"]
+
+
+@pytest.fixture()
+def browser() -> Iterator[Any]:
+    """Headless Chromium for the desk's browser tests."""
+    with chromium() as launched:
+        yield launched

@@ -8,7 +8,6 @@ desk-call.png)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 from ivr.desk import chat
 from ivr.sim.people import Caller, Phone
 from tests.api.conftest import SERVICE, TOKEN, write_folder
-from tests.browser import ARTIFACTS, launch, playwright_or_skip
+from tests.browser import ARTIFACTS, playwright_or_skip
 
 ALICE = "+15005550101"
 
@@ -26,14 +25,6 @@ pytestmark = pytest.mark.browser
 sync_api = playwright_or_skip()
 
 
-@pytest.fixture()
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = launch(pw)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def texted_link(live: Any) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,85 +27,22 @@ import pytest
 from ivr import keys
 from ivr.flows.chat_relay import CLOSED_TEXTER, JOINED_TEXTER
 from ivr.sim.people import Phone
-from tests.browser import ARTIFACTS, launch, playwright_or_skip
+from tests.browser import ARTIFACTS, VIEWPORTS, playwright_or_skip, wait_until
+from tests.desk.chatcompany import ALICE, BOB, SERVICE, write_company
 
 pytestmark = pytest.mark.browser
 
 sync_api = playwright_or_skip()
 
 TOKEN = "desk-chat-token"
-SERVICE = "+15005550006"
-ALICE, BOB = "+15005550101", "+15005550102"
 TEXTER, OTHER = "+14155550142", "+14155550143"
 
-MAIN = f"""
-numbers: ["{SERVICE}", "*"]
-start: hello
-steps:
-  hello:
-    hangup: "Thanks for calling."
-"""
-
-TEXTS = f"""
-numbers: ["{SERVICE}", "*"]
-channels: [sms]
-start: order
-steps:
-  order:
-    gather: "Hi! What is your order number?"
-    into: order
-    next: support
-  support:
-    queue: support
-    overflow: bye
-  bye:
-    hangup: "Nobody can answer right now, sorry."
-"""
-
-QUEUES = """
-support:
-  skills: [support]
-  chat: true
-  ring_timeout: 60
-  max_wait: 600
-  wrap_up: 300
-  dispositions: [solved, follow-up]
-  script: |
-    Order **{{ vars.order or "unknown" }}**: look it up before you answer.
-billing:
-  chat: true
-"""
-
-AGENTS = f"""
-alice:
-  name: Alice Jones
-  phone: "{ALICE}"
-  skills: {{support: 5}}
-"""
-
-VIEWPORTS = {
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
-}
 
 
-@pytest.fixture()
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = launch(pw)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
-def wait_until(what: str, pred: Callable[[], Any], timeout: float = 10.0) -> None:
-    """Wait on the simulator's record (which no DOM reflects)."""
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout} s: {what}")
-        time.sleep(0.02)
+
+
 
 
 def open_desk(browser: Any, live: Any, phone: str, viewport: dict[str, Any]) -> Any:
@@ -133,11 +69,7 @@ def open_desk(browser: Any, live: Any, phone: str, viewport: dict[str, Any]) -> 
 def test_a_text_conversation_from_offer_to_wrap_up(live_factory: Any, callflows_dir: Path,
                                                   browser: Any, size: str) -> None:
     expect = sync_api.expect
-    (callflows_dir / "main.yaml").write_text(MAIN)
-    (callflows_dir / "texts.yaml").write_text(TEXTS)
-    (callflows_dir / "queues.yaml").write_text(QUEUES)
-    (callflows_dir / "agents.yaml").write_text(AGENTS)
-    live = live_factory(callflows_dir, admin_token=TOKEN)
+    live = live_factory(write_company(callflows_dir), admin_token=TOKEN)
     sim = live.sim
     sim.phones[ALICE] = Phone(hangup_after=None)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -240,17 +172,7 @@ def test_two_conversations_a_declined_offer_and_a_transfer(live_factory: Any,
     the first conversation to billing, where Bob's desk is offered it with its
     transcript, and his reply reaches the texter."""
     expect = sync_api.expect
-    (callflows_dir / "main.yaml").write_text(MAIN)
-    (callflows_dir / "texts.yaml").write_text(TEXTS)
-    (callflows_dir / "queues.yaml").write_text(QUEUES.replace(
-        "billing:\n  chat: true", "billing:\n  skills: [billing]\n  chat: true"))
-    (callflows_dir / "agents.yaml").write_text(AGENTS + f"""
-bob:
-  name: Bob Smith
-  phone: "{BOB}"
-  skills: {{billing: 3}}
-""")
-    live = live_factory(callflows_dir, admin_token=TOKEN)
+    live = live_factory(write_company(callflows_dir), admin_token=TOKEN)
     sim = live.sim
     sim.phones[ALICE] = Phone(hangup_after=None)
     sim.phones[BOB] = Phone(hangup_after=None)

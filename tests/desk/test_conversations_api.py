@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,81 +20,16 @@ import requests
 
 from ivr.flows.chat_relay import CLOSED_TEXTER, JOINED_TEXTER
 from ivr.sim.people import Phone
+from tests.browser import wait_until
+from tests.desk.chatcompany import ALICE, BOB, SAM, SERVICE, write_company
 
 TOKEN = "desk-conversations-token"
-SERVICE = "+15005550006"
-ALICE, BOB, SAM = "+15005550101", "+15005550102", "+15005550103"
 TEXTER = "+14155550123"
 WA_TEXTER = "whatsapp:+14155550177"
 
-MAIN = f"""
-numbers: ["{SERVICE}", "*"]
-start: hello
-steps:
-  hello:
-    hangup: "Thanks for calling."
-"""
-
-TEXTS = f"""
-numbers: ["{SERVICE}", "*"]
-channels: [sms]
-start: order
-steps:
-  order:
-    gather: "Hi! What is your order number?"
-    into: order
-    next: support
-  support:
-    queue: support
-    overflow: bye
-  bye:
-    hangup: "Nobody can answer right now, sorry."
-"""
-
-QUEUES = """
-support:
-  skills: [support]
-  chat: true
-  ring_timeout: 60
-  max_wait: 600
-  wrap_up: 300
-  dispositions: [solved, follow-up]
-  script: |
-    Order **{{ vars.order or "unknown" }}**: look it up first.
-billing:
-  skills: [billing]
-  chat: true
-  ring_timeout: 60
-  wrap_up: 300
-sales:
-  skills: [sales]
-"""
-
-AGENTS = f"""
-alice:
-  name: Alice Jones
-  phone: "{ALICE}"
-  skills: {{support: 5}}
-bob:
-  name: Bob Smith
-  phone: "{BOB}"
-  skills: {{billing: 4}}
-sam:
-  name: Sam Lee
-  phone: "{SAM}"
-  role: supervisor
-"""
 
 
-def wait_until(what: str, pred: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout} s: {what}")
-        time.sleep(0.02)
+
 
 
 def desk_session(live: Any, phone: str) -> requests.Session:
@@ -166,11 +99,7 @@ class Desk:
 
 
 def start(live_factory: Any, callflows_dir: Path) -> Desk:
-    (callflows_dir / "main.yaml").write_text(MAIN)
-    (callflows_dir / "texts.yaml").write_text(TEXTS)
-    (callflows_dir / "queues.yaml").write_text(QUEUES)
-    (callflows_dir / "agents.yaml").write_text(AGENTS)
-    return Desk(live_factory(callflows_dir, admin_token=TOKEN))
+    return Desk(live_factory(write_company(callflows_dir), admin_token=TOKEN))
 
 
 def reach_support(d: Desk, texter: str = TEXTER, service: str = SERVICE) -> None:

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import re
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ivr.sim.people import Behaviour, Caller, Phone, Speech
-from tests.browser import ARTIFACTS, launch, playwright_or_skip
+from tests.browser import ARTIFACTS, VIEWPORTS, playwright_or_skip, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -88,29 +87,10 @@ bob:
   skills: {{support: 4}}
 """
 
-VIEWPORTS = {
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
-}
 
 
-@pytest.fixture()
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = launch(pw)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
-def wait_until(what: str, pred: Callable[[], Any], timeout: float = 10.0) -> None:
-    """Wait on the simulator's record (which no DOM reflects)."""
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout} s: {what}")
-        time.sleep(0.02)
 
 
 class Gate:
