@@ -11,6 +11,7 @@ from itertools import count
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
@@ -87,3 +88,22 @@ def browser() -> Iterator[Any]:
     """Headless Chromium for the desk's browser tests."""
     with chromium() as launched:
         yield launched
+
+
+def desk_session(live: Any, phone: str) -> requests.Session:
+    """A browser's session opened by the link texted to `phone` (DESK to the service
+    number), sending the page's CSRF token with every request."""
+    before = len(live.sim.inbox(phone))
+    live.sim.send_sms(phone, SERVICE, "DESK")
+    link = re.search(r"https?://\S+/desk/login/[A-Za-z0-9_-]+",
+                     "\n".join(m.body for m in live.sim.inbox(phone)[before:]))
+    assert link, live.sim.inbox(phone)[before:]
+    session = requests.Session()
+    spent = session.post(link.group(0), allow_redirects=False, headers={"Origin": live.url})
+    assert spent.status_code == 303, spent.text
+    page = session.get(live.url + "/desk")
+    data = re.search(r'<script type="application/json" id="desk-data">(.*?)</script>',
+                     page.text, re.S)
+    assert data, page.text
+    session.headers["X-CSRF-Token"] = json.loads(data.group(1))["csrf"]
+    return session

@@ -11,8 +11,6 @@ not allow 409, a bad body 422."""
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from ivr.flows.chat_relay import CLOSED_TEXTER, JOINED_TEXTER
 from ivr.sim.people import Phone
 from tests.browser import wait_until
 from tests.desk.chatcompany import ALICE, BOB, SAM, SERVICE, write_company
+from tests.desk.conftest import desk_session
 
 TOKEN = "desk-conversations-token"
 TEXTER = "+14155550123"
@@ -30,25 +29,6 @@ WA_TEXTER = "whatsapp:+14155550177"
 
 
 
-
-
-def desk_session(live: Any, phone: str) -> requests.Session:
-    """A browser's session opened by the link texted to `phone`, sending the page's CSRF
-    token with every request."""
-    before = len(live.sim.inbox(phone))
-    live.sim.send_sms(phone, SERVICE, "DESK")
-    link = re.search(r"https?://\S+/desk/login/[A-Za-z0-9_-]+",
-                     "\n".join(m.body for m in live.sim.inbox(phone)[before:]))
-    assert link, live.sim.inbox(phone)[before:]
-    session = requests.Session()
-    spent = session.post(link.group(0), allow_redirects=False, headers={"Origin": live.url})
-    assert spent.status_code == 303, spent.text
-    page = session.get(live.url + "/desk")
-    data = re.search(r'<script type="application/json" id="desk-data">(.*?)</script>',
-                     page.text, re.S)
-    assert data, page.text
-    session.headers["X-CSRF-Token"] = json.loads(data.group(1))["csrf"]
-    return session
 
 
 class Desk:

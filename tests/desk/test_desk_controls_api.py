@@ -9,16 +9,14 @@ a warm transfer, or sent the caller back to a queue, could not file their wrap-u
 
 from __future__ import annotations
 
-import json
-import re
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from ivr.sim.people import Caller, Phone
+from tests.browser import wait_until
+from tests.desk.conftest import desk_session
 
 TOKEN = "desk-controls-token"
 SERVICE = "+15005550006"
@@ -56,32 +54,6 @@ bob:
   phone: "{BOB}"
   skills: {{support: 4}}
 """
-
-
-def wait_until(what: str, pred: Callable[[], Any], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout} s: {what}")
-        time.sleep(0.02)
-
-
-def desk_session(live: Any, phone: str) -> requests.Session:
-    """A browser's session opened by the link texted to `phone`, sending the page's CSRF
-    token with every request."""
-    [reply] = live.sim.send_sms(phone, SERVICE, "DESK")
-    match = re.search(r"https?://\S+/desk/login/[A-Za-z0-9_-]+", reply)
-    assert match, reply
-    session = requests.Session()
-    spent = session.post(match.group(0), allow_redirects=False,
-                         headers={"Origin": live.url})
-    assert spent.status_code == 303, spent.text
-    page = session.get(live.url + "/desk")
-    data = re.search(r'<script type="application/json" id="desk-data">(.*?)</script>',
-                     page.text, re.S)
-    assert data, page.text
-    session.headers["X-CSRF-Token"] = json.loads(data.group(1))["csrf"]
-    return session
 
 
 class Desks:
