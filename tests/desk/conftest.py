@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
 from tests.api.conftest import SERVICE, TOKEN, make_app  # noqa: F401
-from tests.browser import chromium
+from tests.browser import chromium, playwright_or_skip
 
 TWILIO_TOKEN = "desk-test-twilio-token"
 ACCOUNT_SID = "AC" + "7" * 32
@@ -90,16 +90,24 @@ def browser() -> Iterator[Any]:
         yield launched
 
 
-def desk_session(live: Any, phone: str) -> requests.Session:
-    """A browser's session opened by the link texted to `phone` (DESK to the service
-    number), sending the page's CSRF token with every request."""
+def desk_link(live: Any, phone: str) -> str:
+    """Text DESK from `phone` to the service number: the one-time link it gets back."""
     before = len(live.sim.inbox(phone))
     live.sim.send_sms(phone, SERVICE, "DESK")
-    link = re.search(r"https?://\S+/desk/login/[A-Za-z0-9_-]+",
-                     "\n".join(m.body for m in live.sim.inbox(phone)[before:]))
-    assert link, live.sim.inbox(phone)[before:]
+    texts = live.sim.inbox(phone)[before:]
+    assert len(texts) == 1, texts
+    link = re.search(r"https?://\S+/desk/login/[A-Za-z0-9_-]+", texts[0].body)
+    assert link, texts[0].body
+    assert link.group(0).startswith(live.url + "/desk/login/")
+    return link.group(0)
+
+
+def desk_session(live: Any, phone: str) -> requests.Session:
+    """A browser's session opened by the link texted to `phone`, sending the page's CSRF
+    token with every request."""
     session = requests.Session()
-    spent = session.post(link.group(0), allow_redirects=False, headers={"Origin": live.url})
+    spent = session.post(desk_link(live, phone), allow_redirects=False,
+                         headers={"Origin": live.url})
     assert spent.status_code == 303, spent.text
     page = session.get(live.url + "/desk")
     data = re.search(r'<script type="application/json" id="desk-data">(.*?)</script>',
@@ -107,3 +115,18 @@ def desk_session(live: Any, phone: str) -> requests.Session:
     assert data, page.text
     session.headers["X-CSRF-Token"] = json.loads(data.group(1))["csrf"]
     return session
+
+
+def open_desk(browser: Any, live: Any, phone: str, viewport: dict[str, Any]) -> Any:
+    """Open the link texted to `phone` in a browser context of its own (`viewport`): the
+    desk page, signed in; `page.errors` collects its JavaScript errors."""
+    page = browser.new_context(**viewport).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.errors = errors
+    page.goto(desk_link(live, phone))
+    playwright_or_skip().expect(page.locator("#status-pill")).to_have_text(
+        re.compile("^(offline|available|break)"), timeout=10000)
+    assert page.url == live.url + "/desk"
+    return page

@@ -17,7 +17,6 @@ names them.
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from ivr.flows.chat_relay import CLOSED_TEXTER, JOINED_TEXTER
 from ivr.sim.people import Phone
 from tests.browser import ARTIFACTS, VIEWPORTS, playwright_or_skip, wait_until
 from tests.desk.chatcompany import ALICE, BOB, SERVICE, write_company
+from tests.desk.conftest import open_desk
 
 pytestmark = pytest.mark.browser
 
@@ -45,24 +45,6 @@ TEXTER, OTHER = "+14155550142", "+14155550143"
 
 
 
-def open_desk(browser: Any, live: Any, phone: str, viewport: dict[str, Any]) -> Any:
-    """Text DESK from `phone`, open the link its inbox received in a browser of its own."""
-    before = len(live.sim.inbox(phone))
-    live.sim.send_sms(phone, SERVICE, "DESK")
-    texts = live.sim.inbox(phone)[before:]
-    assert len(texts) == 1, texts
-    match = re.search(r"https?://\S+/desk/login/[A-Za-z0-9_-]+", texts[0].body)
-    assert match, texts[0].body
-    page = browser.new_context(**viewport).new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.errors = errors
-    page.goto(match.group(0))
-    sync_api.expect(page.locator("#status-pill")).to_have_text(
-        re.compile("^(offline|available|break)"), timeout=10000)
-    assert page.url == live.url + "/desk"
-    return page
 
 
 @pytest.mark.parametrize("size", list(VIEWPORTS))

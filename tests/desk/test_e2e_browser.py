@@ -27,6 +27,7 @@ import pytest
 
 from ivr.sim.people import Behaviour, Caller, Phone, Speech
 from tests.browser import ARTIFACTS, VIEWPORTS, playwright_or_skip, wait_until
+from tests.desk.conftest import open_desk
 
 pytestmark = pytest.mark.browser
 
@@ -109,25 +110,6 @@ class Gate:
         return None
 
 
-def open_desk(browser: Any, live: Any, phone: str, viewport: dict[str, Any]) -> Any:
-    """Text DESK from `phone`, open the link its inbox received in a browser of its own."""
-    before = len(live.sim.inbox(phone))
-    live.sim.send_sms(phone, SERVICE, "DESK")
-    texts = live.sim.inbox(phone)[before:]
-    assert len(texts) == 1, texts
-    match = re.search(r"https?://\S+/desk/login/[A-Za-z0-9_-]+", texts[0].body)
-    assert match, texts[0].body
-    assert match.group(0).startswith(live.url + "/desk/login/")
-    page = browser.new_context(**viewport).new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.errors = errors
-    page.goto(match.group(0))
-    sync_api.expect(page.locator("#status-pill")).to_have_text(
-        re.compile("^(offline|available|break)"), timeout=10000)
-    assert page.url == live.url + "/desk"
-    return page
 
 
 @pytest.fixture()
