@@ -232,10 +232,13 @@ class TextEngine(FlowEngine[CallbackRouter]):
 
         if word in optout.STOP_WORDS:
             # Honoured whatever else is going on (even while throttled), confirmed once.
+            # A conversation with an agent ends first, then the opt-out is stored: an agent
+            # accepting at that moment either joins before the end (and the texter is told,
+            # the conversation answered) or finds it over, never joins unheard.
+            self.router.chats.stop(from_)
             if optout.opt_out(self.store, sender):
                 reply.say(STOP_CONFIRMATION)
             self.store.delete(keys.conversation(from_, to))
-            self.router.chats.stop(from_)  # a conversation with an agent ends at once
             return reply.twiml()
         if optout.is_opted_out(self.store, sender):
             if word in optout.START_WORDS:
