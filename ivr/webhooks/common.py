@@ -33,6 +33,7 @@ from ivr.flows.on_error import Kind, on_error_twiml
 from ivr.replay import Delivery, Replayed
 from ivr.store import execute_pipeline
 from ivr.urls import PublicUrl
+from ivr.webhooks.twiml_text import to_text
 
 log = logging.getLogger("ivr.webhooks")
 
@@ -49,7 +50,7 @@ class BadRequest(Exception):
 
 
 def xml_response(twiml: TwiML | None, status: int = 200) -> Response:
-    body = str(twiml) if twiml is not None else str(VoiceResponse())
+    body = to_text(twiml if twiml is not None else VoiceResponse())
     return Response(body, status=status, mimetype="text/xml")
 
 
@@ -156,12 +157,20 @@ def flow_for_request(params: MultiDict[str, str], channel: str) -> Flow | None:
 
 
 def _replay_key(params: MultiDict[str, str]) -> str:
-    """One key per delivery, built the way twilio-python's `compute_signature` reads
-    the parameters: names sorted, each name's *set* of values sorted. A signed request
+    """One key per delivery.
+
+    A signed request's key is its signature, already checked by `refusal`: an
+    HMAC over the URL and every parameter, which Twilio sends again unchanged when
+    it retries, so it names the delivery without hashing the parameters again
+    (a webhook's CPU, docs/benchmarks.md). In dev mode, unsigned, the key is a
+    SHA-256 built the way twilio-python's `compute_signature` reads the
+    parameters: names sorted, each name's *set* of values sorted. A signed request
     replayed with a pair repeated (`&Body=hi` again) keeps its signature, so it must
     keep its key too; any other change needs a new signature. (Repeated names are
     accepted: some Twilio webhooks send them, e.g. Conversations' bindings.)
     """
+    if not get_config().dev_mode:
+        return keys.replay("sig:" + request.headers.get("X-Twilio-Signature", ""))
     digest = hashlib.sha256()
     digest.update(request.path.encode())
     for key in sorted(set(params.keys())):
@@ -256,7 +265,7 @@ def _handle(
         pipe = get_redis().pipeline(transaction=False)
         g.ivr_final_writes = pipe  # see ivr.context.final_writes
         result = handler(params)
-        body = str(result) if result is not None else str(VoiceResponse())
+        body = to_text(result if result is not None else VoiceResponse())
         if delivery is not None:
             body = delivery.commit(body, pipe)
         elif len(pipe):

@@ -1,0 +1,89 @@
+"""TwiML documents as text: the same characters as twilio-python's `str(response)`.
+
+Why not `str(response)` itself: twilio-python's `TwiML.to_xml` copies the document
+into an ElementTree and serialises that, which was a ninth of a webhook's CPU
+(docs/benchmarks.md). The document is still built with `VoiceResponse` and
+`MessagingResponse`; only the last step, from their tree (`name`, `attrs`, `value`,
+`verbs`) to text, is done here, directly and with ElementTree's own escaping rules.
+`tests/webhooks/test_twiml_text.py` checks the output against `to_xml` character for
+character on generated documents.
+"""
+
+from __future__ import annotations
+
+import json
+
+from twilio.twiml import TwiML as Node
+
+DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+
+
+def _escape_text(text: str) -> str:
+    """Character data, escaped as ElementTree escapes it (`&`, `<`, `>`)."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _escape_attribute(value: str) -> str:
+    """An attribute value, escaped as ElementTree escapes it (quotes and line ends too)."""
+    value = _escape_text(value)
+    if '"' in value:
+        value = value.replace('"', "&quot;")
+    if "\r" in value:
+        value = value.replace("\r", "&#13;")
+    if "\n" in value:
+        value = value.replace("\n", "&#10;")
+    if "\t" in value:
+        value = value.replace("\t", "&#09;")
+    return value
+
+
+def _write(node: Node, out: list[str]) -> None:
+    name: str = node.name
+    out.append("<" + name)
+    attrs = node.attrs
+    for key in sorted(attrs):  # twilio-python writes attributes sorted by name
+        value = attrs[key]
+        text_value = str(value).lower() if isinstance(value, bool) else str(value)
+        out.append(f' {key}="{_escape_attribute(text_value)}"')
+    text = node.value
+    if isinstance(text, dict):  # a Conversation Relay parameter's JSON value
+        text = json.dumps(text)
+    # A string among the verbs is the text after the verb before it, or the node's
+    # own text when it comes first (replacing `value`): twilio-python's rule.
+    children: list[Node] = []
+    tails: list[str] = []
+    for verb in node.verbs:
+        if isinstance(verb, str):
+            if children:
+                tails[-1] = verb
+            else:
+                text = verb
+        else:
+            children.append(verb)
+            tails.append("")
+    if not text and not children:
+        out.append(" />")
+        return
+    out.append(">")
+    if text:
+        out.append(_escape_text(str(text)))
+    for child, tail in zip(children, tails, strict=True):
+        _write(child, out)
+        if tail:
+            out.append(_escape_text(tail))
+    out.append("</" + name + ">")
+
+
+def to_text(document: Node | str) -> str:
+    """The document as Twilio receives it, XML declaration first; a string as is."""
+    if isinstance(document, str):
+        return document
+    out = [DECLARATION]
+    _write(document, out)
+    return "".join(out)
