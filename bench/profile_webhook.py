@@ -1,6 +1,7 @@
 """Where the CPU time of one `ivr` webhook goes: cProfile over many in-process requests.
 
     python bench/profile_webhook.py [--requests 2000] [--repeat 3] [--top 30] [--sort tottime]
+    python bench/profile_webhook.py --instructions   # callgrind: repeatable, ~4 min
 
 Builds the app on `bench/callflows/` (signature checks on, embedded Redis on a
 Unix socket), prepares signed WSGI environs, and calls the WSGI app directly
@@ -116,6 +117,33 @@ def peer_cpu(n: int, repeat: int) -> None:
               f"{first * 1e6:.0f} µs, Gather action {gather * 1e6:.0f} µs")
 
 
+def instructions(small: int, large: int) -> None:
+    """Instructions per webhook, counted by valgrind's callgrind: unlike CPU time, the
+    same count for the same code on every run, whatever else the machine is doing.
+
+    Runs this script twice under callgrind (`small` and `large` calls, no profile)
+    and divides the difference by the webhooks it adds, so that start-up, imports
+    and the warm-up cancel out. The embedded Redis is another process, not counted.
+    """
+    import shutil
+    import subprocess
+
+    if shutil.which("valgrind") is None:
+        sys.exit("--instructions needs valgrind (apt-get install valgrind)")
+    totals = {}
+    for n in (small, large):
+        out = Path(tempfile.mkdtemp(prefix="ivr-callgrind-")) / "callgrind.out"
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                        sys.executable, __file__, "--requests", str(n), "--repeat", "1",
+                        "--top", "0"], check=True, capture_output=True)
+        summary = re.search(r"^summary: (\d+)", out.read_text(), re.M)
+        assert summary, f"no summary in {out}"
+        totals[n] = int(summary.group(1))
+    per = (totals[large] - totals[small]) / (2 * (large - small))
+    print(f"instructions per webhook (callgrind; first webhook and Gather action averaged, "
+          f"{large} - {small} calls): {per:,.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
@@ -125,7 +153,12 @@ def main() -> None:
     parser.add_argument("--peers", action="store_true",
                         help="also the CPU per request of bench/bare_app.py and "
                              "bench/tutorial_app.py, same harness")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions per webhook under valgrind instead")
     args = parser.parse_args()
+    if args.instructions:
+        instructions(50, 50 + args.requests // 5)
+        return
     embedded = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="ivr-profile-")))
     url = embedded.start()
     try:
@@ -143,12 +176,13 @@ def main() -> None:
               f"{first_cpu * 1e6:.0f} µs, Gather action {gather_cpu * 1e6:.0f} µs")
         print(f"wall per webhook (same run; includes waiting for Redis): first webhook "
               f"{first * 1e6:.0f} µs, Gather action {gather * 1e6:.0f} µs")
-        profiler = cProfile.Profile()
-        profiler.enable()
-        run(app, args.requests)
-        profiler.disable()
-        stats = pstats.Stats(profiler)
-        stats.sort_stats(args.sort).print_stats(args.top)
+        if args.top > 0:  # --top 0: no profile (what --instructions runs)
+            profiler = cProfile.Profile()
+            profiler.enable()
+            run(app, args.requests)
+            profiler.disable()
+            stats = pstats.Stats(profiler)
+            stats.sort_stats(args.sort).print_stats(args.top)
         for ext in ("ivr.router", "ivr.flows"):
             flask_app.extensions[ext].stop()
     finally:

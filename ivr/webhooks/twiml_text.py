@@ -1,8 +1,8 @@
 """TwiML documents as text: the same characters as twilio-python's `str(response)`.
 
 Why not `str(response)` itself: twilio-python's `TwiML.to_xml` copies the document
-into an ElementTree and serialises that, which was a ninth of a webhook's CPU
-(docs/benchmarks.md). The document is still built with `VoiceResponse` and
+into an ElementTree and serialises that: 39 µs for a menu's answer, against 11 µs
+written directly (docs/benchmarks.md). The document is still built with `VoiceResponse` and
 `MessagingResponse`; only the last step, from their tree (`name`, `attrs`, `value`,
 `verbs`) to text, is done here, directly and with ElementTree's own escaping rules.
 `tests/webhooks/test_twiml_text.py` checks the output against `to_xml` character for
