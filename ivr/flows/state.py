@@ -29,6 +29,9 @@ ENDED_TTL = 600  # seconds a finished call's state stays, for late callbacks (tr
 _JSON_FIELDS = ("vars", "caller", "call", "seen", "trail")
 MAX_TRAIL = 50  # steps kept in a call's trail (the agent desk shows the last ones)
 _INT_FIELDS = ("attempts", "seq")
+# One encoder for every save: `json.dumps` with options builds a new one per call, and a
+# turn writes five JSON fields (a third of `to_fields`' time).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 @dataclass
@@ -83,7 +86,7 @@ class FlowState:
         for name in _INT_FIELDS:
             out[name] = str(getattr(self, name))
         for name in _JSON_FIELDS:
-            out[name] = json.dumps(getattr(self, name), ensure_ascii=False, default=str)
+            out[name] = _ENCODE(getattr(self, name))
         return out
 
     @classmethod
