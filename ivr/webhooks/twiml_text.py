@@ -18,29 +18,17 @@ from twilio.twiml import TwiML as Node
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
 
 
-def _escape_text(text: str) -> str:
-    """Character data, escaped as ElementTree escapes it (`&`, `<`, `>`)."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
+# ElementTree's escaping: `&`, `<`, `>` in text; quotes and line ends in attributes too.
+_TEXT_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+_ATTRIBUTE_ESCAPES = (*_TEXT_ESCAPES, ('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"),
+                      ("\t", "&#09;"))
+
+
+def _escape(text: str, escapes: tuple[tuple[str, str], ...] = _TEXT_ESCAPES) -> str:
+    for char, entity in escapes:
+        if char in text:  # most texts have none: no copy made
+            text = text.replace(char, entity)
     return text
-
-
-def _escape_attribute(value: str) -> str:
-    """An attribute value, escaped as ElementTree escapes it (quotes and line ends too)."""
-    value = _escape_text(value)
-    if '"' in value:
-        value = value.replace('"', "&quot;")
-    if "\r" in value:
-        value = value.replace("\r", "&#13;")
-    if "\n" in value:
-        value = value.replace("\n", "&#10;")
-    if "\t" in value:
-        value = value.replace("\t", "&#09;")
-    return value
 
 
 def _write(node: Node, out: list[str]) -> None:
@@ -50,7 +38,7 @@ def _write(node: Node, out: list[str]) -> None:
     for key in sorted(attrs):  # twilio-python writes attributes sorted by name
         value = attrs[key]
         text_value = str(value).lower() if isinstance(value, bool) else str(value)
-        out.append(f' {key}="{_escape_attribute(text_value)}"')
+        out.append(f' {key}="{_escape(text_value, _ATTRIBUTE_ESCAPES)}"')
     text = node.value
     if isinstance(text, dict):  # a Conversation Relay parameter's JSON value
         text = json.dumps(text)
@@ -72,11 +60,11 @@ def _write(node: Node, out: list[str]) -> None:
         return
     out.append(">")
     if text:
-        out.append(_escape_text(str(text)))
+        out.append(_escape(str(text)))
     for child, tail in zip(children, tails, strict=True):
         _write(child, out)
         if tail:
-            out.append(_escape_text(tail))
+            out.append(_escape(tail))
     out.append("</" + name + ">")
 
 
