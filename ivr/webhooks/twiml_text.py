@@ -40,7 +40,7 @@ def _write(node: Node, out: list[str]) -> None:
         text_value = str(value).lower() if isinstance(value, bool) else str(value)
         out.append(f' {key}="{_escape(text_value, _ATTRIBUTE_ESCAPES)}"')
     text = node.value
-    if isinstance(text, dict):  # a Conversation Relay parameter's JSON value
+    if text and isinstance(text, dict):  # a JSON value (an empty one is left out)
         text = json.dumps(text)
     # A string among the verbs is the text after the verb before it, or the node's
     # own text when it comes first (replacing `value`): twilio-python's rule.

@@ -28,7 +28,8 @@ VALUE = st.one_of(TEXT, st.booleans(), st.integers(-5, 500), st.none())
 @st.composite
 def documents(draw: st.DrawFn, depth: int = 0) -> Node:
     node: Node = VoiceResponse() if depth == 0 else GenericNode(
-        draw(NAME), draw(st.one_of(st.none(), TEXT)), **draw(st.dictionaries(ATTR, VALUE)))
+        draw(NAME), draw(st.one_of(st.none(), TEXT, st.dictionaries(TEXT, TEXT, max_size=2))),
+        **draw(st.dictionaries(ATTR, VALUE)))
     for _ in range(draw(st.integers(0, 4 if depth < 3 else 0))):
         if draw(st.booleans()):
             node.nest(draw(TEXT))  # a string among the verbs: text or a tail
