@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests import waiting
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -55,12 +56,5 @@ def chromium() -> Iterator[Any]:
 
 
 def wait_until(what: str, pred: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Wait on something no DOM reflects (the simulator's record); its first true value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout} s: {what}")
-        time.sleep(0.02)
+    """`tests.waiting.wait_until`, what is awaited named first (as the desk tests read)."""
+    return waiting.wait_until(pred, timeout, what=what)

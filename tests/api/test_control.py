@@ -5,8 +5,6 @@ hears whom (docs/routing.md, "Call controls")."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import pytest
 from flask import g, request
 
 from ivr.sim.people import Caller, Phone
+from tests.waiting import wait_until
 
 TOKEN = "control-test-token"
 SERVICE = "+15005550006"
@@ -56,13 +55,6 @@ bob:
   skills: {{support: 4}}
 """
 
-
-def wait_until(pred: Callable[[], Any], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
 
 
 class Desk:

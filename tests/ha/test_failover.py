@@ -25,6 +25,7 @@ from ivr.sim.twilio import SimCall, TwilioSim
 from ivr.store import connect
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from tests.ha.servers import SentinelGroup
+from tests.waiting import wait_until
 
 SERVICE = "+15005550006"
 AGENT_PHONE = "+150055503{:02d}"
@@ -64,13 +65,6 @@ def write_folder(path: Path) -> Path:
         f'agent{i:02d}:\n  name: Agent {i}\n  phone: "{AGENT_PHONE.format(i)}"\n'
         f"  skills: {{sales: 3}}\n" for i in range(AGENTS)))
     return path
-
-
-def wait_until(what: str, condition: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 @pytest.mark.load
@@ -114,7 +108,7 @@ def test_callers_survive_a_primary_crash(kill_after: int, tmp_path: Path,
         def waiting() -> int:
             return sum(int(store.zcard(k)) for k in store.keys("ivr:{acd}:wait:*"))
 
-        wait_until(f"{kill_after} callers connected", lambda: connected() >= kill_after, 60)
+        wait_until(lambda: connected() >= kill_after, 60, what=f"{kill_after} callers connected")
         before = (connected(), waiting())
         assert before[1] >= 3, before  # mid-queue indeed: callers still waiting
         old = group.kill_primary()

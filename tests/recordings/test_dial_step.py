@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Response
@@ -23,6 +22,7 @@ from ivr.sim.records import HttpExchange
 from ivr.sim.twilio import SimCall
 from tests.conftest import Live
 from tests.recordings.conftest import TOKEN, Rig
+from tests.waiting import wait_until
 
 RECORDED, PLAIN = "+15005550006", "+15005550007"
 DESK = "+15005550199"
@@ -57,13 +57,6 @@ steps:
     hangup: "Nobody answered."
 """
 
-
-def wait_until(pred: Callable[[], Any], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
 
 
 @pytest.fixture()

@@ -14,7 +14,6 @@ import requests
 
 from ivr import keys
 from ivr.reports.intervals import QUEUE_COLUMNS
-from tests.reports.test_e2e import wait_until
 from tests.texting.conftest import SERVICE, write_flows
 from tests.texting.test_chat_e2e import (
     ALICE,
@@ -26,6 +25,7 @@ from tests.texting.test_chat_e2e import (
     texts_to,
     wait_text,
 )
+from tests.waiting import wait_until
 
 SURVEY = "How did we do? Reply 1 (poor) to 5 (great)."
 

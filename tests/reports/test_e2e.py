@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import requests
 from ivr import keys
 from ivr.reports.intervals import AGENT_COLUMNS, QUEUE_COLUMNS
 from ivr.sim.people import Caller, Phone
+from tests.waiting import wait_until
 
 SERVICE = "+15005550006"
 ALICE = "+15005550101"
@@ -70,16 +70,6 @@ sales:
   survey_by_text: "How did we do? Reply 1 (poor) to 5 (great)."
 """
 
-
-def wait_until(pred: Any, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
 
 
 def test_calls_and_a_text_become_contacts_and_reports(live_factory: Any,

@@ -20,10 +20,11 @@ from ivr import keys, paths
 from ivr.reports.query import run_report
 from ivr.sim.people import Phone
 from tests.api.test_control import AGENTS as AGENTS_YAML
-from tests.api.test_control import BOB, MAIN, QUEUES, SERVICE, TOKEN, Desk, wait_until
+from tests.api.test_control import BOB, MAIN, QUEUES, SERVICE, TOKEN, Desk
 from tests.reports.test_contact_hold import ConferenceTwilio
 from tests.routing.conftest import RecordingTwilio, enqueue
 from tests.routing.test_matching import token_of
+from tests.waiting import wait_until
 
 AGENTS = {f"a{i:02d}": {"name": f"Agent {i}", "phone": f"+1500556{i:04d}",
                         "skills": {"sales": 3, "support": 3}} for i in range(2)}

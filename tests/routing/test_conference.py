@@ -12,8 +12,9 @@ import pytest
 
 from ivr.sim.legs import HungUp
 from ivr.sim.people import Caller, Phone
+from tests.waiting import wait_until
 
-from .test_e2e import AGENTS, ALICE, SERVICE, login, queues, wait_until
+from .test_e2e import AGENTS, ALICE, SERVICE, login, queues
 
 CALLER = "+15551230001"
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from ivr.sim.people import Phone
 from tests.api import test_control
-from tests.api.test_control import BOB, SERVICE, Desk, wait_until
+from tests.api.test_control import BOB, SERVICE, Desk
+from tests.waiting import wait_until
 
 desk = test_control.desk  # the fixture: the live app, alice on sales, bob on support
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ivr.sim.people import Caller, Hangup, Phone
+from tests.waiting import wait_until
 
 SERVICE = "+15005550006"
 ALICE, BOB = "+15005550101", "+15005550102"
@@ -59,13 +60,6 @@ def login(live: Any, phone: str) -> None:
     replies = live.sim.send_sms(phone, SERVICE, "ON")
     assert replies and "available" in replies[0]
 
-
-def wait_until(pred: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
 
 
 @pytest.fixture()

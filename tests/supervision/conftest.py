@@ -3,8 +3,7 @@ agent, a supervisor's phone, and a JSON client as the admin or a desk session.""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from flask import g, request
 
 from ivr.sim.people import Caller, Phone
+from tests.waiting import wait_until
 
 TOKEN = "supervision-test-token"
 SERVICE = "+15005550006"
@@ -56,13 +56,6 @@ sam:
   skills: {{}}
 """
 
-
-def wait_until(pred: Callable[[], Any], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
 
 
 class Live:

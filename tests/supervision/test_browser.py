@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from tests.browser import ARTIFACTS, launch, playwright_or_skip
-from tests.supervision.conftest import SAM, TOKEN, Live, wait_until
+from tests.supervision.conftest import SAM, TOKEN, Live
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 
-from tests.supervision.conftest import SAM, Live, wait_until
+from tests.supervision.conftest import SAM, Live
+from tests.waiting import wait_until
 
 
 def sam_leg(live: Live) -> str:

@@ -15,7 +15,8 @@ from ivr.recordings.service import member
 from ivr.sim import conference_recording
 from ivr.sim.conference_recording import RoomRecording
 from ivr.sim.people import Caller, Phone
-from tests.supervision.conftest import BOB, CALLER, Live, wait_until
+from tests.supervision.conftest import BOB, CALLER, Live
+from tests.waiting import wait_until
 
 PLAIN = "+15005550007"
 

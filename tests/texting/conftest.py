@@ -4,7 +4,6 @@ HTTP with the Twilio simulator (the lead's `live_factory`), and small helpers.""
 from __future__ import annotations
 
 import textwrap
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -146,13 +145,6 @@ def live(live_factory: Callable[..., Live], callflows_dir: Path) -> Callable[...
 
     return start
 
-
-def wait_until(pred: Callable[[], Any], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
 
 
 def rest_to(lv: Live, number: str) -> list[Any]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.texting.conftest import HOURS, SERVICE, wait_until
+from tests.texting.conftest import HOURS, SERVICE
+from tests.waiting import wait_until
 
 TEXTER = "+14155550123"
 TEXTER2 = "+14155550177"

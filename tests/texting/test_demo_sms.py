@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ivr.sim.people import Phone
+from tests.waiting import wait_until
 
-from .conftest import TEXTER, wait_until
+from .conftest import TEXTER
 
 Live = Any
 DEMO_NUMBER = "+15005550006"

@@ -12,8 +12,9 @@ from werkzeug.datastructures import MultiDict
 
 from ivr.flows.checker import check_texts
 from ivr.sim.people import Caller, Phone
+from tests.waiting import wait_until
 
-from .conftest import ALICE, QUEUES, SERVICE, rest_to, wait_until
+from .conftest import ALICE, QUEUES, SERVICE, rest_to
 
 Live = Any
 OPEN = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)  # Wednesday 10:00 in New York

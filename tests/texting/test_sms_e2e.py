@@ -10,8 +10,9 @@ from typing import Any
 
 from ivr import keys
 from ivr.sim.people import Phone
+from tests.waiting import wait_until
 
-from .conftest import ALICE, OTHER, SERVICE, TEXTER, rest_to, wait_until
+from .conftest import ALICE, OTHER, SERVICE, TEXTER, rest_to
 
 Live = Any
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from ivr.flows import optout
 from ivr.sim.people import Caller, Record
+from tests.waiting import wait_until
 
-from .conftest import AGENTS, FILES, SERVICE, rest_to, wait_until
+from .conftest import AGENTS, FILES, SERVICE, rest_to
 
 Live = Any
 OWNER = "+15005550188"
