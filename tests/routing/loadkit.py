@@ -111,13 +111,14 @@ def agents_on(sim: TwilioSim, rng: random.Random, lock: threading.Lock, n: int =
         assert "available" in sim.send_sms(phone, SERVICE, "ON")[0]
 
 
-def place_callers(sim: TwilioSim, rng: random.Random, run: int,
-                  n: int = 200) -> tuple[list[SimCall], dict[str, str]]:
+def place_callers(sim: TwilioSim, rng: random.Random, run: int, n: int = 200,
+                  first: int = 0) -> tuple[list[SimCall], dict[str, str]]:
     """`n` callers, a few hundredths of a second apart: patient, impatient, or asking to
-    be called back. Returns the calls and what each number's script does."""
+    be called back. Returns the calls and what each number's script does. `first`: the
+    index of the first caller's number within the run (numbers never repeat in a run)."""
     calls = []
     callers: dict[str, str] = {}  # number -> what the script does
-    for i in range(n):
+    for i in range(first, first + n):
         number = CALLER_PHONE.format(run * 1000 + i)
         kind = rng.choices(["patient", "impatient", "callback"], [75, 18, 7])[0]
         callers[number] = kind

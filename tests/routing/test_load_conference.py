@@ -32,7 +32,7 @@ import requests
 from ivr import keys
 from ivr.sim.people import Hangup, Input, Phone
 from ivr.sim.records import Presence
-from ivr.sim.twilio import TwilioSim
+from ivr.sim.twilio import SimCall, TwilioSim
 from ivr.store import connect
 from tests.routing.loadkit import (
     AGENT_PHONE,
@@ -146,6 +146,15 @@ class Driver:
     def pick(self) -> tuple[str, str] | None:
         """A caller talking with their agent right now (both in the conference named after
         the caller, nobody held) that no scenario touched yet: (caller, agent's leg)."""
+        with self.lock:
+            pairs = self.talking()
+            if not pairs:
+                return None
+            sid, leg = self.rng.choice(pairs)
+            return sid, leg
+
+    def talking(self) -> list[tuple[str, str]]:
+        """Every (caller, agent's leg) talking right now that no scenario touched yet."""
         sw = self.sim.switch
         with sw.lock:
             pairs = []
@@ -156,12 +165,11 @@ class Driver:
                 other = next(s for s in ps if s != name)
                 if not ps[name].hold and not ps[other].hold:
                     pairs.append((name, other))
+        return [p for p in pairs if p[0] not in self.touched]
+
+    def unfinished(self) -> bool:
         with self.lock:
-            pairs = [p for p in pairs if p[0] not in self.touched]
-            if not pairs:
-                return None
-            sid, leg = self.rng.choice(pairs)
-            return sid, leg
+            return len(self.completed) < sum(SCENARIOS.values())
 
     def pause(self, low: float, high: float) -> None:
         with self.lock:
@@ -259,6 +267,29 @@ class Driver:
             room = self.sim.switch.rooms.get(sid)
             others = [s for s in room.participants if s != sid] if room else []
         return any(self.sim.legs[s].to == phone for s in others)
+
+
+def top_up(sim: TwilioSim, rng: random.Random, run: int, driver: Driver,
+           crowd: list[SimCall]) -> tuple[list[SimCall], dict[str, str]]:
+    """Late callers, one at a time, while scenarios are left and no call is there to act
+    on once the crowd has thinned out: on a slow machine the crowd's calls can all end
+    before the desks have run all 30 (a CI run once finished 29, the last one finding no
+    call 237 times). Usually none are needed."""
+    calls: list[SimCall] = []
+    callers: dict[str, str] = {}
+    deadline = time.monotonic() + 120
+    while driver.unfinished() and time.monotonic() < deadline and len(calls) < 100:
+        live = sum(not c.leg.done.is_set() for c in crowd + calls)
+        with driver.lock:
+            idle = not driver.talking()
+        if idle and live < CROWD:
+            more, kinds = place_callers(sim, rng, run, n=1, first=len(crowd) + len(calls))
+            calls += more
+            callers.update(kinds)
+            time.sleep(1.0)  # time to queue, ring an agent and be answered
+        else:
+            time.sleep(0.2)
+    return calls, callers
 
 
 def experts_on(sim: TwilioSim, rng: random.Random, lock: threading.Lock) -> None:
@@ -377,6 +408,9 @@ def test_200_callers_with_holds_and_transfers(run: int, redis_url: str, r: redis
         for t in threads:
             t.start()
         calls, callers = place_callers(sim, rng, run)
+        late, late_callers = top_up(sim, rng, run, driver, calls)
+        calls += late
+        callers.update(late_callers)
         for call in calls:
             call.wait(180)
         driver.stop.set()
@@ -521,7 +555,7 @@ def test_200_callers_with_holds_and_transfers(run: int, redis_url: str, r: redis
         # it was when first answered
         connected = outcomes.get("connected", 0) + len(driver.touched)
         totals = stats_totals(redis_url)
-        assert totals.get("offered") == 200
+        assert totals.get("offered") == len(calls)
         counted = {name: totals.get(name, 0) for name in
                    ("answered", "abandoned", "overflowed", "callback")}
         expected = {"answered": connected, "abandoned": outcomes.get("abandoned", 0),
