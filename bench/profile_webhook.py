@@ -9,7 +9,8 @@ Unix socket), prepares signed WSGI environs, and calls the WSGI app directly
 Gather action, for `--requests` distinct calls. Prints the CPU time of this
 process per webhook (best of `--repeat` runs: robust to other load on the
 machine), the wall time of the same run, then a cProfile of one more run.
-`--peers` first measures the bare and the tutorial app through the same harness.
+`--peers` first measures the bare, the tutorial and the stateful tutorial app through
+the same harness.
 """
 
 from __future__ import annotations
@@ -88,15 +89,17 @@ def run(app: Any, n: int) -> tuple[float, float, float, float]:
             (time.process_time() - cpu) / n)
 
 
-def peer_cpu(n: int, repeat: int) -> None:
-    """The stateless peers through the same harness (their Gather needs no first webhook)."""
+def peer_cpu(n: int, repeat: int, redis_url: str) -> None:
+    """The peers through the same harness (their Gather needs no first webhook)."""
     import os
 
     os.environ["TWILIO_AUTH_TOKEN"] = TOKEN
-    from bench import bare_app, tutorial_app
+    os.environ["REDIS_URL"] = redis_url
+    from bench import bare_app, stateful_app, tutorial_app
 
-    tutorial_app.validator = RequestValidator(TOKEN)
-    for name, peer in (("bare", bare_app.app), ("tutorial", tutorial_app.app)):
+    tutorial_app.validator = stateful_app.validator = RequestValidator(TOKEN)
+    for name, peer in (("bare", bare_app.app), ("tutorial", tutorial_app.app),
+                       ("stateful tutorial", stateful_app.app)):
         results = []
         for _ in range(repeat):
             firsts = [environ("/twilio/voice", params_for("CA" + uuid.uuid4().hex))
@@ -151,8 +154,8 @@ def main() -> None:
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--peers", action="store_true",
-                        help="also the CPU per request of bench/bare_app.py and "
-                             "bench/tutorial_app.py, same harness")
+                        help="also the CPU per request of bench/bare_app.py, "
+                             "bench/tutorial_app.py and bench/stateful_app.py, same harness")
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions per webhook under valgrind instead")
     args = parser.parse_args()
@@ -168,7 +171,7 @@ def main() -> None:
                                 "reload_interval": 3600})
         app = flask_app.wsgi_app
         if args.peers:
-            peer_cpu(args.requests, args.repeat)
+            peer_cpu(args.requests, args.repeat, url)
         run(app, 200)  # warm: scripts, phone book, template caches
         best = min((run(app, args.requests) for _ in range(args.repeat)), key=lambda r: r[2])
         first, gather, first_cpu, gather_cpu = best

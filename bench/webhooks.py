@@ -60,6 +60,7 @@ TO = "+15005550006"
 
 SERVERS = (("bare Flask", "bench.bare_app:app"),
            ("tutorial", "bench.tutorial_app:app"),
+           ("stateful tutorial", "bench.stateful_app:app"),
            ("ivr", "ivr.app:create_app()"))
 
 
@@ -114,7 +115,8 @@ end
 
 class Gunicorn:
     def __init__(self, spec: str, workers: int, env: dict[str, str],
-                 root: Path = ROOT, pythonpath: str | None = None) -> None:
+                 root: Path = ROOT, pythonpath: str | None = None, threads: int = 8,
+                 worker_class: str = "gthread") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {**os.environ, **env, "IVR_PUBLIC_URL": self.url,
@@ -123,7 +125,8 @@ class Gunicorn:
         self.log = tempfile.NamedTemporaryFile("w+", prefix="ivr-bench-", suffix=".log")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", spec, "-b", f"127.0.0.1:{self.port}",
-             "-w", str(workers), "-k", "gthread", "--threads", "8", "--log-level", "warning",
+             "-w", str(workers), "-k", worker_class, "--threads", str(threads),
+             "--log-level", "warning",
              "--no-control-socket"],
             cwd=root, env=full_env, stdout=subprocess.DEVNULL, stderr=self.log,
         )
@@ -233,6 +236,10 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, nargs="+", default=[2, 4])
+    parser.add_argument("--threads", type=int, default=8,
+                        help="gunicorn threads per worker, the same for every server")
+    parser.add_argument("--worker-class", default="gthread",
+                        help="gunicorn worker class, the same for every server")
     parser.add_argument("--write", type=Path, help="append the results table to this file")
     parser.add_argument("--baseline", type=Path,
                         help="a checkout of an earlier ivr, measured in the same run as "
@@ -266,7 +273,8 @@ def main() -> None:
                 pythonpath = str(root)
                 if name == "ivr before" and args.baseline_without_hiredis:
                     pythonpath = f"{no_hiredis}{os.pathsep}{root}"
-                server = Gunicorn(spec, workers, env, root, pythonpath)
+                server = Gunicorn(spec, workers, env, root, pythonpath, args.threads,
+                                  args.worker_class)
                 try:
                     first = [signed(server.url, "/twilio/voice", call_params(new_sid()))
                              for _ in range(40_000)]
@@ -290,7 +298,7 @@ def main() -> None:
                 for scenario, result in (("first webhook", result_first),
                                          ("Gather action", result_gather)):
                     rows.append((workers, scenario, name, result))
-                    print(f"{workers} workers  {scenario:14} {name:10} "
+                    print(f"{workers} workers  {scenario:14} {name:17} "
                           f"{result['rps']:8.0f} req/s  p50 {result['p50']:6.2f} ms  "
                           f"p99 {result['p99']:6.2f} ms  non-2xx {result['errors']}  "
                           f"CPU/req: server {result['cpu_us']:5.0f} µs, "
@@ -302,14 +310,16 @@ def main() -> None:
             embedded.stop()
 
     table = ["| workers | webhook | server | req/s | p50 ms | p99 ms | share of bare "
-             "| share of tutorial | server CPU µs/req | Redis CPU µs/req |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| share of tutorial | share of stateful tutorial | server CPU µs/req "
+             "| Redis CPU µs/req |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     peers = {(w, s, n): res["rps"] for w, s, n, res in rows}
     for workers, scenario, name, res in rows:
         bare = res["rps"] / peers[(workers, scenario, "bare Flask")] * 100
         tutorial = res["rps"] / peers[(workers, scenario, "tutorial")] * 100
+        stateful = res["rps"] / peers[(workers, scenario, "stateful tutorial")] * 100
         table.append(f"| {workers} | {scenario} | {name} | {res['rps']:.0f} | {res['p50']:.2f} "
-                     f"| {res['p99']:.2f} | {bare:.0f}% | {tutorial:.0f}% "
+                     f"| {res['p99']:.2f} | {bare:.0f}% | {tutorial:.0f}% | {stateful:.0f}% "
                      f"| {res['cpu_us']:.0f} | {res['redis_us']:.0f} |")
     text = "\n".join(table)
     print("\n" + text)
