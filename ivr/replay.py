@@ -30,6 +30,8 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
+from ivr.store import execute_pipeline, queue_script, run_script
+
 REPLAY_TTL = 600  # seconds a delivery's answer is remembered (Twilio retries within minutes)
 REPLAY_WAIT = 5.0  # how long a concurrent duplicate waits for the first delivery's answer
 #: The start of every pending marker. Each delivery's marker ends with an id of its own, so
@@ -95,9 +97,9 @@ class Delivery:
         holds the claim and then lets go, we take over and run the script again.
         """
         while True:
-            won, value = script(keys=[self.key, *keys],
-                                args=[REPLAY_TTL, self.marker, "1" if self.claimed else "0",
-                                      *args])
+            won, value = run_script(script, [self.key, *keys],
+                                    [REPLAY_TTL, self.marker, "1" if self.claimed else "0",
+                                     *args])
             if won:
                 self.claimed = True
                 return value
@@ -132,16 +134,14 @@ class Delivery:
     def commit(self, answer: str, pipe: redis.client.Pipeline) -> str:
         """Store the answer with the deferred writes and whatever `pipe` holds; return the
         answer to send (the first delivery's, for a duplicate found only now)."""
-        from ivr.store import execute_pipeline, queue_script
 
         commit = self.deferred
         if commit is not None and not len(pipe):
             # The common case: the whole webhook's writes in one script call.
             while True:
-                result = commit.script(
-                    keys=[self.key, *commit.keys],
-                    args=[REPLAY_TTL, answer, "1" if self.claimed else "0", PENDING,
-                          *commit.args])
+                result = run_script(
+                    commit.script, [self.key, *commit.keys],
+                    [REPLAY_TTL, answer, "1" if self.claimed else "0", PENDING, *commit.args])
                 if result == 1:
                     self.claimed = True
                     return answer

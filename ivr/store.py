@@ -19,8 +19,10 @@ import logging
 import os
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,69 @@ def execute_pipeline(store: redis.Redis, pipe: redis.client.Pipeline) -> list[An
         elif isinstance(result, Exception):
             raise result
     return results
+
+
+class _Lane:
+    """One connection per thread of its own, for one client's hot script calls."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.pool = client.connection_pool
+        self.local = threading.local()
+
+    def connection(self) -> Any:
+        local = self.local
+        conn = getattr(local, "conn", None)
+        if conn is None or local.pid != os.getpid():  # (a forked worker opens its own)
+            conn = local.conn = self.pool.make_connection()
+            local.pid = os.getpid()
+        return conn
+
+    def drop(self) -> None:
+        conn, self.local.conn = getattr(self.local, "conn", None), None
+        if conn is not None:
+            conn.disconnect()
+
+
+_LANES: weakref.WeakKeyDictionary[redis.Redis, _Lane] = weakref.WeakKeyDictionary()
+_LANES_LOCK = threading.Lock()
+
+
+def run_script(script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    """`script(keys=..., args=...)`, for a webhook's hot path, at about half the CPU.
+
+    Why not redis-py's own call: for one EVALSHA it checks a connection out of the pool
+    (a readiness poll, a lock, the pid), wraps the call in its retry object and its
+    observability hooks, and releases the connection: measured on this machine, about
+    85 µs of CPU against 36 µs for the send and the reply alone, and a webhook makes one
+    or two such calls. So the calling thread keeps a connection of its own (made by the
+    client's pool: same address, timeouts, Sentinel discovery) and sends the EVALSHA
+    on it. Whatever is out of the ordinary goes redis-py's way, `Script.__call__` on
+    the client, with its retries and its failover handling: a script the server does
+    not know (NOSCRIPT after a restart or a failover), a connection error, a timeout,
+    a `READONLY` demoted primary; the thread's connection is then dropped and made
+    again on its next call. As with redis-py's own retries, a script whose reply was lost
+    with its connection is sent again: the replay scripts recognise their own first run
+    (ivr/replay.py).
+    """
+    client = script.registered_client
+    if not isinstance(client, redis.Redis):  # (a cluster client: no single pool)
+        return script(keys=list(keys), args=list(args))
+    lane = _LANES.get(client)
+    if lane is None:
+        with _LANES_LOCK:
+            lane = _LANES.setdefault(client, _Lane(client))
+    try:
+        conn = lane.connection()
+        conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        return conn.read_response()
+    except redis.exceptions.NoScriptError:
+        pass
+    except (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ReadOnlyError):
+        lane.drop()
+    except BaseException:
+        lane.drop()  # an interrupted exchange: the connection's state is unknown
+        raise
+    return script(keys=list(keys), args=list(args))
 
 
 def _server_binary() -> str:
