@@ -44,6 +44,7 @@ from ivr.routing.records import (
     StatusReply,
     UpsertReply,
 )
+from ivr.store import run_script
 
 NAMES = (
     "enter", "match_caller", "accept", "miss", "caller_gone", "agent_done",
@@ -95,10 +96,10 @@ class Scripts:
             script_keys, layout = self.layout.keys(scope, queue, skills, agent_skills,
                                                    phones=phones)
             try:
-                return self.by_name[name](
-                    keys=[*script_keys, *extra_keys, reply_key],
-                    args=[self.env.now_ms(), self.layout.context(), payload, layout,
-                          random.random(), REPLY_KEEP_MS],
+                return run_script(
+                    self.by_name[name], [*script_keys, *extra_keys, reply_key],
+                    [self.env.now_ms(), self.layout.context(), payload, layout,
+                     random.random(), REPLY_KEEP_MS],
                 )
             except redis.ResponseError as exc:
                 if "STALE routing buckets" not in str(exc) or attempt == 2:
