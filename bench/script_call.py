@@ -1,0 +1,69 @@
+"""The client's CPU for one script call: redis-py's `Script.__call__` against
+`ivr.store.run_script` (the hot path's calls on a connection the thread keeps).
+
+    python bench/script_call.py [--calls 5000] [--repeat 7]
+
+A script that returns its first argument, called with a webhook commit's shape (4 keys,
+a 300-byte answer and 30 more arguments), on the embedded Redis over its Unix socket
+(or `REDIS_URL`). Prints this process's CPU time per call, best of `--repeat` runs of
+`--calls` calls each (CPU time, not wall: the server's own work is another process's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ivr.store import EmbeddedRedis, connect, run_script  # noqa: E402
+
+
+def best_cpu(call: Callable[[], Any], calls: int, repeat: int) -> float:
+    """Microseconds of this process's CPU per call, best of `repeat` runs."""
+    call()
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.process_time()
+        for _ in range(calls):
+            call()
+        best = min(best, (time.process_time() - started) / calls)
+    return best * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    embedded = None
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        embedded = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="ivr-bench-")), persist=False)
+        url = embedded.start()
+    try:
+        store = connect(url)
+        script = store.register_script("return ARGV[1]")
+        keys = ["replay:x", "call:x", "calls", "steps:x"]
+        argv = ["x" * 300, *(str(i) for i in range(30))]
+        rows = [
+            ("redis-py's Script.__call__", lambda: script(keys=keys, args=argv)),
+            ("ivr.store.run_script", lambda: run_script(script, keys, argv)),
+            ("PING through redis-py (for scale)", store.ping),
+        ]
+        for name, call in rows:
+            print(f"{name:36} {best_cpu(call, args.calls, args.repeat):6.1f} µs CPU per call")
+    finally:
+        if embedded:
+            embedded.stop()
+
+
+if __name__ == "__main__":
+    main()
