@@ -6,7 +6,8 @@
 A script that returns its first argument, called with a webhook commit's shape (4 keys,
 a 300-byte answer and 30 more arguments), on the embedded Redis over its Unix socket
 (or `REDIS_URL`). Prints this process's CPU time per call, best of `--repeat` runs of
-`--calls` calls each (CPU time, not wall: the server's own work is another process's).
+`--calls` calls each (CPU time, not wall: the server's own work is another process's);
+the three take turns within each run.
 """
 
 from __future__ import annotations
@@ -26,16 +27,20 @@ sys.path.insert(0, str(ROOT))
 from ivr.store import EmbeddedRedis, connect, run_script  # noqa: E402
 
 
-def best_cpu(call: Callable[[], Any], calls: int, repeat: int) -> float:
-    """Microseconds of this process's CPU per call, best of `repeat` runs."""
-    call()
-    best = float("inf")
+def best_cpu(rows: list[tuple[str, Callable[[], Any]]], calls: int,
+             repeat: int) -> dict[str, float]:
+    """Microseconds of this process's CPU per call for each row, best of `repeat` runs;
+    the rows take turns within each run, so that they see the same machine."""
+    best = {name: float("inf") for name, _ in rows}
+    for _name, call in rows:
+        call()
     for _ in range(repeat):
-        started = time.process_time()
-        for _ in range(calls):
-            call()
-        best = min(best, (time.process_time() - started) / calls)
-    return best * 1e6
+        for name, call in rows:
+            started = time.process_time()
+            for _ in range(calls):
+                call()
+            best[name] = min(best[name], (time.process_time() - started) / calls * 1e6)
+    return best
 
 
 def main() -> None:
@@ -58,8 +63,8 @@ def main() -> None:
             ("ivr.store.run_script", lambda: run_script(script, keys, argv)),
             ("PING through redis-py (for scale)", store.ping),
         ]
-        for name, call in rows:
-            print(f"{name:36} {best_cpu(call, args.calls, args.repeat):6.1f} µs CPU per call")
+        for name, cpu in best_cpu(rows, args.calls, args.repeat).items():
+            print(f"{name:36} {cpu:6.1f} µs CPU per call")
     finally:
         if embedded:
             embedded.stop()
