@@ -97,7 +97,7 @@ def peer_cpu(n: int, repeat: int, redis_url: str) -> None:
     os.environ["REDIS_URL"] = redis_url
     from bench import bare_app, stateful_app, tutorial_app
 
-    tutorial_app.validator = stateful_app.validator = RequestValidator(TOKEN)
+    tutorial_app.validator = RequestValidator(TOKEN)  # (stateful_app checks with it too)
     for name, peer in (("bare", bare_app.app), ("tutorial", tutorial_app.app),
                        ("stateful tutorial", stateful_app.app)):
         results = []

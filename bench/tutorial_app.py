@@ -37,31 +37,40 @@ def twiml(response: VoiceResponse) -> Response:
     return Response(str(response), mimetype="text/xml")
 
 
-@app.post("/twilio/voice")
-@twilio_only
-def welcome() -> Response:
+def welcome_response() -> VoiceResponse:
     response = VoiceResponse()
     gather = response.gather(num_digits=1, action=url_for("menu", seq=1), method="POST")
     gather.say("Thanks for calling Acme. For sales press 1. For billing press 2.", loop=3)
-    return twiml(response)
+    return response
+
+
+def menu_response(choice: str) -> tuple[VoiceResponse, str]:
+    """The answer to a menu choice, and the step the call is at after it."""
+    response = VoiceResponse()
+    if choice == "1":
+        response.say("Our sales team is available on weekdays.")
+        response.hangup()
+        return response, "sales"
+    if choice == "2":
+        gather = response.gather(num_digits=10, finish_on_key="#", action=url_for("menu", seq=2),
+                                 method="POST")
+        gather.say("Please enter your account number, then press pound.")
+        return response, "account"
+    response.say("Sorry, I don't understand that choice.")
+    response.redirect(url_for("welcome"))
+    return response, "menu"
+
+
+@app.post("/twilio/voice")
+@twilio_only
+def welcome() -> Response:
+    return twiml(welcome_response())
 
 
 @app.post("/twilio/voice/step")
 @twilio_only
 def menu() -> Response:
-    choice = request.form.get("Digits", "")
-    response = VoiceResponse()
-    if choice == "1":
-        response.say("Our sales team is available on weekdays.")
-        response.hangup()
-    elif choice == "2":
-        gather = response.gather(num_digits=10, finish_on_key="#", action=url_for("menu", seq=2),
-                                 method="POST")
-        gather.say("Please enter your account number, then press pound.")
-    else:
-        response.say("Sorry, I don't understand that choice.")
-        response.redirect(url_for("welcome"))
-    return twiml(response)
+    return twiml(menu_response(request.form.get("Digits", ""))[0])
 
 
 @app.post("/ping")
