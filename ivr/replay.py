@@ -134,7 +134,6 @@ class Delivery:
     def commit(self, answer: str, pipe: redis.client.Pipeline) -> str:
         """Store the answer with the deferred writes and whatever `pipe` holds; return the
         answer to send (the first delivery's, for a duplicate found only now)."""
-
         commit = self.deferred
         if commit is not None and not len(pipe):
             # The common case: the whole webhook's writes in one script call.

@@ -110,17 +110,17 @@ def run_script(script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
 
     Why not redis-py's own call: for one EVALSHA it checks a connection out of the pool
     (a readiness poll, a lock, the pid), wraps the call in its retry object and its
-    observability hooks, and releases the connection: measured on this machine, about
-    85 µs of CPU against 36 µs for the send and the reply alone, and a webhook makes one
-    or two such calls. So the calling thread keeps a connection of its own (made by the
-    client's pool: same address, timeouts, Sentinel discovery) and sends the EVALSHA
-    on it. Whatever is out of the ordinary goes redis-py's way, `Script.__call__` on
-    the client, with its retries and its failover handling: a script the server does
-    not know (NOSCRIPT after a restart or a failover), a connection error, a timeout,
-    a `READONLY` demoted primary; the thread's connection is then dropped and made
-    again on its next call. As with redis-py's own retries, a script whose reply was lost
-    with its connection is sent again: the replay scripts recognise their own first run
-    (ivr/replay.py).
+    observability hooks, and releases the connection: 73–118 µs of CPU on this machine
+    against 45–61 µs for the send and the reply alone (`bench/script_call.py`), and a
+    webhook makes one or two such calls. So the calling thread keeps a connection of
+    its own (made by the client's pool: same address, timeouts, Sentinel discovery)
+    and sends the EVALSHA on it. Whatever is out of the ordinary goes redis-py's way,
+    `Script.__call__` on the client, with its retries and its failover handling: a
+    script the server does not know (NOSCRIPT after a restart or a failover), a
+    connection error, a timeout, a `READONLY` demoted primary; the thread's connection
+    is then dropped and made again on its next call. As with redis-py's own retries, a
+    script whose reply was lost with its connection is sent again: the replay scripts
+    (ivr/replay.py) and the routing decisions (once.lua) recognise their own first run.
     """
     client = script.registered_client
     if not isinstance(client, redis.Redis):  # (a cluster client: no single pool)
@@ -137,6 +137,8 @@ def run_script(script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
         pass
     except (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ReadOnlyError):
         lane.drop()
+    except redis.ResponseError:
+        raise  # the script's own error: the reply was read, the connection stays in step
     except BaseException:
         lane.drop()  # an interrupted exchange: the connection's state is unknown
         raise

@@ -103,6 +103,9 @@ def test_run_script_keeps_one_connection_per_thread_and_process(r: redis.Redis) 
 def test_run_script_raises_the_scripts_own_errors(r: redis.Redis) -> None:
     script = r.register_script("return redis.call('INCR', KEYS[1])")
     r.set("text", "not a number")
+    assert run_script(script, ["runs"], []) == 1
+    conn = store._LANES[r].local.conn
     with pytest.raises(redis.ResponseError, match="not an integer"):
         run_script(script, ["text"], [])
-    assert run_script(script, ["runs"], []) == 1  # the connection is still usable
+    assert run_script(script, ["runs"], []) == 2
+    assert store._LANES[r].local.conn is conn  # in step after the error: kept
