@@ -93,3 +93,21 @@ def test_a_claim_sent_again_after_its_reply_was_lost_is_still_ours(r: redis.Redi
     threading.Timer(0.2, lambda: r.set(other_key, "<Response>first</Response>")).start()
     with pytest.raises(replay.Replayed):
         dup.claim()
+
+
+def test_a_commit_sent_again_after_its_reply_was_lost_is_applied_once(r: redis.Redis) -> None:
+    """The claim is ours (a continuation, or a turn with a side effect) and the commit
+    landed, but its reply was lost with the connection: the client sends it again
+    (ivr.store.run_script, Sentinel's retries). The turn's steps are counted once."""
+    stats = keys.step_stats("main")
+    mine = replay.Delivery(r, KEY)
+    mine.claim()
+    script = r.register_script(state_mod.COMMIT_IF_NEW)
+    args = [replay.REPLAY_TTL, "<Response>mine</Response>", "1", replay.PENDING,
+            600, state_mod.HUNG_UP, "", "CA1", "0", "(0", 1, "menu:reached",
+            "flow", "main", "step", "menu"]
+    assert script(keys=[KEY, CALL, keys.calls_active(), stats], args=args) == 1
+    assert script(keys=[KEY, CALL, keys.calls_active(), stats], args=args) == 1  # again
+    assert r.hget(stats, "menu:reached") == "1"
+    assert r.get(KEY) == "<Response>mine</Response>"
+    assert r.hget(CALL, "step") == "menu"

@@ -21,13 +21,19 @@
 -- ARGV[12..11+N]  each counter's field ("<step>:reached")
 -- ARGV[12+N..]    the state's fields: field, value, field, value, ...
 -- Returns 1 when committed, 0 when another delivery holds the claim, else the first answer.
+-- With the claim ours (ARGV[3] "1") the key holds our pending marker until we commit; an
+-- answer there means this very commit ran already and is sent again because its reply
+-- was lost with the connection (a failover, ivr.store.run_script): it is not applied twice.
+local prior = redis.call('GET', KEYS[1])
+local pending = prior and string.sub(prior, 1, #ARGV[4]) == ARGV[4]
 if ARGV[3] ~= '1' then
-  local prior = redis.call('GET', KEYS[1])
-  if prior and string.sub(prior, 1, #ARGV[4]) == ARGV[4] then
+  if pending then
     return 0
   elseif prior then
     return prior
   end
+elseif prior and not pending then
+  return 1
 end
 local n = tonumber(ARGV[11])
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[1])
