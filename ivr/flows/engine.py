@@ -30,6 +30,9 @@ from urllib.parse import quote, quote_plus, urlencode
 
 import redis
 from twilio.twiml.voice_response import Gather, VoiceResponse
+from twilio.twiml.voice_response import Pause as PauseVerb
+from twilio.twiml.voice_response import Play as PlayVerb
+from twilio.twiml.voice_response import Say as SayVerb
 
 from ivr import keys, paths, recordings, replay
 from ivr.flows import state as state_mod
@@ -80,6 +83,32 @@ DIAL_RECORDING_EVENTS = "in-progress completed absent"  # as the conference reco
 def _quoted(value: str) -> str:
     """A step name or kind as urlencode writes it (the flows' names are few and fixed)."""
     return quote_plus(value)
+
+
+# The verbs of prompts, built once per distinct text and reused: a prompt without a
+# per-caller template is the same for every call (its flow version, step and language
+# fix it), and a verb is only read once appended (written out to text), never changed.
+# Bounded, so that prompts that do vary per caller only cycle through the cache.
+@functools.lru_cache(maxsize=4096)
+def _say_verb(text: str, voice: str, language: str, loop: int) -> SayVerb:
+    args: dict[str, Any] = {}
+    if voice:
+        args["voice"] = voice
+    if language:
+        args["language"] = language
+    if loop != 1:
+        args["loop"] = loop
+    return SayVerb(text[:MAX_SAY_CHARS], **args)
+
+
+@functools.lru_cache(maxsize=1024)
+def _play_verb(url: str, loop: int) -> PlayVerb:
+    return PlayVerb(url, **({"loop": loop} if loop != 1 else {}))
+
+
+@functools.lru_cache(maxsize=256)
+def _pause_verb(seconds: int) -> PauseVerb:
+    return PauseVerb(length=seconds)
 
 
 class QueueRouter(Protocol):
@@ -317,20 +346,13 @@ class VoiceEngine(FlowEngine[QueueRouter]):
             if isinstance(out, Speak):
                 if not out.text.strip():
                     continue  # an empty <Say> is an error at Twilio; a blank template says nothing
-                args: dict[str, Any] = {}
-                if out.voice:
-                    args["voice"] = out.voice
-                if out.language:
-                    args["language"] = out.language
-                if out.loop != 1:
-                    args["loop"] = out.loop
-                parent.say(out.text[:MAX_SAY_CHARS], **args)
+                parent.append(_say_verb(out.text, out.voice or "", out.language or "", out.loop))
             elif isinstance(out, Play):
                 url = out.source if out.is_url else \
                     self._url(f"{paths.RECORDINGS}/{quote(out.source)}")
-                parent.play(url, **({"loop": out.loop} if out.loop != 1 else {}))
+                parent.append(_play_verb(url, out.loop))
             elif isinstance(out, Pause):
-                parent.pause(length=out.seconds)
+                parent.append(_pause_verb(out.seconds))
             elif isinstance(out, SendText):
                 self._send_text(out, state)
 

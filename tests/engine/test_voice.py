@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import redis
 
 from ivr import keys
-from ivr.flows import analytics, voicemail
+from ivr.flows import analytics, engine, voicemail
 
 from .conftest import CALLER, MAIN_NUMBER, VoiceApp
 
@@ -173,6 +174,23 @@ def test_welcome_and_menu_with_templates_voice_and_hints(voice_app: VoiceAppFact
     assert phone.verbs() == ["Say", "Gather", "Redirect"]
     q = query(gather.attrib["action"])
     assert q["kind"] == "menu" and q["at"] == "main_menu" and q["seq"] == "1"
+
+
+def test_a_prompt_is_built_once_and_said_the_same_to_every_caller(
+        voice_app: VoiceAppFactory) -> None:
+    """A prompt's <Say> is built once per distinct text, voice, language and loop
+    (ivr/flows/engine.py) and appended to every call's answer; the answers stay whole."""
+    engine._say_verb.cache_clear()
+    va = voice_app(FILES, now=OPEN)
+    first = va.phone("CA" + "1" * 32)
+    second = va.phone("CA" + "2" * 32)
+    one, two = first.call(), second.call()
+    assert engine._say_verb.cache_info().misses == 2  # the welcome and the menu prompt
+    assert engine._say_verb.cache_info().hits == 2  # the second caller's, the same ones
+    assert [ET.tostring(e) for e in one.iter("Say")] == [ET.tostring(e) for e in two.iter("Say")]
+    assert [e.text for e in two.iter("Say")][0] == "Thanks for calling Acme."
+    assert two.find("Say").attrib == {"voice": "Polly.Joanna", "language": "en-US"}  # type: ignore[union-attr]
+    assert [e.tag for e in two] == ["Say", "Gather", "Redirect"]  # nothing carried over
 
 
 def test_invalid_key_then_silence_then_fallback(voice_app: VoiceAppFactory) -> None:
