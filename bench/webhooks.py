@@ -1,13 +1,15 @@
 """Webhook throughput and latency of `ivr` against a bare and a tutorial-style Flask app.
 
-    python bench/webhooks.py [--duration 10] [--connections 32] [--write docs/benchmarks.md]
+    python bench/webhooks.py [--duration 10] [--connections 32] [--rounds 1]
+                             [--write docs/benchmarks.md]
 
 Needs `wrk` (Debian package `wrk`). For each worker count (2 and 4) it starts
-gunicorn (gthread, 8 threads) three times, with the same settings: with
+gunicorn (gthread, 8 threads) once per server, with the same settings: with
 `bench/bare_app.py` (constant TwiML, the ceiling), with `bench/tutorial_app.py`
 (what a user writes by hand after Twilio's Flask IVR tutorial: signature check,
-form, TwiML built per request, no state) and with `ivr` on `bench/callflows/`
-with signature checks on, and measures two webhooks:
+form, TwiML built per request, no state), with `bench/stateful_app.py` (the
+tutorial plus one Redis script call per webhook) and with `ivr` on
+`bench/callflows/` with signature checks on, and measures two webhooks:
 
 - first: `POST /twilio/voice` for a new call (flow lookup, call state written
   to Redis, TwiML of the welcome and the menu);
@@ -20,9 +22,11 @@ the app. The load generator shares the machine's cores with the server.
 
 Besides requests per second, each row gives the CPU the server's processes
 and Redis spent per request (psutil and Redis's INFO), which other load on a
-shared machine disturbs far less. `--baseline DIR` adds an earlier checkout
-of `ivr` to the same run ("ivr before"), `--baseline-without-hiredis` runs
-it with redis-py's pure-Python parser.
+shared machine disturbs far less. `--rounds N` measures every server N times, the
+servers taking turns, and reports each one's median run: on a shared machine the
+same code's req/s moves by a third between runs minutes apart. `--baseline DIR`
+adds an earlier checkout of `ivr` to the same run ("ivr before"),
+`--baseline-without-hiredis` runs it with redis-py's pure-Python parser.
 """
 
 from __future__ import annotations
@@ -236,6 +240,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, nargs="+", default=[2, 4])
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every server this many times, the servers taking "
+                             "turns, and report each one's median run")
     parser.add_argument("--threads", type=int, default=8,
                         help="gunicorn threads per worker, the same for every server")
     parser.add_argument("--worker-class", default="gthread",
@@ -265,50 +272,54 @@ def main() -> None:
     # A module that hides hiredis: redis-py then falls back to its Python parser.
     no_hiredis = tempfile.mkdtemp(prefix="ivr-bench-nohiredis-")
     Path(no_hiredis, "hiredis.py").write_text("raise ImportError('hidden by bench/webhooks.py')\n")
-    rows = []
+    runs: dict[tuple[int, str, str], list[dict[str, float]]] = {}
     try:
-        for workers in args.workers:
-            for name, spec in servers:
-                root = args.baseline.resolve() if name == "ivr before" else ROOT
-                pythonpath = str(root)
-                if name == "ivr before" and args.baseline_without_hiredis:
-                    pythonpath = f"{no_hiredis}{os.pathsep}{root}"
-                server = Gunicorn(spec, workers, env, root, pythonpath, args.threads,
-                                  args.worker_class)
-                try:
-                    first = [signed(server.url, "/twilio/voice", call_params(new_sid()))
-                             for _ in range(40_000)]
-                    result_first = measured(server, store, lua_table(first), args.duration,
-                                            args.connections)
-                    if name.startswith("ivr"):
-                        needed = int(result_first["rps"] * args.duration * 1.5) + 1000
-                        calls = precreate_calls(server.url, needed)
-                    else:
-                        calls = [(new_sid(), "/twilio/voice/step?seq=1") for _ in range(20_000)]
-                    gathers = []
-                    for sid, action in calls:
-                        params = {**call_params(sid), "Digits": "2", "CallStatus": "in-progress"}
-                        gathers.append(signed(server.url, action, params))
-                    result_gather = measured(server, store, lua_table(gathers),
-                                             args.duration, args.connections)
-                    if name.startswith("ivr") and result_gather["requests"] > len(calls):
-                        print("warning: gather requests wrapped around the precreated calls")
-                finally:
-                    server.stop()
-                for scenario, result in (("first webhook", result_first),
-                                         ("Gather action", result_gather)):
-                    rows.append((workers, scenario, name, result))
-                    print(f"{workers} workers  {scenario:14} {name:17} "
-                          f"{result['rps']:8.0f} req/s  p50 {result['p50']:6.2f} ms  "
-                          f"p99 {result['p99']:6.2f} ms  non-2xx {result['errors']}  "
-                          f"CPU/req: server {result['cpu_us']:5.0f} µs, "
-                          f"Redis {result['redis_us']:4.0f} µs", flush=True)
-                    if result["errors"]:
-                        print(f"warning: {name} answered {result['errors']} non-2xx", flush=True)
+        for workers, _round, (name, spec) in (
+                (w, k, server) for w in args.workers for k in range(args.rounds)
+                for server in servers):
+            root = args.baseline.resolve() if name == "ivr before" else ROOT
+            pythonpath = str(root)
+            if name == "ivr before" and args.baseline_without_hiredis:
+                pythonpath = f"{no_hiredis}{os.pathsep}{root}"
+            server = Gunicorn(spec, workers, env, root, pythonpath, args.threads,
+                              args.worker_class)
+            try:
+                first = [signed(server.url, "/twilio/voice", call_params(new_sid()))
+                         for _ in range(40_000)]
+                result_first = measured(server, store, lua_table(first), args.duration,
+                                        args.connections)
+                if name.startswith("ivr"):
+                    needed = int(result_first["rps"] * args.duration * 1.5) + 1000
+                    calls = precreate_calls(server.url, needed)
+                else:
+                    calls = [(new_sid(), "/twilio/voice/step?seq=1") for _ in range(20_000)]
+                gathers = []
+                for sid, action in calls:
+                    params = {**call_params(sid), "Digits": "2", "CallStatus": "in-progress"}
+                    gathers.append(signed(server.url, action, params))
+                result_gather = measured(server, store, lua_table(gathers),
+                                         args.duration, args.connections)
+                if name.startswith("ivr") and result_gather["requests"] > len(calls):
+                    print("warning: gather requests wrapped around the precreated calls")
+            finally:
+                server.stop()
+            for scenario, result in (("first webhook", result_first),
+                                     ("Gather action", result_gather)):
+                runs.setdefault((workers, scenario, name), []).append(result)
+                print(f"{workers} workers  {scenario:14} {name:17} "
+                      f"{result['rps']:8.0f} req/s  p50 {result['p50']:6.2f} ms  "
+                      f"p99 {result['p99']:6.2f} ms  non-2xx {result['errors']}  "
+                      f"CPU/req: server {result['cpu_us']:5.0f} µs, "
+                      f"Redis {result['redis_us']:4.0f} µs", flush=True)
+                if result["errors"]:
+                    print(f"warning: {name} answered {result['errors']} non-2xx", flush=True)
     finally:
         if embedded:
             embedded.stop()
 
+    # Each server's median run by req/s (its CPU columns are that run's own).
+    rows = [(w, scenario, name, sorted(results, key=lambda r: r["rps"])[len(results) // 2])
+            for (w, scenario, name), results in runs.items()]
     table = ["| workers | webhook | server | req/s | p50 ms | p99 ms | share of bare "
              "| share of tutorial | share of stateful tutorial | server CPU µs/req "
              "| Redis CPU µs/req |",
