@@ -243,6 +243,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1,
                         help="measure every server this many times, the servers taking "
                              "turns, and report each one's median run")
+    parser.add_argument("--only", nargs="+", metavar="SERVER",
+                        help="measure only these servers (e.g. 'ivr before' ivr); the "
+                             "shares of peers left out are shown as -")
     parser.add_argument("--threads", type=int, default=8,
                         help="gunicorn threads per worker, the same for every server")
     parser.add_argument("--worker-class", default="gthread",
@@ -269,6 +272,8 @@ def main() -> None:
     servers = list(SERVERS)
     if args.baseline:
         servers.insert(2, ("ivr before", "ivr.app:create_app()"))
+    if args.only:
+        servers = [(name, spec) for name, spec in servers if name in args.only]
     # A module that hides hiredis: redis-py then falls back to its Python parser.
     no_hiredis = tempfile.mkdtemp(prefix="ivr-bench-nohiredis-")
     Path(no_hiredis, "hiredis.py").write_text("raise ImportError('hidden by bench/webhooks.py')\n")
@@ -325,12 +330,15 @@ def main() -> None:
              "| Redis CPU µs/req |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     peers = {(w, s, n): res["rps"] for w, s, n, res in rows}
+    def share(res: dict[str, float], workers: int, scenario: str, peer: str) -> str:
+        base = peers.get((workers, scenario, peer))
+        return f"{res['rps'] / base * 100:.0f}%" if base else "-"
+
     for workers, scenario, name, res in rows:
-        bare = res["rps"] / peers[(workers, scenario, "bare Flask")] * 100
-        tutorial = res["rps"] / peers[(workers, scenario, "tutorial")] * 100
-        stateful = res["rps"] / peers[(workers, scenario, "stateful tutorial")] * 100
+        shares = " | ".join(share(res, workers, scenario, peer)
+                            for peer in ("bare Flask", "tutorial", "stateful tutorial"))
         table.append(f"| {workers} | {scenario} | {name} | {res['rps']:.0f} | {res['p50']:.2f} "
-                     f"| {res['p99']:.2f} | {bare:.0f}% | {tutorial:.0f}% | {stateful:.0f}% "
+                     f"| {res['p99']:.2f} | {shares} "
                      f"| {res['cpu_us']:.0f} | {res['redis_us']:.0f} |")
     text = "\n".join(table)
     print("\n" + text)
