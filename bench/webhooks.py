@@ -35,6 +35,7 @@ import argparse
 import os
 import platform
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -348,8 +349,7 @@ def main() -> None:
         redis_kind = "embedded valkey-server (unix socket)" if embedded else redis_url
         with open(args.write, "a") as f:
             f.write(f"\n### Webhooks — {time.strftime('%Y-%m-%d')}\n\n"
-                    f"Command: `python bench/webhooks.py --duration {args.duration} "
-                    f"--connections {args.connections}`  \n"
+                    f"Command: `python bench/webhooks.py {shlex.join(sys.argv[1:])}`  \n"
                     f"Machine: {machine}; Redis: {redis_kind}; load from wrk "
                     f"(2 threads, {args.connections} connections) on the same cores.\n\n"
                     f"{text}\n")

@@ -57,7 +57,6 @@ sam:
 """
 
 
-
 class Live:
     """The live app, the simulator, and a JSON client as the admin or an agent's desk."""
 

@@ -146,7 +146,6 @@ def live(live_factory: Callable[..., Live], callflows_dir: Path) -> Callable[...
     return start
 
 
-
 def rest_to(lv: Live, number: str) -> list[Any]:
     """Texts the app sent to `number` through the REST API (the simulator's record)."""
     return [m for m in lv.sim.messages if m.to == number]
